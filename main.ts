@@ -1,0 +1,110 @@
+/**
+ * Entry point: flags → configuration → server → run until SIGINT/SIGTERM. The only place
+ * that reads the process's arguments, writes the first-start file and exits.
+ */
+
+import {
+  discoverConfig,
+  formatFinding,
+  hasErrors,
+  homeFolder,
+  renderDefaultConfig,
+} from "./src/config/mod.ts";
+import { log, LogService } from "./src/log/mod.ts";
+import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
+import { loadSettings, Server } from "./src/server/mod.ts";
+import { PRODUCT } from "./src/version.ts";
+
+async function main(): Promise<number> {
+  const request = parseCli(Deno.args);
+  switch (request.kind) {
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "version":
+      console.log(versionText());
+      return 0;
+    case "bad":
+      console.error(`error: ${request.message}`);
+      console.error(USAGE);
+      return 2;
+  }
+
+  const found = await discoverConfig(request.config, homeFolder());
+  if (request.kind === "check") {
+    if (!found.exists) {
+      console.error(`error: no configuration file at ${found.path}`);
+      return 1;
+    }
+    const result = await loadSettings(await Deno.readTextFile(found.path), found.path);
+    for (const f of result.findings) console.log(`${f.level}: ${formatFinding(f)}`);
+    const errors = result.findings.filter((f) => f.level === "error").length;
+    const warnings = result.findings.filter((f) => f.level === "warning").length;
+    console.log(
+      `${found.path}: ${errors} error(s), ${warnings} warning(s)` +
+        (errors === 0 ? ", the configuration is valid" : ""),
+    );
+    return errors === 0 ? 0 : 1;
+  }
+
+  const logService = new LogService();
+  await logService.start();
+  let wroteDefault = false;
+  if (!found.exists) {
+    try {
+      const eol = Deno.build.os === "windows" ? "\r\n" : "\n";
+      await Deno.writeTextFile(found.path, renderDefaultConfig(eol), { createNew: true });
+      wroteDefault = true;
+    } catch (e) {
+      log("config").error("cannot write the default configuration to {path}: {error}", {
+        path: found.path,
+        error: e,
+      });
+      await logService.close();
+      return 1;
+    }
+  }
+  const text = await Deno.readTextFile(found.path);
+  const result = await loadSettings(text, found.path);
+  for (const f of result.findings) {
+    const line = formatFinding(f);
+    if (f.level === "error") log("config").error(line);
+    else if (f.level === "warning") log("config").warning(line);
+    else log("config").info(line);
+  }
+  if (!result.settings || hasErrors(result.findings)) {
+    log("config").error("{path} has errors; fix them and start again", { path: found.path });
+    await logService.close();
+    return 1;
+  }
+
+  const server = await Server.start({ settings: result.settings, configText: text, logService });
+  if (wroteDefault) {
+    log("config").info(
+      "no configuration file was found, so a default one was written to {path}; edit it to add your phones",
+      { path: found.path },
+    );
+  }
+  log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
+
+  const stopped = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => stopped.resolve();
+  for (const s of signals) {
+    try {
+      Deno.addSignalListener(s, onSignal);
+    } catch { /* SIGTERM is not available on every platform */ }
+  }
+  await stopped.promise;
+  for (const s of signals) {
+    try {
+      Deno.removeSignalListener(s, onSignal);
+    } catch { /* not registered */ }
+  }
+  log("server").info("stopping");
+  await server.close();
+  await logService.close();
+  return 0;
+}
+
+Deno.exit(await main());

@@ -1,0 +1,55 @@
+/**
+ * Where the configuration file is (config.md "Where the file is"): `--config` wins, else the
+ * first existing `phone-companion.cfg` or `24uPhoneCompanionServer.cfg` in the executable's
+ * folder (compiled) or the working folder (`deno run`).
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+
+/** File names looked for, in order; the second is the vendor's, for drop-in migration. */
+export const CONFIG_NAMES = ["phone-companion.cfg", "24uPhoneCompanionServer.cfg"] as const;
+
+/** The result of discovery: the path to use and whether a default file must be written. */
+export interface Discovered {
+  readonly path: string;
+  readonly exists: boolean;
+}
+
+/** True when this process is a `deno compile` executable rather than `deno run`. */
+export function isCompiled(execPath = Deno.execPath()): boolean {
+  return !/^deno(\.exe)?$/i.test(basename(execPath));
+}
+
+/** The folder that holds config files when none is named: beside the executable, or here. */
+export function homeFolder(): string {
+  return isCompiled() ? dirname(Deno.execPath()) : Deno.cwd();
+}
+
+/**
+ * Chooses the configuration file. With `explicit`, that path is used whether or not it
+ * exists (a missing explicit file gets the default written there).
+ */
+export async function discoverConfig(
+  explicit: string | undefined,
+  folder: string,
+  exists: (path: string) => Promise<boolean> = fileExists,
+): Promise<Discovered> {
+  if (explicit !== undefined) {
+    const path = resolve(explicit);
+    return { path, exists: await exists(path) };
+  }
+  for (const name of CONFIG_NAMES) {
+    const path = join(folder, name);
+    if (await exists(path)) return { path, exists: true };
+  }
+  return { path: join(folder, CONFIG_NAMES[0]), exists: false };
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Findings: what a parse of a configuration or profile file has to say, with the place it
+ * refers to. Errors stop a file from being used, warnings and infos do not.
+ */
+
+/** How serious a finding is. `info` is for accepted-but-ignored vendor keys (config.md). */
+export type FindingLevel = "error" | "warning" | "info";
+
+/** One thing worth telling the user about a file, pointing at its line where there is one. */
+export interface Finding {
+  readonly level: FindingLevel;
+  readonly file: string;
+  readonly line?: number;
+  readonly key?: string;
+  readonly message: string;
+}
+
+/** `file:line: message`, the form editors and the config contract use. */
+export function formatFinding(f: Finding): string {
+  const where = f.line === undefined ? f.file : `${f.file}:${f.line}`;
+  return `${where}: ${f.message}`;
+}
+
+/** True when any finding is an error. */
+export function hasErrors(findings: readonly Finding[]): boolean {
+  return findings.some((f) => f.level === "error");
+}
+
+/**
+ * A file that cannot be used, with the place that makes it so. Thrown only at the edges
+ * (reading files); parsers return findings instead.
+ */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly line?: number;
+  constructor(file: string, message: string, options?: { line?: number; cause?: unknown }) {
+    super(
+      options?.line === undefined ? `${file}: ${message}` : `${file}:${options.line}: ${message}`,
+      { cause: options?.cause },
+    );
+    this.name = "ConfigError";
+    this.file = file;
+    this.line = options?.line;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Configuration: the file grammar, the key table, parsing into a frozen snapshot, discovery,
+ * the generated default file and the reload loop (config.md).
+ */
+
+export { addressAllowed, type Cidr, DEFAULT_ALLOWED_CLIENTS, parseCidr } from "./cidr.ts";
+export { renderDefaultConfig } from "./default_file.ts";
+export {
+  CONFIG_NAMES,
+  discoverConfig,
+  type Discovered,
+  homeFolder,
+  isCompiled,
+} from "./discover.ts";
+export {
+  ConfigError,
+  type Finding,
+  type FindingLevel,
+  formatFinding,
+  hasErrors,
+} from "./findings.ts";
+export { type Line, nearest, readLines } from "./lines.ts";
+export { deepFreeze, parseConfig, type ParseResult } from "./parse.ts";
+export { type ConfigWatch, type ReadText, watchConfig, type WatchOptions } from "./reload.ts";
+export { KEY_NAMES, KEYS, SECRET_KEYS } from "./schema.ts";
+export type {
+  ConfigSnapshot,
+  DeviceInfoMode,
+  LogLevelName,
+  PhoneConfig,
+  ProviderAuth,
+  ProviderConfig,
+} from "./types.ts";

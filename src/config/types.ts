@@ -1,0 +1,89 @@
+/**
+ * The resolved configuration snapshot: every key parsed, defaulted and cross-checked, paths
+ * made absolute. Components receive it through `apply(snapshot)` and never see raw text.
+ */
+
+import type { Cidr } from "./cidr.ts";
+
+/** DeviceInformation mode of a channel (channel-protocol.md §2, §4). */
+export type DeviceInfoMode = "off" | "standard" | "extended";
+
+/** Log levels the config accepts. */
+export type LogLevelName = "debug" | "info" | "warning" | "error";
+
+/** One `phone=` line (config.md "Format"). */
+export interface PhoneConfig {
+  readonly extension: string;
+  readonly host: string;
+  /** Port as written; undefined means the profile's default port. */
+  readonly port?: number;
+  /** The profile file name as written on the line, e.g. `snom.cfg`. */
+  readonly profile: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Line of the config file this phone came from; 0 for demo phones. */
+  readonly line: number;
+}
+
+/** Provider authorisation scheme after `auto` is resolved. */
+export type ProviderAuth = "oauth" | "bearer" | "basic" | "none";
+
+/** The `provider*` keys, present only when `providerId` is set. */
+export interface ProviderConfig {
+  readonly id: "ringcentral" | "alliancephones" | "custom";
+  readonly protocol: "HTTP" | "HTTPS";
+  readonly hostname: string;
+  readonly port: number;
+  readonly auth: ProviderAuth;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly jwt: string;
+  readonly username: string;
+  readonly password: string;
+  readonly token: string;
+  readonly timeoutSeconds: number;
+  /** Absolute path of the CA bundle, or undefined. */
+  readonly caFile?: string;
+  /** Absolute path of a folder of CA files, or undefined. */
+  readonly caPath?: string;
+  readonly minProtocolVersion: string;
+  readonly verifyDepth: number;
+}
+
+/** Everything the server needs from the configuration file, frozen. */
+export interface ConfigSnapshot {
+  /** Absolute path of the configuration file. */
+  readonly file: string;
+  /** Folder that relative paths are resolved against. */
+  readonly dir: string;
+  readonly server: {
+    readonly port: number;
+    readonly bindAddress: string;
+    readonly httpPort: number;
+    /** A base URL without trailing slash, or "auto". */
+    readonly callbackUrl: string;
+    readonly allowedClients: readonly Cidr[];
+    readonly maxChannels: number;
+    readonly adminPassword: string;
+  };
+  readonly log: {
+    /** Absolute path of the log file. */
+    readonly filePath: string;
+    readonly level: LogLevelName;
+    readonly maxBytes: number;
+    readonly maxFiles: number;
+  };
+  readonly phones: readonly PhoneConfig[];
+  readonly demoPhones: number;
+  readonly phoneTimeoutSeconds: number;
+  readonly channel: {
+    readonly deviceInformation: DeviceInfoMode;
+    readonly errorDetail: boolean;
+    readonly maxLineBytes: number;
+    readonly maxQueueBytes: number;
+  };
+  readonly provider?: ProviderConfig;
+  readonly configReloadSeconds: number;
+  /** Every secret value of this file, so log sinks can redact them. */
+  readonly secrets: readonly string[];
+}

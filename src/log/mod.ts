@@ -1,0 +1,146 @@
+/**
+ * Logging: LogTape loggers per area, one line format for the console and the rotating log
+ * file, live re-configuration from the config snapshot, and secret redaction on every line.
+ */
+
+import {
+  configure,
+  dispose,
+  getLogger,
+  type Logger,
+  type LogRecord,
+  type Sink,
+} from "@logtape/logtape";
+import { getRotatingFileSink } from "@logtape/file";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ConfigSnapshot, LogLevelName } from "../config/mod.ts";
+import { Redactor } from "./redact.ts";
+
+export { REDACTED, Redactor } from "./redact.ts";
+export type { Logger } from "@logtape/logtape";
+
+const ROOT = "pcs";
+
+/** The logger of one area of the server (`config`, `channel`, `phones`, ...). */
+export function log(area: string): Logger {
+  return getLogger([ROOT, area]);
+}
+
+/** The redactor every sink uses; components add run-time secrets (tokens) to it. */
+export const redactor = new Redactor();
+
+const LEVEL_LABEL: Record<string, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: "INFO ",
+  warning: "WARN ",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+function render(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) {
+    const cause = value.cause === undefined ? "" : ` (cause: ${render(value.cause)})`;
+    return `${value.name}: ${value.message}${cause}`;
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * `2026-11-26T02:47:11.123Z INFO  [channel] message`, redacted, one physical line: line
+ * breaks inside a message are escaped so a log line is always one record.
+ */
+export function formatRecord(record: LogRecord): string {
+  const message = record.message.map((part, i) => (i % 2 === 0 ? String(part) : render(part)))
+    .join("");
+  const area = record.category.slice(1).join(".") || record.category.join(".");
+  const line = `${new Date(record.timestamp).toISOString()} ${
+    LEVEL_LABEL[record.level]
+  } [${area}] ${message}`;
+  return redactor.redact(line).replace(/\r?\n|\r/g, "\\n");
+}
+
+/** Where log lines go besides the file; tests pass a collector, the server the console. */
+export type LineSink = (line: string) => void;
+
+/** The console sink: warnings and errors to stderr, the rest to stdout. */
+export const consoleLines: LineSink = (line) => {
+  if (/^\S+ (WARN|ERROR|FATAL)/.test(line)) console.error(line);
+  else console.log(line);
+};
+
+/** The log settings that decide how LogTape is configured. */
+export interface LogSettings {
+  readonly filePath?: string;
+  readonly level: LogLevelName;
+  readonly maxBytes: number;
+  readonly maxFiles: number;
+}
+
+/**
+ * Owns the LogTape configuration. `apply` re-configures only when the file, level or
+ * rotation changed; `close` flushes the file (LogTape file sinks buffer until disposed).
+ */
+export class LogService {
+  #current = "";
+  #lines: LineSink;
+  /** The last file problem, so a broken log path is reported once, not on every reload. */
+  fileProblem?: string;
+
+  constructor(lines: LineSink = consoleLines) {
+    this.#lines = lines;
+  }
+
+  /** Configures console-only logging, for the time before a configuration is known. */
+  async start(level: LogLevelName = "info"): Promise<void> {
+    await this.#configure({ level, maxBytes: 0, maxFiles: 0 });
+  }
+
+  /** Applies the log part of a snapshot and its secrets. */
+  async apply(snapshot: ConfigSnapshot): Promise<void> {
+    redactor.setConfigSecrets(snapshot.secrets);
+    await this.#configure(snapshot.log);
+  }
+
+  async #configure(settings: LogSettings): Promise<void> {
+    const key = JSON.stringify(settings);
+    if (key === this.#current) return;
+    const sinks: Record<string, Sink> = { lines: (r: LogRecord) => this.#lines(formatRecord(r)) };
+    this.fileProblem = undefined;
+    if (settings.filePath) {
+      try {
+        mkdirSync(dirname(settings.filePath), { recursive: true });
+        sinks.file = getRotatingFileSink(settings.filePath, {
+          maxSize: settings.maxBytes,
+          maxFiles: settings.maxFiles,
+          formatter: (r: LogRecord) => formatRecord(r) + "\n",
+          flushInterval: 1000,
+        });
+      } catch (e) {
+        this.fileProblem = `cannot write the log file ${settings.filePath}: ${render(e)}`;
+      }
+    }
+    await configure({
+      reset: true,
+      sinks,
+      loggers: [
+        { category: [ROOT], lowestLevel: settings.level, sinks: Object.keys(sinks) },
+        { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["lines"] },
+      ],
+    });
+    this.#current = key;
+    if (this.fileProblem) log("log").error(this.fileProblem);
+  }
+
+  /** Flushes and closes every sink. */
+  async close(): Promise<void> {
+    await dispose();
+    this.#current = "";
+  }
+}

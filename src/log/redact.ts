@@ -1,0 +1,56 @@
+/**
+ * Secret redaction for every log line (config.md: secrets never appear in the log). Two nets:
+ * the literal secret values the server knows (config passwords, provider tokens as they are
+ * issued), and patterns that look like credentials whatever their value.
+ */
+
+/** What a redacted secret is replaced with. */
+export const REDACTED = "***";
+
+const PATTERNS: readonly [RegExp, string][] = [
+  [/\b(Bearer|Basic|Digest)\s+[^\s,"]+/gi, `$1 ${REDACTED}`],
+  [
+    /("(?:access_token|refresh_token|id_token|password|client_secret|assertion|token|jwt|secret)"\s*:\s*")[^"]*(")/gi,
+    `$1${REDACTED}$2`,
+  ],
+  [
+    /\b((?:access_token|refresh_token|password|client_secret|assertion|token|jwt|secret)=)[^&\s"]+/gi,
+    `$1${REDACTED}`,
+  ],
+];
+
+/** Replaces known secrets and credential-shaped text in log lines. */
+export class Redactor {
+  #secrets = new Set<string>();
+  #fromConfig = new Set<string>();
+
+  /** Replaces the secrets that came from the configuration file (on start and reload). */
+  setConfigSecrets(values: readonly string[]): void {
+    for (const s of this.#fromConfig) this.#secrets.delete(s);
+    this.#fromConfig = new Set(values.filter((v) => v !== ""));
+    for (const s of this.#fromConfig) this.#secrets.add(s);
+  }
+
+  /** Adds a secret learnt at run time, such as an access token or a callback key. */
+  add(value: string): void {
+    if (value !== "") this.#secrets.add(value);
+  }
+
+  /** Forgets a run-time secret that is no longer in use (a revoked token). */
+  remove(value: string): void {
+    if (!this.#fromConfig.has(value)) this.#secrets.delete(value);
+  }
+
+  /** The text with every secret and credential pattern replaced. */
+  redact(text: string): string {
+    let out = text;
+    // Longest first, so a secret that contains another is replaced whole.
+    for (const s of [...this.#secrets].sort((a, b) => b.length - a.length)) {
+      if (out.includes(s)) out = out.split(s).join(REDACTED);
+      const encoded = encodeURIComponent(s);
+      if (encoded !== s && out.includes(encoded)) out = out.split(encoded).join(REDACTED);
+    }
+    for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+    return out;
+  }
+}

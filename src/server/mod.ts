@@ -1,0 +1,168 @@
+/**
+ * The server as one object: builds every component from the first settings, hands each new
+ * valid settings to every component's `apply`, and closes them in reverse order. `main.ts`
+ * and the end-to-end tests both start the server through here.
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+import { type ConfigWatch, type Finding, formatFinding, watchConfig } from "../config/mod.ts";
+import { log, LogService } from "../log/mod.ts";
+import { loadSettings, type Settings } from "./settings.ts";
+
+export {
+  BUILTIN_PROFILES,
+  DEMO_PROFILE,
+  findProfile,
+  type LoadResult,
+  loadSettings,
+  type Settings,
+} from "./settings.ts";
+
+/** A part of the server that follows the configuration. */
+export interface Component {
+  readonly name: string;
+  /** Takes new valid settings; must not throw for settings that passed validation. */
+  apply(settings: Settings): void | Promise<void>;
+  /** Stops the component: listeners closed, timers cleared, work drained. */
+  close(): Promise<void>;
+}
+
+/** What the server is told from outside. */
+export interface ServerOptions {
+  readonly settings: Settings;
+  /** The configuration text the settings came from, so the reload loop can spot changes. */
+  readonly configText: string;
+  readonly clock?: Clock;
+  readonly logService?: LogService;
+  /** false: no reload loop (tests that apply settings themselves). Default true. */
+  readonly watch?: boolean;
+}
+
+/** The outcome of the last reload attempt, shown on the status page. */
+export interface ReloadState {
+  readonly at: number;
+  readonly applied: boolean;
+  readonly findings: readonly Finding[];
+}
+
+/** A running server. */
+export class Server {
+  #settings: Settings;
+  readonly #components: Component[] = [];
+  readonly #clock: Clock;
+  readonly #logService: LogService;
+  #watch?: ConfigWatch;
+  #lastReload?: ReloadState;
+  #closed = false;
+  readonly startedAt: number;
+
+  private constructor(options: ServerOptions) {
+    this.#settings = options.settings;
+    this.#clock = options.clock ?? systemClock;
+    this.#logService = options.logService ?? new LogService();
+    this.startedAt = this.#clock.now();
+  }
+
+  /** Builds and starts every component with the first settings. */
+  static async start(options: ServerOptions): Promise<Server> {
+    const server = new Server(options);
+    await server.#logService.apply(options.settings.config);
+    try {
+      for (const c of server.#components) await c.apply(options.settings);
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+    if (options.watch !== false) server.#startWatch(options.configText);
+    log("server").info("started with {file}", { file: options.settings.config.file });
+    return server;
+  }
+
+  /** The settings in effect. */
+  get settings(): Settings {
+    return this.#settings;
+  }
+
+  /** The last reload attempt, if any. */
+  get lastReload(): ReloadState | undefined {
+    return this.#lastReload;
+  }
+
+  /** Applies new valid settings to every component. */
+  async apply(settings: Settings): Promise<void> {
+    this.#settings = settings;
+    await this.#logService.apply(settings.config);
+    for (const c of this.#components) {
+      try {
+        await c.apply(settings);
+      } catch (e) {
+        log("server").error("{component} could not apply the new settings: {error}", {
+          component: c.name,
+          error: e,
+        });
+      }
+    }
+  }
+
+  /** Reads the configuration file now, as the reload loop would. */
+  async reloadNow(): Promise<void> {
+    await this.#watch?.checkNow();
+  }
+
+  #startWatch(initialText: string) {
+    const file = this.#settings.config.file;
+    this.#watch = watchConfig({
+      path: file,
+      initialText,
+      clock: this.#clock,
+      intervalSeconds: () => this.#settings.config.configReloadSeconds,
+      onReadError: (e) =>
+        log("config").warning("cannot read {file}, keeping the settings in effect: {error}", {
+          file,
+          error: e,
+        }),
+      onChange: async (text) => {
+        const result = await loadSettings(text, file);
+        for (const f of result.findings) {
+          const logger = log("config");
+          const line = formatFinding(f);
+          if (f.level === "error") logger.error(line);
+          else if (f.level === "warning") logger.warning(line);
+          else logger.info(line);
+        }
+        this.#lastReload = {
+          at: this.#clock.now(),
+          applied: result.settings !== undefined,
+          findings: result.findings,
+        };
+        if (!result.settings) {
+          log("config").error(
+            "{file} has errors; keeping the last good settings until it is fixed",
+            { file },
+          );
+          return;
+        }
+        await this.apply(result.settings);
+        log("config").info("applied the changed {file}", { file });
+      },
+    });
+  }
+
+  /** Stops the reload loop and every component, in reverse order of start. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#watch?.stop();
+    for (const c of [...this.#components].reverse()) {
+      try {
+        await c.close();
+      } catch (e) {
+        log("server").error("{component} did not close cleanly: {error}", {
+          component: c.name,
+          error: e,
+        });
+      }
+    }
+    log("server").info("stopped");
+  }
+}

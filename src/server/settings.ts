@@ -1,0 +1,114 @@
+/**
+ * Settings: the configuration snapshot together with the phone profiles it names, loaded and
+ * validated as one unit. A reload swaps settings only when the file and every profile are
+ * valid (architecture.md habit 5); components receive them through `apply(settings)`.
+ */
+
+import { isAbsolute, join, resolve } from "node:path";
+import {
+  type ConfigSnapshot,
+  deepFreeze,
+  type Finding,
+  hasErrors,
+  parseConfig,
+} from "../config/mod.ts";
+import { parseProfile, type Profile } from "../phones/mod.ts";
+
+/** The profile demo phones use. */
+export const DEMO_PROFILE = "snom.cfg";
+
+/** The folder of profiles built into the executable (`profiles/` in the repository). */
+export const BUILTIN_PROFILES = resolve(import.meta.dirname ?? ".", "..", "..", "profiles");
+
+/** A valid configuration with its profiles, keyed by the name the `phone=` lines use. */
+export interface Settings {
+  readonly config: ConfigSnapshot;
+  readonly profiles: ReadonlyMap<string, Profile>;
+}
+
+/** Settings when valid, and every finding of the file and its profiles. */
+export interface LoadResult {
+  readonly settings?: Settings;
+  readonly findings: readonly Finding[];
+}
+
+/** Reads a text file, or returns undefined when it does not exist. */
+export type ReadFile = (path: string) => Promise<string | undefined>;
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Finds a profile: beside the configuration file first, then among the built-in profiles
+ * (config.md "Format"). Returns the path it was read from and its text.
+ */
+export async function findProfile(
+  name: string,
+  configDir: string,
+  read: ReadFile = readIfExists,
+): Promise<{ path: string; text: string } | undefined> {
+  const candidates = isAbsolute(name)
+    ? [name]
+    : [resolve(configDir, name), join(BUILTIN_PROFILES, name)];
+  for (const path of candidates) {
+    const text = await read(path);
+    if (text !== undefined) return { path, text };
+  }
+  return undefined;
+}
+
+/** Parses configuration text (from `file`) and loads every profile it names. */
+export async function loadSettings(
+  text: string,
+  file: string,
+  read: ReadFile = readIfExists,
+): Promise<LoadResult> {
+  const parsed = parseConfig(text, file);
+  const findings: Finding[] = [...parsed.findings];
+  const config = parsed.snapshot;
+  if (!config) return { findings };
+
+  const wanted = new Map<string, number>();
+  for (const p of config.phones) if (!wanted.has(p.profile)) wanted.set(p.profile, p.line);
+  if (config.demoPhones > 0 && !wanted.has(DEMO_PROFILE)) wanted.set(DEMO_PROFILE, 0);
+
+  const profiles = new Map<string, Profile>();
+  for (const [name, line] of wanted) {
+    let found: { path: string; text: string } | undefined;
+    try {
+      found = await findProfile(name, config.dir, read);
+    } catch (e) {
+      findings.push({
+        level: "error",
+        file,
+        line,
+        key: "phone",
+        message: `cannot read profile '${name}': ${e instanceof Error ? e.message : e}`,
+      });
+      continue;
+    }
+    if (!found) {
+      findings.push({
+        level: "error",
+        file,
+        line: line || undefined,
+        key: "phone",
+        message: `profile '${name}' not found beside the configuration file nor built in`,
+      });
+      continue;
+    }
+    const result = parseProfile(found.text, found.path, name);
+    findings.push(...result.findings);
+    if (result.profile) profiles.set(name, result.profile);
+  }
+  if (hasErrors(findings)) return { findings };
+  return { settings: deepFreeze({ config, profiles }), findings };
+}
