@@ -64,7 +64,8 @@ export function nearest(word: string, candidates: readonly string[]): string | u
   let bestDistance = Infinity;
   for (const c of candidates) {
     const lc = c.toLowerCase();
-    const d = lc.startsWith(w) || w.startsWith(lc) ? 1 : editDistance(w, lc);
+    const prefix = w.length >= 4 && (lc.startsWith(w) || w.startsWith(lc));
+    const d = prefix ? 1 : editDistance(w, lc);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;

@@ -75,7 +75,8 @@ export function parseConfig(text: string, file: string): ParseResult {
 
   for (const l of readLines(text)) {
     if (l.kind === "invalid") {
-      error(l.line, undefined, `expected 'key = value', got '${l.text}'`);
+      // The line is not echoed: it may be a password written without its key.
+      error(l.line, undefined, "expected 'key = value', got a line without '='");
       continue;
     }
     if (l.kind === "section") {

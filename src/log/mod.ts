@@ -140,7 +140,12 @@ export class LogService {
 
   /** Flushes and closes every sink. */
   async close(): Promise<void> {
-    await dispose();
     this.#current = "";
+    try {
+      await dispose();
+    } catch (e) {
+      // The file may have gone away (removed disk, odd device); nothing is left to tell.
+      console.error(`log file could not be flushed: ${render(e)}`);
+    }
   }
 }

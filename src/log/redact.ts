@@ -8,7 +8,7 @@
 export const REDACTED = "***";
 
 const PATTERNS: readonly [RegExp, string][] = [
-  [/\b(Bearer|Basic|Digest)\s+[^\s,"]+/gi, `$1 ${REDACTED}`],
+  [/\b(Bearer|Basic|Digest)\s+[^\s,";]+/gi, `$1 ${REDACTED}`],
   [
     /("(?:access_token|refresh_token|id_token|password|client_secret|assertion|token|jwt|secret)"\s*:\s*")[^"]*(")/gi,
     `$1${REDACTED}$2`,

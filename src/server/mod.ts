@@ -6,7 +6,9 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { type ConfigWatch, type Finding, formatFinding, watchConfig } from "../config/mod.ts";
+import { AdminServer } from "../admin/mod.ts";
 import { log, LogService } from "../log/mod.ts";
+import { VERSION } from "../version.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 
 export {
@@ -25,6 +27,8 @@ export interface Component {
   apply(settings: Settings): void | Promise<void>;
   /** Stops the component: listeners closed, timers cleared, work drained. */
   close(): Promise<void>;
+  /** Plain JSON data for the status page; never a secret. */
+  status?(): unknown;
 }
 
 /** What the server is told from outside. */
@@ -55,12 +59,42 @@ export class Server {
   #lastReload?: ReloadState;
   #closed = false;
   readonly startedAt: number;
+  /** The HTTP listener (status page and phone callbacks). */
+  readonly http: AdminServer;
 
   private constructor(options: ServerOptions) {
     this.#settings = options.settings;
     this.#clock = options.clock ?? systemClock;
     this.#logService = options.logService ?? new LogService();
     this.startedAt = this.#clock.now();
+    this.http = new AdminServer({ status: () => this.status() });
+    this.#components.push(this.http);
+  }
+
+  /** Everything the status page shows, as plain data. */
+  status(): Record<string, unknown> {
+    const config = this.#settings.config;
+    const reload = this.#lastReload;
+    const out: Record<string, unknown> = {
+      server: {
+        version: VERSION,
+        startedAt: new Date(this.startedAt).toISOString(),
+        configurationFile: config.file,
+        logFile: config.log.filePath,
+        logFileProblem: this.#logService.fileProblem,
+      },
+      configuration: {
+        lastCheck: reload ? new Date(reload.at).toISOString() : "",
+        lastChangeApplied: reload ? reload.applied : "",
+        findings: (reload?.findings ?? []).map((f) => ({
+          level: f.level,
+          line: f.line ?? "",
+          message: formatFinding(f),
+        })),
+      },
+    };
+    for (const c of this.#components) if (c.status) out[c.name] = c.status();
+    return out;
   }
 
   /** Builds and starts every component with the first settings. */

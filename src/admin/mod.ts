@@ -1,0 +1,90 @@
+/**
+ * The HTTP side of the server on `serverHttpPort`: the status page and the phone callback
+ * route, behind the tolerant HTTP/1.1 front. Rebinds on a changed port or bind address
+ * (config.md "Live reload"), keeping the old listener when the new one cannot be bound.
+ */
+
+import type { Settings } from "../server/settings.ts";
+import { log } from "../log/mod.ts";
+import { type AdminDeps, createAdminApp } from "./app.ts";
+import { type Http1Server, serveHttp1 } from "./http1.ts";
+
+export {
+  type AdminDeps,
+  type AdminEnv,
+  type CallbackRequest,
+  type CallbackResult,
+  createAdminApp,
+  isLoopback,
+} from "./app.ts";
+export { parseHead, repairTarget, serveHttp1 } from "./http1.ts";
+export { escapeHtml, renderStatus } from "./status_html.ts";
+
+/** The HTTP listener component. */
+export class AdminServer {
+  readonly name = "http";
+  #server?: Http1Server;
+  #bound = "";
+  #settings?: Settings;
+  #deps: AdminDeps;
+  #failure?: string;
+
+  constructor(deps: Omit<AdminDeps, "adminPassword">) {
+    this.#deps = {
+      ...deps,
+      adminPassword: () => this.#settings?.config.server.adminPassword ?? "",
+    };
+  }
+
+  /** Where the listener is bound, e.g. `0.0.0.0:26536`, or undefined when it is not. */
+  get address(): { hostname: string; port: number } | undefined {
+    return this.#server && { hostname: this.#server.hostname, port: this.#server.port };
+  }
+
+  /** Status for the page: where the listener is and why binding failed, if it did. */
+  status(): Record<string, unknown> {
+    return {
+      listening: this.#server ? `${this.#server.hostname}:${this.#server.port}` : "",
+      error: this.#failure,
+    };
+  }
+
+  apply(settings: Settings): void {
+    this.#settings = settings;
+    const { bindAddress, httpPort } = settings.config.server;
+    const wanted = `${bindAddress}:${httpPort}`;
+    if (wanted === this.#bound && this.#server) return;
+    const app = createAdminApp(this.#deps);
+    let next: Http1Server;
+    try {
+      next = serveHttp1({
+        hostname: bindAddress,
+        port: httpPort,
+        handler: (request, info) => app.fetch(request, { remoteAddress: info.remoteAddress }),
+        onProblem: (message) => log("http").warning(message),
+      });
+    } catch (e) {
+      this.#failure = `cannot listen on ${wanted}: ${e instanceof Error ? e.message : e}`;
+      log("http").error(
+        this.#server
+          ? `${this.#failure}; still listening on ${this.#bound}`
+          : `${this.#failure}; the status page and phone callbacks are unavailable until this is fixed`,
+      );
+      return;
+    }
+    const old = this.#server;
+    this.#server = next;
+    this.#bound = wanted;
+    this.#failure = undefined;
+    log("http").info("status page and phone callbacks on http://{address}/", {
+      address: `${next.hostname}:${next.port}`,
+    });
+    old?.close();
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+    this.#server = undefined;
+    this.#bound = "";
+  }
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { parseHead, repairTarget, serveHttp1 } from "../../src/admin/mod.ts";
+
+const enc = new TextEncoder();
+
+async function rawExchange(port: number, request: Uint8Array | string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(typeof request === "string" ? enc.encode(request) : request);
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(4096);
+  for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+}
+
+function echoServer() {
+  const seen: { url: string; raw: string; remote: string }[] = [];
+  const server = serveHttp1({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: (req, info) => {
+      seen.push({ url: req.url, raw: info.rawTarget, remote: info.remoteAddress });
+      return new Response(`ok ${new URL(req.url).search}`);
+    },
+  });
+  return { server, seen };
+}
+
+Deno.test("a request line with raw spaces and UTF-8 in the target is repaired, not refused", async () => {
+  const { server, seen } = echoServer();
+  try {
+    const line = enc.encode(
+      "GET /phone/101/onIncomingCall?dr=Jane Doe Müller&remote=+49301@pbx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    const reply = await rawExchange(server.port, line);
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.equal(
+      seen[0].url,
+      "http://localhost/phone/101/onIncomingCall?dr=Jane%20Doe%20M%C3%BCller&remote=+49301@pbx",
+    );
+    assert.equal(decodeURIComponent("Jane%20Doe%20M%C3%BCller"), "Jane Doe Müller");
+    assert.equal(seen[0].remote, "127.0.0.1");
+    assert.equal(seen[0].raw, "/phone/101/onIncomingCall?dr=Jane Doe Müller&remote=+49301@pbx");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("keep-alive serves several requests on one connection", async () => {
+  const { server, seen } = echoServer();
+  try {
+    const reply = await rawExchange(
+      server.port,
+      "GET /a?1 HTTP/1.1\r\nHost: x\r\n\r\nGET /b?2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+    assert.deepEqual(seen.map((s) => new URL(s.url).pathname), ["/a", "/b"]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("malformed requests get 400 and the server keeps serving", async () => {
+  const { server } = echoServer();
+  try {
+    assert.match(await rawExchange(server.port, "HELLO\r\n\r\n"), /^HTTP\/1\.1 400 /);
+    assert.match(await rawExchange(server.port, "GET nopath HTTP/1.1\r\n\r\n"), /^HTTP\/1\.1 400 /);
+    assert.match(
+      await rawExchange(server.port, "GET / HTTP/1.1\r\nbad header\r\n\r\n"),
+      /^HTTP\/1\.1 400 /,
+    );
+    assert.match(
+      await rawExchange(server.port, `GET /${"a".repeat(20000)} HTTP/1.1\r\n\r\n`),
+      /^HTTP\/1\.1 431 /,
+    );
+    assert.match(await rawExchange(server.port, "GET /fine HTTP/1.0\r\n\r\n"), /^HTTP\/1\.1 200 /);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("repairTarget encodes what a URL may not hold and keeps valid escapes", () => {
+  assert.equal(repairTarget(enc.encode('/a b?x=%41%zz&y="<>')), "/a%20b?x=%41%25zz&y=%22%3C%3E");
+  const head = parseHead(enc.encode("GET  /x y HTTP/1.0\r\nA: 1"));
+  assert.ok(typeof head !== "string");
+  assert.equal(head.target, "/x%20y");
+  assert.equal(head.version, "HTTP/1.0");
+  assert.equal(head.headers.get("a"), "1");
+});

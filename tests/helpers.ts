@@ -1,0 +1,99 @@
+/** Small helpers shared by tests: free loopback ports, temp folders, waiting, the CLI. */
+
+import { join } from "node:path";
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A fresh temporary folder, removed by the returned function. */
+export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "pcs-test-" });
+  return { path, remove: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 5000,
+  stepMs = 20,
+): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** The repository root. */
+export const ROOT = join(import.meta.dirname!, "..");
+
+/** Permission flags the server runs with (deno.json task `start`). */
+export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+
+/** Runs `main.ts` to completion with the given flags, in `cwd`. */
+export async function runMain(
+  args: string[],
+  cwd: string = ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, join(ROOT, "main.ts"), ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A running `main.ts` process whose output is collected as it comes. */
+export interface ServerProcess {
+  readonly output: () => string;
+  readonly waitForOutput: (pattern: RegExp, timeoutMs?: number) => Promise<string>;
+  /** Sends a signal and waits for the exit code. */
+  readonly stop: (signal?: Deno.Signal) => Promise<number>;
+}
+
+/** Starts `main.ts` in the background. */
+export function startMain(args: string[], cwd: string = ROOT): ServerProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, join(ROOT, "main.ts"), ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const dec = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += dec.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let exited: Promise<number> | undefined;
+  return {
+    output: () => text,
+    waitForOutput: (pattern, timeoutMs = 10_000) =>
+      waitFor(`output matching ${pattern}`, () => pattern.exec(text)?.[0], timeoutMs),
+    stop: (signal = "SIGTERM") => {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch { /* already exited */ }
+        exited = child.status.then(async (s) => {
+          await pumps;
+          return s.code;
+        });
+      }
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/mod.ts";
+import { log, LogService, REDACTED, Redactor, redactor } from "../../src/log/mod.ts";
+import { tempDir } from "../helpers.ts";
+
+Deno.test("the redactor hides known secrets, their URL-encoded form and credential shapes", () => {
+  const r = new Redactor();
+  r.setConfigSecrets(["p@ss word", "short"]);
+  r.add("tok-123");
+  const line = r.redact(
+    'login p@ss word / p%40ss%20word; Authorization: Bearer abc.def; {"access_token":"zzz","ok":1} grant&password=hunter2&x=1 tok-123 short',
+  );
+  assert.equal(
+    line,
+    `login ${REDACTED} / ${REDACTED}; Authorization: Bearer ${REDACTED}; {"access_token":"${REDACTED}","ok":1} grant&password=${REDACTED}&x=1 ${REDACTED} ${REDACTED}`,
+  );
+  r.remove("tok-123");
+  assert.equal(r.redact("tok-123"), "tok-123");
+  r.setConfigSecrets([]);
+  assert.equal(r.redact("short"), "short");
+});
+
+Deno.test("log lines go to the console and the file alike, redacted, and the file rotates by size", async () => {
+  const dir = await tempDir();
+  const lines: string[] = [];
+  const service = new LogService((l) => lines.push(l));
+  try {
+    const file = join(dir.path, "pcs.cfg");
+    const { snapshot } = parseConfig(
+      "serverLogFilePath = logs/test.log\nlogMaxBytes = 4096\nlogMaxFiles = 2\nlogLevel = debug\nadminPassword = Hidden-42",
+      file,
+    );
+    await service.apply(snapshot!);
+    for (let i = 0; i < 200; i++) {
+      log("test").debug("line {i} with the password {pw} and a\nbreak", { i, pw: "Hidden-42" });
+    }
+    await service.close();
+    const main = await Deno.readTextFile(join(dir.path, "logs", "test.log"));
+    const rotated = await Deno.readTextFile(join(dir.path, "logs", "test.log.1"));
+    assert.ok(main.length <= 4096 + 8192, `the live file stays near logMaxBytes (${main.length})`);
+    assert.ok(rotated.length > 0);
+    assert.throws(() => Deno.statSync(join(dir.path, "logs", "test.log.3")), Deno.errors.NotFound);
+    assert.equal(lines.length, 200);
+    assert.match(
+      lines[0],
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z DEBUG \[test\] line 0 with the password \*\*\* and a\\nbreak$/,
+    );
+    assert.ok(main.split("\n").filter((l) => l !== "").every((l) => lines.includes(l)));
+    assert.ok(!main.includes("Hidden-42") && !rotated.includes("Hidden-42"));
+  } finally {
+    await service.close();
+    redactor.setConfigSecrets([]);
+    await dir.remove();
+  }
+});
+
+Deno.test("levels below the configured one are not written", async () => {
+  const dir = await tempDir();
+  const lines: string[] = [];
+  const service = new LogService((l) => lines.push(l));
+  try {
+    const { snapshot } = parseConfig("logLevel = warning", join(dir.path, "x.cfg"));
+    await service.apply(snapshot!);
+    log("test").info("hidden");
+    log("test").warning("shown");
+    assert.deepEqual(lines.map((l) => l.replace(/^\S+ /, "")), ["WARN  [test] shown"]);
+  } finally {
+    await service.close();
+    await dir.remove();
+  }
+});
