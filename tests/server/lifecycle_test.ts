@@ -23,9 +23,9 @@ Deno.test("first start in an empty folder writes a documented default file and r
     const log = await Deno.readTextFile(join(dir.path, "phone-companion.log"));
     assert.match(
       log,
-      /INFO  \[config\] no configuration file was found, so a default one was written/,
+      /INFO {2}\[config\] no configuration file was found, so a default one was written/,
     );
-    assert.match(log, /INFO  \[server\] stopped\n$/);
+    assert.match(log, /INFO {2}\[server\] stopped\n$/);
   } finally {
     await server.stop();
     await dir.remove();
@@ -87,7 +87,7 @@ Deno.test("editing the config of a running server: valid changes apply, mistakes
       out,
       /ERROR \[config\] .*pcs\.cfg:5: phoneTimeoutSeconds must be a number of seconds 1-120, got 'soon'/,
     );
-    assert.match(out, /WARN  \[config\] .*pcs\.cfg:6: unknown key 'foo'/);
+    assert.match(out, /WARN {2}\[config\] .*pcs\.cfg:6: unknown key 'foo'/);
     const status = await statusOf(second);
     assert.equal(status.configuration.lastChangeApplied, false);
     assert.match(
