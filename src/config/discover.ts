@@ -4,7 +4,7 @@
  * folder (compiled) or the working folder (`deno run`).
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** File names looked for, in order; the second is the vendor's, for drop-in migration. */
 export const CONFIG_NAMES = ["phone-companion.cfg", "24uPhoneCompanionServer.cfg"] as const;
@@ -17,7 +17,8 @@ export interface Discovered {
 
 /** True when this process is a `deno compile` executable rather than `deno run`. */
 export function isCompiled(execPath = Deno.execPath()): boolean {
-  return !/^deno(\.exe)?$/i.test(basename(execPath));
+  const name = execPath.split(/[\\/]/).pop() ?? "";
+  return !/^deno(\.exe)?$/i.test(name);
 }
 
 /** The folder that holds config files when none is named: beside the executable, or here. */
