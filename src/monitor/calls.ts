@@ -7,21 +7,22 @@
  * Calls are keyed by the phone's `$call-id`. One call:
  *
  * ```
- *            incoming (Delivered)                connected (Established)
- *  (none) ─────────────────────────▶ alerting ──────────────────────────┐
- *    │                                                                  ▼
- *    │  outgoing (Originated)                 connected        ┌─▶ connected ──hold (Held)──┐
- *    ├─────────────────────────────▶ dialing ─(Established)────┘        ▲                   │
- *    │  MakeCall accepted (Initiated)   ▲  │                            └─unhold (Retrieved)─ held
- *    └──────────────────────────────────┘  │ the phone's next outgoing report for the
- *                                          │ same number binds its call id: no event
+ *              incoming: Delivered                   connected: Established
+ *   (none) ──────────────────────────▶ alerting ──────────────────────────────┐
+ *     │                                                                       ▼
+ *     │  outgoing: Originated                     connected: Established
+ *     ├──────────────────────────────▶ dialing ──────────────────────────▶ connected
+ *     │  MakeCall accepted: Initiated     ▲                                  │   ▲
+ *     └───────────────────────────────────┘                      hold: Held  │   │  unhold:
+ *        (the phone's next outgoing report for that number                   ▼   │  Retrieved
+ *         binds the phone's call id to it: no event)                          held
  *
  *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared
- *  any state ──transfer / blind / attended transfer──▶ (cleared): Transferred
- *  alerting ──ClearConnection accepted (the phone reports nothing)──▶ (cleared): ConnectionCleared
+ *  any state ──transfer, blind or attended──▶ (cleared): Transferred
+ *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared
  *  alerting, dialing ──no report for `unansweredMs`──▶ (cleared): ConnectionCleared
- *  any state ──a report with $nr_ongoing_calls = 0 about another call──▶ (cleared)
- *  every call ──the phone rebooted (setup)──▶ (cleared)
+ *  any state ──another call's report says $nr_ongoing_calls = 0──▶ (cleared): ConnectionCleared
+ *  any state ──setup (the phone restarted)──▶ (cleared): ConnectionCleared
  * ```
  *
  * Rules that keep the state sound when reports are lost, repeated or out of order:
@@ -41,7 +42,9 @@
  *   connected, the only connected call for hold, ...), or is ignored.
  * - Rejected calls: rejecting a ringing call on the phone fires no action URL. Such a call
  *   ends at the next report that says the phone has no call (`$nr_ongoing_calls` = 0, taken
- *   to count ringing calls too), or after `unansweredMs` without a report.
+ *   to count ringing calls too; a MakeCall the phone has not reported yet is exempt), or
+ *   after `unansweredMs` without a report. A profile without `n=$nr_ongoing_calls` leaves
+ *   only the timeout.
  */
 
 import type { NotificationName } from "../phones/mod.ts";

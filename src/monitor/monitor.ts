@@ -6,12 +6,13 @@
  * A device's monitor, from the channels' side:
  *
  * ```
- *                 subscribe (first)                     success
- *   unmonitored ─────────────────────▶ configuring ───────────────▶ monitored ◀─┐
- *        ▲                                  │ failure: ERROR,                │    │ subscribe
- *        │ last unsubscribe;                │ no monitor                     │    │ (other channel:
- *        │ phone removed from the config    ▼                                │    │  just subscribes)
- *        └──────────────────────────── unmonitored ◀────────────────────────┘────┘
+ *                first subscribe                        success
+ *   unmonitored ─────────────────▶ configuring ─────────────────────▶ monitored
+ *        ▲   ▲                         │                               │    ▲
+ *        │   └─────────────────────────┘ failure: ERROR, no monitor    │    │ subscribe from
+ *        │                                                             │    │ another channel:
+ *        └─────────────────────────────────────────────────────────────┘    │ just subscribes
+ *          last unsubscribe, or the phone left the configuration            └────┘
  * ```
  *
  * Re-configuration: the first subscribe after nobody monitored the device, a repeated

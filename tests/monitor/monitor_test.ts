@@ -192,7 +192,7 @@ Deno.test("MonitorStart after every channel left configures the phone again", as
   await r.monitor.close();
 });
 
-Deno.test("a repeated MonitorStart from the same channel refreshes the phone, rate-limited", async () => {
+Deno.test("a repeated MonitorStart from a channel refreshes the phone, rate-limited", async () => {
   const r = await rig();
   const a = new Recorder();
   await monitored(r, "101", a, a);
@@ -204,7 +204,7 @@ Deno.test("a repeated MonitorStart from the same channel refreshes the phone, ra
   await r.monitor.close();
 });
 
-Deno.test("a channel that closes while its MonitorStart is in flight is not subscribed", async () => {
+Deno.test("a channel closed while its MonitorStart is in flight is not subscribed", async () => {
   const r = await rig();
   const write = deferred<Outcome>();
   r.port.answer = () => write.promise;
@@ -217,7 +217,7 @@ Deno.test("a channel that closes while its MonitorStart is in flight is not subs
   await r.monitor.close();
 });
 
-Deno.test("every channel gets the device's events in the phone's order until it stops", async () => {
+Deno.test("each channel gets the device's events in the phone's order until it stops", async () => {
   const r = await rig();
   const a = new Recorder();
   const b = new Recorder();
@@ -265,7 +265,7 @@ Deno.test("a channel that throws does not keep events from the others", async ()
   await r.monitor.close();
 });
 
-Deno.test("callbacks with a wrong or missing key, or from elsewhere, get 403 and change nothing", async () => {
+Deno.test("a wrong or missing key, or another source, gets 403 and changes nothing", async () => {
   const r = await rig();
   const a = new Recorder();
   await monitored(r, "101", a);
@@ -332,7 +332,7 @@ Deno.test("a genuine callback gets 200; unknown phones and other paths get 404",
   await r.monitor.close();
 });
 
-Deno.test("a callback from the IPv4-mapped IPv6 form of the phone's address is accepted", async () => {
+Deno.test("a callback from the IPv4-mapped form of the phone's address is accepted", async () => {
   const r = await rig();
   const a = new Recorder();
   await monitored(r, "101", a);
@@ -475,7 +475,7 @@ Deno.test("a phone that moved to another host is configured again and checked th
   await r.monitor.close();
 });
 
-Deno.test("MakeCall: Initiated first, then the callbacks that arrived while it was in flight", async () => {
+Deno.test("MakeCall: Initiated first, then callbacks that came while it was in flight", async () => {
   const r = await rig();
   const a = new Recorder();
   const b = new Recorder();
@@ -503,7 +503,7 @@ Deno.test("MakeCall: Initiated first, then the callbacks that arrived while it w
   await r.monitor.close();
 });
 
-Deno.test("MakeCall the phone refuses publishes no Initiated; held callbacks follow as usual", async () => {
+Deno.test("a refused MakeCall publishes no Initiated; held callbacks follow as usual", async () => {
   const r = await rig();
   const a = new Recorder();
   await monitored(r, "101", a);
@@ -564,7 +564,7 @@ Deno.test("ClearConnection accepted on a ringing call publishes ConnectionCleare
   await r.monitor.close();
 });
 
-Deno.test("TransferCall then MakeCall: Initiated, then Transferred and the legs cleared", async () => {
+Deno.test("TransferCall then MakeCall: Initiated, then Transferred, legs cleared", async () => {
   const r = await rig();
   const a = new Recorder();
   await monitored(r, "101", a);

@@ -8,7 +8,7 @@ const DEVICES = 100;
 const CHANNELS = 100;
 const CALLS_PER_DEVICE = 25; // 4 callbacks each: 10,000 callbacks in all
 
-Deno.test("10,000 callbacks across 100 devices reach 100 channels complete and in order", async () => {
+Deno.test("10,000 callbacks on 100 devices reach 100 channels complete and in order", async () => {
   const phones: Record<string, string> = {};
   for (let d = 0; d < DEVICES; d++) phones[String(1000 + d)] = `127.0.${d >> 8}.${(d & 255) + 1}`;
   const settings = await phonesConfig(phones);
