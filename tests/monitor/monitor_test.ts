@@ -632,3 +632,17 @@ Deno.test("after close, timers are gone and callbacks are not taken", async () =
   assert.equal((await phoneCalls(r, "101", "onConnected", "cid=i")).status, 404);
   assert.equal((await r.monitor.subscribe("101", new Recorder())).ok, false);
 });
+
+Deno.test("variables the phone left unfilled count as empty, not as text", async () => {
+  const r = await rig();
+  const a = new Recorder();
+  await monitored(r, "101", a);
+  await phoneCalls(r, "101", "onIncomingCall", "cid=a&remote=sip:5@h&dr=$display_remote&n=1");
+  await phoneCalls(r, "101", "onOutgoingCall", "cid=b&remote=$remote&n=$nr_ongoing_calls");
+  assert.deepEqual(a.events[0].calls[0].displayName, "");
+  assert.deepEqual(a.lines, [
+    "Delivered 101 5 [1:alerting:5]",
+    "Originated 101 [1:alerting:5,2:dialing:]",
+  ]);
+  await r.monitor.close();
+});
