@@ -235,7 +235,9 @@ export class Monitor implements Component {
    * MonitorStart (channel-protocol.md §3): subscribes `subscriber` to the device's events.
    * When nobody monitors the device yet, the phone is configured first; if that fails the
    * answer is the phone's reason (or `MonitorFailed`) and no monitor exists. Concurrent first
-   * subscribes share one configuration.
+   * subscribes share one configuration. A repeated subscribe from a subscriber that already
+   * monitors the device configures the phone again (at most every `reconfigureMinIntervalMs`),
+   * a way for a client to repair a phone whose settings were reset.
    */
   async subscribe(device: string, subscriber: EventSubscriber): Promise<Outcome> {
     if (this.#closed || !this.#settings) {
@@ -260,7 +262,11 @@ export class Monitor implements Component {
     try {
       const outcome = await this.#configure(entry);
       if (this.#devices.get(device) !== entry) return { ok: false, reason: "UnknownDevice" };
-      if (!outcome.ok) return outcome;
+      if (!outcome.ok) {
+        // ERROR means this channel does not monitor the device, even if it did before.
+        entry.subscribers.delete(subscriber);
+        return outcome;
+      }
       if (!pending.cancelled && !this.#closed) entry.subscribers.add(subscriber);
       return { ok: true };
     } finally {

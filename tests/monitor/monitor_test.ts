@@ -201,6 +201,11 @@ Deno.test("a repeated MonitorStart from a channel refreshes the phone, rate-limi
   await monitored(r, "101", a);
   assert.equal(r.port.configured.length, 2);
   assert.equal(r.monitor.status().devices[0].subscribers, 1);
+  // When that refresh fails, the channel is told so and no longer monitors the device.
+  r.clock.advance(30_000);
+  r.port.answer = () => Promise.resolve({ ok: false, reason: "AuthFailed" });
+  assert.deepEqual(await r.monitor.subscribe("101", a), { ok: false, reason: "AuthFailed" });
+  assert.equal(r.monitor.status().devices[0].subscribers, 0);
   await r.monitor.close();
 });
 
