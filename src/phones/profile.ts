@@ -53,6 +53,7 @@ export const NOTIFICATIONS = [
   "onAttendedTransfer",
   "onOffhook",
   "onOnhook",
+  "onSetup",
 ] as const;
 
 /** A notification name of `[monitorAutoConfiguration]`. */

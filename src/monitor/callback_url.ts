@@ -1,0 +1,112 @@
+/**
+ * The action URLs the server writes into a phone, and how a callback proves it came from
+ * there (channel-protocol.md §4 "Callbacks from phones"):
+ *
+ * `<base>/phone/<extension>/<notification>?k=<secret>&<profile variables>`
+ *
+ * `<base>` is `serverCallbackUrl`, or with `auto` `http://<local address that routes to the
+ * phone>:<serverHttpPort>`. The secret is per phone and per server run, 192 random bits in
+ * base64url, so it needs no escaping anywhere.
+ */
+
+import { timingSafeEqual } from "node:crypto";
+import { type MonitorConfiguration, type NotificationName, NOTIFICATIONS } from "../phones/mod.ts";
+
+/**
+ * Query parameters the monitor reads. A profile's `variables` must use these names (the
+ * built-in snom.cfg does): `cid=$call-id&remote=$remote&dr=$display_remote&n=$nr_ongoing_calls`.
+ * `dr` and `n` are optional; without `n` a rejected call ends only by timeout.
+ */
+export const CALLBACK_PARAMS = {
+  secret: "k",
+  callId: "cid",
+  remote: "remote",
+  displayName: "dr",
+  ongoing: "n",
+} as const;
+
+const SECRET_BYTES = 24;
+
+/** A fresh callback secret: 192 random bits, URL-safe (base64url without padding). */
+export function newSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** Compares a presented secret with the real one in constant time. */
+export function sameSecret(given: string | undefined, secret: string): boolean {
+  if (given === undefined) return false;
+  const a = encoder.encode(given);
+  const b = encoder.encode(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The base URL phones call back to: the configured one, or (for `auto`) the server's address
+ * on the phone's network with the callback port; IPv6 addresses are bracketed.
+ */
+export function callbackBase(callbackUrl: string, localAddress: string, httpPort: number): string {
+  if (callbackUrl !== "auto") return callbackUrl.replace(/\/+$/, "");
+  const host = localAddress.includes(":") && !localAddress.startsWith("[")
+    ? `[${localAddress.replace(/%.*$/, "")}]`
+    : localAddress;
+  return `http://${host}:${httpPort}`;
+}
+
+/** One URL per notification the profile maps to a phone setting. Not yet percent-encoded. */
+export function callbackUrls(
+  base: string,
+  extension: string,
+  secret: string,
+  setup: MonitorConfiguration,
+): Map<NotificationName, string> {
+  const urls = new Map<NotificationName, string>();
+  const vars = setup.variables.replace(/^[?&]+/, "");
+  for (const notification of setup.notifications.keys()) {
+    urls.set(
+      notification,
+      `${base}/phone/${
+        encodeURIComponent(extension)
+      }/${notification}?${CALLBACK_PARAMS.secret}=${secret}` +
+        (vars === "" ? "" : `&${vars}`),
+    );
+  }
+  return urls;
+}
+
+/** The extension and notification a callback path names, or undefined when it names none. */
+export function parseCallbackPath(
+  path: string,
+): { extension: string; notification: NotificationName } | undefined {
+  const m = /(?:^|\/)phone\/([^/]+)\/([^/?]+)\/?$/.exec(path);
+  if (!m) return undefined;
+  let extension: string;
+  try {
+    extension = decodeURIComponent(m[1]);
+  } catch {
+    return undefined;
+  }
+  const notification = NOTIFICATIONS.find((n) => n === m[2]);
+  return notification ? { extension, notification } : undefined;
+}
+
+/**
+ * For each query parameter, the `$variable` the profile puts there. A phone that has no value
+ * for a variable in some event may leave the name itself in the URL; such a value means
+ * "none".
+ */
+export function placeholders(variables: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const piece of variables.split("&")) {
+    const eq = piece.indexOf("=");
+    if (eq > 0 && piece.slice(eq + 1).startsWith("$")) {
+      out.set(piece.slice(0, eq), piece.slice(eq + 1));
+    }
+  }
+  return out;
+}

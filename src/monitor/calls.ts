@@ -1,0 +1,452 @@
+/**
+ * The calls of one device, driven by what its phone reports (action URLs, snom-http.md §5.6)
+ * and by the effects of channel commands, turned into the events of channel-protocol.md §4.
+ * Pure: no I/O, no timers; time comes in as `now`, the server-wide call references from
+ * `nextCallRef`.
+ *
+ * Calls are keyed by the phone's `$call-id`. One call:
+ *
+ * ```
+ *              incoming: Delivered                   connected: Established
+ *   (none) ──────────────────────────▶ alerting ──────────────────────────────┐
+ *     │                                                                       ▼
+ *     │  outgoing: Originated                     connected: Established
+ *     ├──────────────────────────────▶ dialing ──────────────────────────▶ connected
+ *     │  MakeCall accepted: Initiated     ▲                                  │   ▲
+ *     └───────────────────────────────────┘                      hold: Held  │   │  unhold:
+ *        (the phone's next outgoing report for that number                   ▼   │  Retrieved
+ *         binds the phone's call id to it: no event)                          held
+ *
+ *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared
+ *  any state ──transfer, blind or attended──▶ (cleared): Transferred
+ *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared
+ *  alerting, dialing ──no report for `unansweredMs`──▶ (cleared): ConnectionCleared
+ *  any state ──another call's report says $nr_ongoing_calls = 0──▶ (cleared): ConnectionCleared
+ *  any state ──setup (the phone restarted)──▶ (cleared): ConnectionCleared
+ * ```
+ *
+ * Rules that keep the state sound when reports are lost, repeated or out of order:
+ * - Every call gets one Delivered, Originated or Initiated (or none when it was first seen
+ *   connected), exactly one Established the first time it is connected or held (a hold or
+ *   unhold of a call never seen connected implies it), and one final ConnectionCleared or
+ *   Transferred. Reports that would change nothing (a second incoming, connected on a
+ *   connected or held call, hold on a held call) publish nothing.
+ * - A call ended by the phone's own report leaves its call id behind as ended: later reports
+ *   for it (duplicates, stragglers) are ignored. A call the server ended on a guess (timeout,
+ *   idle count, ClearConnection, a transfer's other leg) is not marked ended, so if the guess
+ *   was wrong the phone's next connected/hold/unhold report brings it back.
+ * - A connected, hold or unhold report for an unknown call id adopts the call (a restart of
+ *   the server mid-call); disconnected, missed and transfer reports for unknown calls are
+ *   ignored.
+ * - A report without a call id applies to the one call it can mean (the only ringing call for
+ *   connected, the only connected call for hold, ...), or is ignored.
+ * - Rejected calls: rejecting a ringing call on the phone fires no action URL. Such a call
+ *   ends at the next report that says the phone has no call (`$nr_ongoing_calls` = 0, taken
+ *   to count ringing calls too; a MakeCall the phone has not reported yet is exempt), or
+ *   after `unansweredMs` without a report. A profile without `n=$nr_ongoing_calls` leaves
+ *   only the timeout.
+ */
+
+import type { NotificationName } from "../phones/mod.ts";
+import type { CallEvent, CallEventBody, CallInfo, CallState } from "./events.ts";
+import { comparableNumber } from "./party.ts";
+
+/** One callback of a phone, already parsed. */
+export interface PhoneReport {
+  readonly notification: NotificationName;
+  /** `$call-id`, or "" when the phone filled none. */
+  readonly callId: string;
+  /** User part of `$remote` (see `parseParty`), may be "". */
+  readonly remote: string;
+  readonly displayName: string;
+  /** `$nr_ongoing_calls`, when the callback carried a number. */
+  readonly ongoing?: number;
+}
+
+/** Tuning of {@link DeviceCalls}. */
+export interface DeviceCallsOptions {
+  /** A new server-wide call reference (decimal, unique per server run). */
+  readonly nextCallRef: () => number;
+  /** An alerting or dialing call without any report for this long has ended unseen. */
+  readonly unansweredMs?: number;
+  /** How long after TransferCall a MakeCall names the transfer target. */
+  readonly transferWindowMs?: number;
+}
+
+/** Default of {@link DeviceCallsOptions.unansweredMs}: two minutes. */
+export const UNANSWERED_MS = 120_000;
+/** Default of {@link DeviceCallsOptions.transferWindowMs}. */
+export const TRANSFER_WINDOW_MS = 60_000;
+const REMEMBERED_IDS = 256;
+
+interface Call {
+  readonly callRef: number;
+  /** The phone's call id; "" while unknown (a MakeCall not yet reported, a report without id). */
+  callId: string;
+  state: CallState;
+  direction: "incoming" | "outgoing";
+  remote: string;
+  displayName: string;
+  established: boolean;
+  /** Set for a call started by MakeCall that the phone has not reported yet. */
+  made?: { readonly number: string; readonly transferTarget: boolean };
+  lastReportAt: number;
+}
+
+const TRANSFERS = new Set<NotificationName>([
+  "onTransfer",
+  "onBlindTransfer",
+  "onAttendedTransfer",
+]);
+
+/** Remembers up to `limit` keys, forgetting the oldest. */
+class Recent<V> {
+  readonly #map = new Map<string, V>();
+  constructor(readonly limit: number) {}
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+  set(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, value);
+    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value!);
+  }
+  delete(key: string): void {
+    this.#map.delete(key);
+  }
+}
+
+/** The call state machine of one device; see the module comment for the diagram. */
+export class DeviceCalls {
+  readonly device: string;
+  readonly #nextCallRef: () => number;
+  readonly #unansweredMs: number;
+  readonly #transferWindowMs: number;
+  /** By call reference: insertion order is the order calls began. */
+  readonly #calls = new Map<number, Call>();
+  readonly #byCallId = new Map<string, Call>();
+  /** Call ids the phone itself ended: late reports for them are ignored. */
+  readonly #ended = new Recent<true>(REMEMBERED_IDS);
+  /** Call ids the server ended on a guess, with their direction, should they come back. */
+  readonly #guessed = new Recent<"incoming" | "outgoing">(REMEMBERED_IDS);
+  #pendingTransfer?: { readonly at: number; readonly target: string };
+  #events: CallEvent[] = [];
+
+  constructor(device: string, options: DeviceCallsOptions) {
+    this.device = device;
+    this.#nextCallRef = options.nextCallRef;
+    this.#unansweredMs = options.unansweredMs ?? UNANSWERED_MS;
+    this.#transferWindowMs = options.transferWindowMs ?? TRANSFER_WINDOW_MS;
+  }
+
+  /** The device's calls now, in the order they began. */
+  calls(): readonly CallInfo[] {
+    const out: CallInfo[] = [];
+    for (const c of this.#calls.values()) {
+      out.push(
+        Object.freeze({
+          callRef: c.callRef,
+          state: c.state,
+          remote: c.remote,
+          displayName: c.displayName,
+        }),
+      );
+    }
+    return Object.freeze(out);
+  }
+
+  /** Applies one phone report; returns the events it causes, in order. */
+  report(r: PhoneReport, now: number): CallEvent[] {
+    this.#events = [];
+    // A straggler about a call the phone already ended carries stale news, its count included.
+    if (r.callId !== "" && this.#ended.get(r.callId)) return this.#events;
+    if (r.notification === "onSetup") {
+      this.#pendingTransfer = undefined;
+      for (const c of [...this.#calls.values()]) {
+        this.#drop(c, "guess", { type: "ConnectionCleared" });
+      }
+      return this.#events;
+    }
+    const subject = this.#apply(r, now);
+    if (r.ongoing === 0) {
+      // The phone has no call (other than, perhaps, the one it is reporting about).
+      for (const c of [...this.#calls.values()]) {
+        if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" });
+      }
+    }
+    return this.#events;
+  }
+
+  /**
+   * A MakeCall to `number` was accepted by the phone: a new dialing call and its Initiated
+   * event. Right after TransferCall, the call is the transfer's target leg.
+   */
+  made(number: string, now: number): CallEvent[] {
+    this.#events = [];
+    const pending = this.#livePendingTransfer(now);
+    const transferTarget = pending !== undefined && pending.target === "";
+    if (transferTarget) this.#pendingTransfer = undefined;
+    const call = this.#add({
+      callId: "",
+      state: "dialing",
+      direction: "outgoing",
+      remote: number,
+      displayName: "",
+      lastReportAt: now,
+      made: { number: comparableNumber(number), transferTarget },
+    });
+    this.#emit({ type: "Initiated", callRef: call.callRef });
+    return this.#events;
+  }
+
+  /**
+   * ClearConnection was accepted. With only ringing calls, the phone rejected the oldest of
+   * them and will report nothing (snom-http.md §5.6), so it ends here. Otherwise the phone
+   * hung up an active call and reports that itself.
+   */
+  cleared(_now: number): CallEvent[] {
+    this.#events = [];
+    const calls = [...this.#calls.values()];
+    if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
+      this.#drop(calls[0], "guess", { type: "ConnectionCleared" });
+    }
+    return this.#events;
+  }
+
+  /**
+   * TransferCall was accepted: with `target`, a blind transfer to it; without, the vendor's
+   * sequence, where the next MakeCall names the target.
+   */
+  transferStarted(target: string | undefined, now: number): void {
+    this.#pendingTransfer = { at: now, target: target ?? "" };
+  }
+
+  /** When {@link expire} next has work, if ever. */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const c of this.#calls.values()) {
+      if (c.state !== "alerting" && c.state !== "dialing") continue;
+      const at = c.lastReportAt + this.#unansweredMs;
+      if (next === undefined || at < next) next = at;
+    }
+    return next;
+  }
+
+  /** Ends ringing and dialing calls that have gone unreported for too long. */
+  expire(now: number): CallEvent[] {
+    this.#events = [];
+    for (const c of [...this.#calls.values()]) {
+      if (
+        (c.state === "alerting" || c.state === "dialing") &&
+        now - c.lastReportAt >= this.#unansweredMs
+      ) {
+        this.#drop(c, "guess", { type: "ConnectionCleared" });
+      }
+    }
+    return this.#events;
+  }
+
+  #apply(r: PhoneReport, now: number): Call | undefined {
+    let call = this.#find(r);
+    const n = r.notification;
+
+    if (call) {
+      call.lastReportAt = now;
+      if (r.displayName !== "" && call.displayName === "") call.displayName = r.displayName;
+    }
+
+    if (n === "onIncomingCall") {
+      if (call) return call;
+      call = this.#add({
+        callId: r.callId,
+        state: "alerting",
+        direction: "incoming",
+        remote: r.remote,
+        displayName: r.displayName,
+        lastReportAt: now,
+      });
+      this.#emit({ type: "Delivered", caller: call.remote });
+      return call;
+    }
+
+    if (n === "onOutgoingCall") {
+      if (call) return call;
+      const made = this.#madeCallFor(r.remote, true);
+      if (made) return this.#bind(made, r, now);
+      call = this.#add({
+        callId: r.callId,
+        state: "dialing",
+        direction: "outgoing",
+        remote: r.remote,
+        displayName: r.displayName,
+        lastReportAt: now,
+      });
+      this.#emit({ type: "Originated", called: call.remote });
+      return call;
+    }
+
+    if (n === "onConnected" || n === "onHold" || n === "onUnhold") {
+      if (!call) {
+        const made = this.#madeCallFor(r.remote, false);
+        if (made) call = this.#bind(made, r, now);
+        else if (r.callId !== "") call = this.#adopt(r, now);
+        else return undefined;
+      }
+      if (n === "onHold") {
+        if (call.state === "held") return call;
+        this.#establish(call);
+        call.state = "held";
+        this.#emit({ type: "Held" });
+      } else if (n === "onUnhold" && call.state === "held") {
+        call.state = "connected";
+        this.#emit({ type: "Retrieved" });
+      } else {
+        this.#establish(call);
+      }
+      return call;
+    }
+
+    if (n === "onDisconnected" || n === "onMissedCall") {
+      if (call) this.#drop(call, "phone", { type: "ConnectionCleared" });
+      return call;
+    }
+
+    if (TRANSFERS.has(n)) {
+      if (call) this.#transferred(call, r, now);
+      return call;
+    }
+    return call;
+  }
+
+  /** The call a report is about: by call id, or the one call a report without id can mean. */
+  #find(r: PhoneReport): Call | undefined {
+    if (r.callId !== "") return this.#byCallId.get(r.callId);
+    const only = (pred: (c: Call) => boolean) => {
+      let found: Call | undefined;
+      for (const c of this.#calls.values()) {
+        if (!pred(c)) continue;
+        if (found) return undefined;
+        found = c;
+      }
+      return found;
+    };
+    switch (r.notification) {
+      case "onConnected":
+        return only((c) => c.state === "alerting" || c.state === "dialing");
+      case "onHold":
+        return only((c) => c.state === "connected");
+      case "onUnhold":
+        return only((c) => c.state === "held");
+      case "onMissedCall":
+        return only((c) => c.state === "alerting");
+      case "onDisconnected":
+        return only(() => true);
+      case "onTransfer":
+      case "onBlindTransfer":
+      case "onAttendedTransfer":
+        return only((c) => c.state === "connected") ?? only(() => true);
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * A MakeCall call the phone has not reported yet that this report could be: one for the
+   * same number, or, for an outgoing report, the oldest one (the dial plan may have rewritten
+   * the number).
+   */
+  #madeCallFor(remote: string, outgoing: boolean): Call | undefined {
+    const wanted = comparableNumber(remote);
+    let oldest: Call | undefined;
+    for (const c of this.#calls.values()) {
+      if (!c.made) continue;
+      if (wanted !== "" && c.made.number === wanted) return c;
+      oldest ??= c;
+    }
+    return outgoing ? oldest : undefined;
+  }
+
+  #bind(call: Call, r: PhoneReport, now: number): Call {
+    call.made = undefined;
+    call.callId = r.callId;
+    if (r.callId !== "") this.#byCallId.set(r.callId, call);
+    if (r.remote !== "") call.remote = r.remote;
+    if (r.displayName !== "") call.displayName = r.displayName;
+    call.lastReportAt = now;
+    return call;
+  }
+
+  #adopt(r: PhoneReport, now: number): Call {
+    const direction = (r.callId !== "" ? this.#guessed.get(r.callId) : undefined) ?? "incoming";
+    if (r.callId !== "") this.#guessed.delete(r.callId);
+    return this.#add({
+      callId: r.callId,
+      state: "connected",
+      direction,
+      remote: r.remote,
+      displayName: r.displayName,
+      lastReportAt: now,
+    });
+  }
+
+  #establish(call: Call): void {
+    if (call.state === "alerting" || call.state === "dialing") call.state = "connected";
+    if (call.established) return;
+    call.established = true;
+    this.#emit({ type: "Established", direction: call.direction, remote: call.remote });
+  }
+
+  #livePendingTransfer(now: number): { readonly target: string } | undefined {
+    const p = this.#pendingTransfer;
+    return p && now - p.at <= this.#transferWindowMs ? p : undefined;
+  }
+
+  #transferred(call: Call, r: PhoneReport, now: number): void {
+    const target = this.#livePendingTransfer(now)?.target ?? "";
+    this.#pendingTransfer = undefined;
+    const partner = this.#attendedPartner(call);
+    const targetLeg = [...this.#calls.values()].find((c) => c.made?.transferTarget);
+    this.#drop(call, "phone", {
+      type: "Transferred",
+      remote: r.remote || target || targetLeg?.remote || call.remote,
+    });
+    // The device is out of the transfer's other leg too: the held call of an attended
+    // transfer, or the MakeCall of the vendor's TransferCall-then-MakeCall sequence.
+    if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" });
+    for (const c of [...this.#calls.values()]) {
+      if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" });
+    }
+  }
+
+  /** With exactly one other call, held against an active one (or vice versa): that call. */
+  #attendedPartner(call: Call): Call | undefined {
+    const others = [...this.#calls.values()].filter((c) => c !== call && !c.made);
+    if (others.length !== 1) return undefined;
+    const pair = new Set([others[0].state, call.state]);
+    return pair.has("held") && (pair.has("connected") || pair.has("dialing"))
+      ? others[0]
+      : undefined;
+  }
+
+  #add(fields: Omit<Call, "callRef" | "established">): Call {
+    const call: Call = { ...fields, callRef: this.#nextCallRef(), established: false };
+    this.#calls.set(call.callRef, call);
+    if (call.callId !== "") this.#byCallId.set(call.callId, call);
+    return call;
+  }
+
+  /** Removes a call; `phone` when the phone said it ended, `guess` when the server infers it. */
+  #drop(call: Call, why: "phone" | "guess", body: CallEventBody): void {
+    this.#calls.delete(call.callRef);
+    if (call.callId !== "") {
+      this.#byCallId.delete(call.callId);
+      if (why === "phone") this.#ended.set(call.callId, true);
+      else this.#guessed.set(call.callId, call.direction);
+    }
+    this.#emit(body);
+  }
+
+  #emit(body: CallEventBody): void {
+    this.#events.push(Object.freeze({ ...body, device: this.device, calls: this.calls() }));
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Monitoring: action-URL callbacks from phones → call state per device → call events for the
+ * channels that monitor the device (channel-protocol.md §4).
+ */
+
+export type { CallEvent, CallEventBody, CallInfo, CallState } from "./events.ts";
+export {
+  type CallbackRequest,
+  type CallbackResult,
+  type DeviceStatus,
+  Monitor,
+  type MonitorOptions,
+  type MonitorStatus,
+  type PhonePort,
+} from "./monitor.ts";
+export {
+  DeviceCalls,
+  type DeviceCallsOptions,
+  type PhoneReport,
+  TRANSFER_WINDOW_MS,
+  UNANSWERED_MS,
+} from "./calls.ts";
+export {
+  CALLBACK_PARAMS,
+  callbackBase,
+  callbackUrls,
+  newSecret,
+  parseCallbackPath,
+  sameSecret,
+} from "./callback_url.ts";
+export { comparableNumber, parseParty, type Party } from "./party.ts";
+export { decodeLenient, parseQuery } from "./query.ts";
+export { addressKey, type Lookup, SourceCheck, systemLookup } from "./source.ts";
