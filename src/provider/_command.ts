@@ -1,0 +1,219 @@
+/**
+ * The RawCommand line and its reply (channel-protocol.md §5), without any I/O: parsing and
+ * validating the JSON object a channel received, and building the one-line JSON reply within
+ * the channel's line limit.
+ */
+
+import type { RawReply } from "../channel/handler.ts";
+
+/** The methods a RawCommand may use (channel-protocol.md §5). */
+export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** One of {@link METHODS}. */
+export type Method = typeof METHODS[number];
+
+/** A validated RawCommand, ready to be sent. */
+export interface RawCommand {
+  readonly method: Method;
+  /** Path (and query) on the provider, starting with a single `/`. */
+  readonly resource: string;
+  /** The request body as sent on the wire, or undefined for none. */
+  readonly body?: string;
+  /** Content-Type of the body; set whenever there is a body. */
+  readonly contentType?: string;
+  readonly accept: string;
+}
+
+/** A parse outcome: the command, or why the line is not one. */
+export type ParseResult =
+  | { readonly ok: true; readonly command: RawCommand }
+  | { readonly ok: false; readonly reason: string };
+
+const PREFIX_OK = "error_ind SUCCESS RawCommand ";
+const PREFIX_ERROR = "error_ind ERROR RawCommand ";
+/** Control characters other than tab have no place in a path or a header value. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function invalid(reason: string): ParseResult {
+  return { ok: false, reason: `InvalidCommand: ${reason}` };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return `'${value.length > 40 ? value.slice(0, 40) + "…" : value}'`;
+  return `a ${typeof value}`;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function headerValue(
+  obj: Record<string, unknown>,
+  key: string,
+): { ok: true; value?: string } | { ok: false; reason: string } {
+  const value = obj[key];
+  if (value === undefined || value === null) return { ok: true };
+  if (typeof value !== "string" || value.trim() === "" || hasControl(value)) {
+    return {
+      ok: false,
+      reason: `${key} must be a non-empty header value on one line, got ${describe(value)}`,
+    };
+  }
+  return { ok: true, value: value.trim() };
+}
+
+/**
+ * Parses a RawCommand line. `body` may be a string (sent as is; Content-Type defaults to
+ * application/json when the string is JSON, text/plain otherwise) or any other JSON value
+ * (sent as compact JSON with Content-Type application/json); `null` means no body.
+ * `accept` defaults to application/json. Unknown members are ignored.
+ */
+export function parseRawCommand(line: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return invalid(`the line is not valid JSON (${e instanceof Error ? e.message : e})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return invalid(`expected a JSON object, got ${describe(value)}`);
+  }
+  const obj = value as Record<string, unknown>;
+
+  if (obj.method === undefined) {
+    return invalid(`method is missing; expected one of ${METHODS.join(", ")}`);
+  }
+  const method = typeof obj.method === "string" ? obj.method.toUpperCase() : "";
+  if (!(METHODS as readonly string[]).includes(method)) {
+    return invalid(`method must be one of ${METHODS.join(", ")}, got ${describe(obj.method)}`);
+  }
+
+  if (obj.resource === undefined) {
+    return invalid("resource is missing; expected a path such as /restapi/v1.0/account/~");
+  }
+  const resource = obj.resource;
+  if (
+    typeof resource !== "string" || !resource.startsWith("/") || resource.startsWith("//") ||
+    hasControl(resource) || resource.includes("\\")
+  ) {
+    return invalid(
+      `resource must be a path on the provider starting with one '/', got ${describe(resource)}`,
+    );
+  }
+
+  const contentType = headerValue(obj, "content_type");
+  if (!contentType.ok) return invalid(contentType.reason);
+  const accept = headerValue(obj, "accept");
+  if (!accept.ok) return invalid(accept.reason);
+
+  let body: string | undefined;
+  let type = contentType.value;
+  if (obj.body !== undefined && obj.body !== null) {
+    if (method === "GET") return invalid("a GET request cannot carry a body");
+    if (typeof obj.body === "string") {
+      body = obj.body;
+      type ??= isJson(body) ? "application/json" : "text/plain; charset=utf-8";
+    } else {
+      body = JSON.stringify(obj.body);
+      type ??= "application/json";
+    }
+  }
+
+  return {
+    ok: true,
+    command: {
+      method: method as Method,
+      resource,
+      body,
+      contentType: body === undefined ? undefined : type,
+      accept: accept.value ?? "application/json",
+    },
+  };
+}
+
+/**
+ * The key under which rate-limit groups are learnt for a request: the method and the path
+ * with every identifier-like segment (one containing a digit, other than a version such as
+ * `v1.0`) replaced by `{}` and the query dropped. So `GET /restapi/v1.0/account/~/extension/101`
+ * and `.../extension/102` share what is learnt about their group.
+ */
+export function routeOf(method: string, resource: string): string {
+  const path = resource.split(/[?#]/, 1)[0];
+  const segments = path.split("/").map((
+    s,
+  ) => (/\d/.test(s) && !/^v\d+(\.\d+)*$/i.test(s) ? "{}" : s));
+  return `${method} ${segments.join("/")}`;
+}
+
+/** Bytes a string takes in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Whether `error_ind <STATUS> RawCommand <json>` plus CR LF fits in `maxBytes`. */
+function fits(ok: boolean, json: string, maxBytes: number): boolean {
+  return utf8Length(ok ? PREFIX_OK : PREFIX_ERROR) + utf8Length(json) + 2 <= maxBytes;
+}
+
+/** An ERROR reply; a reason too long for the line is shortened, never the line cut. */
+export function errorReply(status: number, reason: string, maxBytes: number): RawReply {
+  let text = reason;
+  let json = JSON.stringify({ status, error: text });
+  while (!fits(false, json, maxBytes) && text.length > 0) {
+    const over = utf8Length(PREFIX_ERROR) + utf8Length(json) + 2 - maxBytes;
+    text = text.slice(0, Math.max(0, text.length - Math.max(over, 1) - 1)).trimEnd();
+    json = JSON.stringify({ status, error: text === "" ? "" : text + "…" });
+  }
+  return { ok: false, json };
+}
+
+/**
+ * A SUCCESS reply carrying the provider's body, or ERROR `ResponseTooLarge` when the whole
+ * line would exceed `maxBytes` (channel-protocol.md §5: never cut silently).
+ */
+export function successReply(status: number, body: unknown, maxBytes: number): RawReply {
+  const json = JSON.stringify({ status, body });
+  if (!fits(true, json, maxBytes)) return errorReply(status, "ResponseTooLarge", maxBytes);
+  return { ok: true, json };
+}
+
+/**
+ * The body as the reply carries it: parsed JSON when the provider declared JSON and it
+ * parses, else the text (an empty body is "").
+ */
+export function replyBody(contentType: string | null, text: string): unknown {
+  if (text !== "" && contentType !== null && /\bjson\b/i.test(contentType)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,167 @@
+/**
+ * Shared pieces of the provider tests: a manual clock, settings built from config lines, and
+ * a RawCommand call that returns the reply already parsed.
+ */
+
+import assert from "node:assert/strict";
+import type { Clock, TimerId } from "../../src/clock.ts";
+import { LogService } from "../../src/log/mod.ts";
+import { ProviderService, type ProviderServiceOptions } from "../../src/provider/mod.ts";
+import { loadSettings, type Settings } from "../../src/server/mod.ts";
+import { FakeProvider, type FakeProviderOptions } from "../fakes/fake_provider.ts";
+
+/** A clock that moves only when told; timers fire in time order inside `advance`. */
+export class FakeClock implements Clock {
+  #now: number;
+  #next = 1;
+  readonly #timers = new Map<number, { at: number; ms: number; fn: () => void }>();
+  readonly #watchers = new Set<() => void>();
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerId {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.#now + ms, ms, fn });
+    for (const w of [...this.#watchers]) w();
+    return id as unknown as TimerId;
+  }
+
+  clearTimeout(id: TimerId): void {
+    this.#timers.delete(id as unknown as number);
+  }
+
+  /** Moves time forward, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.#timers) {
+        if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
+      }
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = Math.max(this.#now, due[1].at);
+      due[1].fn();
+    }
+    this.#now = target;
+  }
+
+  /** The delays of the timers not fired yet. */
+  pending(): number[] {
+    return [...this.#timers.values()].map((t) => t.ms);
+  }
+
+  /** Resolves with the delay of the first pending timer whose delay satisfies `predicate`. */
+  async nextTimer(predicate: (ms: number) => boolean = () => true): Promise<number> {
+    for (;;) {
+      const found = [...this.#timers.values()].find((t) => predicate(t.ms));
+      if (found) return found.ms;
+      await new Promise<void>((resolve) => {
+        const w = () => {
+          this.#watchers.delete(w);
+          resolve();
+        };
+        this.#watchers.add(w);
+      });
+    }
+  }
+}
+
+/** Back-off pauses are short; request timeouts (providerTimeoutSeconds) are long. */
+export const isPause = (ms: number) => ms < 10_000;
+
+/** Config lines; a null value leaves the key out. */
+export type Lines = Record<string, string | number | null>;
+
+/** Settings from `key = value` lines, as the configuration file would give them. */
+export async function settingsFrom(lines: Lines): Promise<Settings> {
+  const text = Object.entries(lines).filter(([, v]) => v !== null).map(([k, v]) => `${k} = ${v}`)
+    .join("\n") + "\n";
+  const result = await loadSettings(text, "/nonexistent/pcs-provider-test/phone-companion.cfg");
+  assert.ok(result.settings, JSON.stringify(result.findings));
+  return result.settings;
+}
+
+/** Config lines for a RingCentral account on the fake (JWT grant unless overridden). */
+export function ringCentralLines(fake: FakeProvider, extra: Lines = {}): Lines {
+  const c = fake.credentials;
+  return {
+    providerId: "ringcentral",
+    providerProtocol: fake.url.startsWith("https") ? "HTTPS" : "HTTP",
+    providerHostname: "127.0.0.1",
+    providerPort: fake.port,
+    providerClientId: c.clientId,
+    providerClientSecret: c.clientSecret,
+    providerJwt: c.jwt,
+    ...extra,
+  };
+}
+
+/** A reply as the tests read it. */
+export interface Reply {
+  readonly ok: boolean;
+  readonly json: string;
+  readonly status: number;
+  readonly body?: unknown;
+  readonly error?: string;
+}
+
+/** Sends one RawCommand (an object, or a raw line) and parses the reply. */
+export async function raw(
+  service: ProviderService,
+  command: unknown,
+  maxReplyBytes = 65536,
+): Promise<Reply> {
+  const line = typeof command === "string" ? command : JSON.stringify(command);
+  const reply = await service.rawCommand(line, maxReplyBytes);
+  assert.doesNotMatch(reply.json, /[\r\n]/, "a reply must be one line");
+  return { ...reply, ...JSON.parse(reply.json) };
+}
+
+/** Collects log lines (debug and up) while `fn` runs. */
+export async function withLog<T>(fn: (lines: string[]) => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  const service = new LogService((line) => lines.push(line));
+  await service.start("debug");
+  try {
+    return await fn(lines);
+  } finally {
+    await service.close();
+  }
+}
+
+/** A fake provider and a service configured for it, sharing one manual clock. */
+export interface Rig extends AsyncDisposable {
+  readonly clock: FakeClock;
+  readonly fake: FakeProvider;
+  readonly provider: ProviderService;
+}
+
+/** Starts a fake (HTTP unless `tls` is given) and a service logged in to nothing yet. */
+export async function rig(
+  options: {
+    readonly fake?: FakeProviderOptions;
+    readonly lines?: Lines;
+    readonly service?: ProviderServiceOptions;
+  } = {},
+): Promise<Rig> {
+  const clock = new FakeClock();
+  const fake = await FakeProvider.start({ clock, ...options.fake });
+  const provider = new ProviderService({ clock, ...options.service });
+  await provider.apply(await settingsFrom(ringCentralLines(fake, options.lines)));
+  return {
+    clock,
+    fake,
+    provider,
+    async [Symbol.asyncDispose]() {
+      await provider.close();
+      await fake.close();
+    },
+  };
+}
