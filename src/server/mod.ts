@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { type ConfigWatch, type Finding, formatFinding, watchConfig } from "../config/mod.ts";
 import { AdminServer } from "../admin/mod.ts";
 import { log, LogService } from "../log/mod.ts";
+import { ProviderService } from "../provider/mod.ts";
 import { VERSION } from "../version.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 
@@ -61,14 +62,17 @@ export class Server {
   readonly startedAt: number;
   /** The HTTP listener (status page and phone callbacks). */
   readonly http: AdminServer;
+  /** The telephony provider session (RawCommand). */
+  readonly provider: ProviderService;
 
   private constructor(options: ServerOptions) {
     this.#settings = options.settings;
     this.#clock = options.clock ?? systemClock;
     this.#logService = options.logService ?? new LogService();
     this.startedAt = this.#clock.now();
+    this.provider = new ProviderService({ clock: this.#clock });
     this.http = new AdminServer({ status: () => this.status() });
-    this.#components.push(this.http);
+    this.#components.push(this.provider, this.http);
   }
 
   /** Everything the status page shows, as plain data. */
