@@ -1,0 +1,40 @@
+/**
+ * The plug-in channel (channel-protocol.md): the STLI codec, the per-channel session and the
+ * TCP server component. Other folders import the channel only through this file.
+ */
+
+export {
+  type ChannelReason,
+  encodeDisplayName,
+  formatDeviceInformation,
+  formatEvent,
+  formatHandshakeReply,
+  formatReply,
+  type HandshakeOptions,
+  type InputItem,
+  LineDecoder,
+  modeName,
+  type MonitorCommandName,
+  normalizeNumber,
+  parseLine,
+  type Reply,
+  type ReplyStatus,
+  type Request,
+  tokenize,
+} from "./codec.ts";
+export { type ChannelLimits, Session, type SessionOptions, type SessionState } from "./session.ts";
+export {
+  ChannelBindError,
+  ChannelServer,
+  type ChannelServerOptions,
+  type ChannelServerStatus,
+  type ChannelStatus,
+} from "./server.ts";
+export type {
+  CallCommandName,
+  CommandHandler,
+  ErrorReason,
+  EventSubscriber,
+  Outcome,
+  RawReply,
+} from "./handler.ts";

@@ -1,0 +1,313 @@
+/**
+ * The channel listener as a server component (channel-protocol.md §6, config.md "Live
+ * reload"): accepts plug-in connections on `serverBindAddress:serverPort`, applies the
+ * allow-list and the channel limit, and follows new settings without dropping open channels.
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+import { addressAllowed, type Cidr, type DeviceInfoMode } from "../config/mod.ts";
+import { log } from "../log/mod.ts";
+import type { Component, Settings } from "../server/mod.ts";
+import type { CommandHandler } from "./handler.ts";
+import type { ChannelLimits } from "./session.ts";
+import { Connection } from "./_connection.ts";
+
+/** What a channel server is built from; everything else comes from `apply(settings)`. */
+export interface ChannelServerOptions {
+  /** The server behind every channel (the dispatcher; a fake in tests). */
+  readonly handler: CommandHandler;
+  readonly clock?: Clock;
+  /** How long a channel waits for the client to close after `BYE` (default 2000 ms). */
+  readonly lingerMs?: number;
+  /** Opens a TCP listener; tests pass one that fails on purpose. Default `Deno.listen`. */
+  readonly listen?: (at: { hostname: string; port: number }) => Deno.TcpListener;
+}
+
+/** One open channel, for the status page. */
+export interface ChannelStatus {
+  readonly id: number;
+  /** `host:port` of the client (`[v6]:port` for IPv6). */
+  readonly peer: string;
+  /** Clock milliseconds when the channel opened. */
+  readonly connectedSince: number;
+  readonly mode: DeviceInfoMode;
+  readonly monitored: readonly string[];
+  readonly queuedBytes: number;
+  readonly pendingCommands: number;
+}
+
+/** The channel server, for the status page. */
+export interface ChannelServerStatus {
+  /** Where the listener is bound; undefined before the first `apply` and after `close`. */
+  readonly listening?: { readonly hostname: string; readonly port: number };
+  readonly maxChannels: number;
+  /** Connections refused since start (allow-list or channel limit). */
+  readonly refused: number;
+  readonly channels: readonly ChannelStatus[];
+}
+
+/** Thrown by the first `apply` when the channel port cannot be bound. */
+export class ChannelBindError extends Error {
+  constructor(hostname: string, port: number, options?: ErrorOptions) {
+    super(`cannot listen for channels on ${hostname}:${port}`, options);
+    this.name = "ChannelBindError";
+  }
+}
+
+/** Channel ids are unique per process, so subscribers of several servers never collide. */
+let lastChannelId = 0;
+
+interface ListenerConfig {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** The STLI channel server (channel-protocol.md): a {@link Component}. */
+export class ChannelServer implements Component {
+  readonly name = "channel";
+  readonly #handler: CommandHandler;
+  readonly #clock: Clock;
+  readonly #lingerMs: number;
+  readonly #listen: (at: ListenerConfig) => Deno.TcpListener;
+  #listener?: Deno.TcpListener;
+  #listenerConfig?: ListenerConfig;
+  #everBound = false;
+  /** The accept loop of each listener, so a rebind can wait for the old socket to go. */
+  readonly #loops = new Map<Deno.TcpListener, Promise<void>>();
+  #applying: Promise<void> = Promise.resolve();
+  readonly #connections = new Set<Connection>();
+  #allowed: readonly Cidr[] = [];
+  #maxChannels = 0;
+  #refused = 0;
+  #closed = false;
+  /** Shared by every open channel, so limits changed by a reload reach them at once. */
+  readonly #limits: ChannelLimits = {
+    errorDetail: false,
+    maxLineBytes: 65536,
+    maxQueueBytes: 1 << 20,
+  };
+  #deviceInformation: DeviceInfoMode = "standard";
+
+  constructor(options: ChannelServerOptions) {
+    this.#handler = options.handler;
+    this.#clock = options.clock ?? systemClock;
+    this.#lingerMs = options.lingerMs ?? 2000;
+    this.#listen = options.listen ??
+      ((at) => Deno.listen({ hostname: at.hostname, port: at.port, transport: "tcp" }));
+  }
+
+  /** Where the listener is bound now. */
+  get address(): Deno.NetAddr | undefined {
+    return this.#listener?.addr as Deno.NetAddr | undefined;
+  }
+
+  /**
+   * Takes new settings: limits and the allow-list at once; DeviceInformation default for new
+   * channels; a changed port or bind address rebinds while open channels stay connected.
+   * Resolves when the listener is in place. The first call rejects with
+   * {@link ChannelBindError} when the port cannot be bound; later calls log it and keep the
+   * old listener. Calls are handled one at a time.
+   */
+  apply(settings: Settings): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(settings));
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(settings: Settings): Promise<void> {
+    if (this.#closed) return;
+    const { server, channel } = settings.config;
+    this.#allowed = server.allowedClients;
+    this.#maxChannels = server.maxChannels;
+    this.#deviceInformation = channel.deviceInformation;
+    this.#limits.errorDetail = channel.errorDetail;
+    this.#limits.maxLineBytes = channel.maxLineBytes;
+    this.#limits.maxQueueBytes = channel.maxQueueBytes;
+    const wanted = { hostname: server.bindAddress, port: server.port };
+    const now = this.#listenerConfig;
+    if (now && now.hostname === wanted.hostname && now.port === wanted.port) return;
+    await this.#bind(wanted);
+  }
+
+  async #bind(wanted: ListenerConfig) {
+    const old = this.#listener;
+    const oldConfig = this.#listenerConfig;
+    let listener: Deno.TcpListener;
+    try {
+      listener = this.#listen(wanted);
+    } catch (e) {
+      if (!old || !oldConfig) {
+        if (!this.#everBound) {
+          throw new ChannelBindError(wanted.hostname, wanted.port, { cause: e });
+        }
+        log("channel").error("cannot listen for channels on {hostname}:{port}: {error}", {
+          ...wanted,
+          error: e,
+        });
+        return;
+      }
+      const samePort = e instanceof Deno.errors.AddrInUse && wanted.port === oldConfig.port;
+      const taken = samePort ? await this.#listenInsteadOf(old, oldConfig, wanted) : undefined;
+      if (!taken) {
+        log("channel").error(
+          "cannot listen for channels on {hostname}:{port}: {error}; still listening on {old}",
+          { ...wanted, error: e, old: describe(this.address) },
+        );
+        return;
+      }
+      listener = taken;
+    }
+    if (old && this.#listener === old) await this.#stopListening(old);
+    this.#listenerConfig = wanted;
+    this.#everBound = true;
+    this.#serve(listener);
+    log("channel").info("listening for channels on {address}", {
+      address: describe(listener.addr as Deno.NetAddr),
+    });
+  }
+
+  /**
+   * The same port on another address can clash with the old listener (0.0.0.0:P and
+   * 10.0.0.5:P): the old one goes first, and comes back if the new one still cannot be bound.
+   * Returns the new listener, or undefined with the old one listening again (or, if even that
+   * fails, none: open channels stay, new ones wait for a working setting).
+   */
+  async #listenInsteadOf(
+    old: Deno.TcpListener,
+    oldConfig: ListenerConfig,
+    wanted: ListenerConfig,
+  ): Promise<Deno.TcpListener | undefined> {
+    await this.#stopListening(old);
+    try {
+      return this.#listen(wanted);
+    } catch {
+      try {
+        this.#serve(this.#listen(oldConfig));
+      } catch (e) {
+        this.#listenerConfig = undefined;
+        log("channel").error(
+          "cannot listen for channels on {hostname}:{port} again: {error}; open channels " +
+            "stay connected, new ones cannot connect until the setting changes",
+          { ...oldConfig, error: e },
+        );
+      }
+      return undefined;
+    }
+  }
+
+  /** Makes `listener` the current one and accepts channels on it until it is closed. */
+  #serve(listener: Deno.TcpListener) {
+    this.#listener = listener;
+    const loop = this.#acceptLoop(listener);
+    this.#loops.set(listener, loop);
+    loop.finally(() => this.#loops.delete(listener));
+  }
+
+  /** Closes a listener and waits until its socket is released (its accept has ended). */
+  async #stopListening(listener: Deno.TcpListener) {
+    if (this.#listener === listener) this.#listener = undefined;
+    try {
+      listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#loops.get(listener);
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    while (true) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (listener !== this.#listener || this.#closed || e instanceof Deno.errors.BadResource) {
+          return;
+        }
+        log("channel").error("accepting a channel failed: {error}", { error: e });
+        await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 100));
+        continue;
+      }
+      this.#admit(conn);
+    }
+  }
+
+  #admit(conn: Deno.TcpConn) {
+    const addr = conn.remoteAddr;
+    let refusal: string | undefined;
+    if (this.#closed) refusal = "the server is closing";
+    else if (!addressAllowed(addr.hostname, this.#allowed)) {
+      refusal = "its address is not in serverAllowedClients";
+    } else if (this.#connections.size >= this.#maxChannels) {
+      refusal = `serverMaxChannels (${this.#maxChannels}) channels are open`;
+    }
+    if (refusal) {
+      this.#refused++;
+      try {
+        conn.close();
+      } catch {
+        // the client already went away
+      }
+      log("channel").warning("refused a channel from {host}:{port}: {why}", {
+        host: addr.hostname,
+        port: addr.port,
+        why: refusal,
+      });
+      return;
+    }
+    try {
+      conn.setKeepAlive(true);
+    } catch (e) {
+      log("channel").warning("cannot enable TCP keep-alive: {error}", { error: e });
+    }
+    const connection = new Connection({
+      id: ++lastChannelId,
+      conn,
+      handler: this.#handler,
+      clock: this.#clock,
+      deviceInformation: this.#deviceInformation,
+      limits: this.#limits,
+      lingerMs: this.#lingerMs,
+    });
+    this.#connections.add(connection);
+    connection.done.then(() => this.#connections.delete(connection));
+  }
+
+  /** Open channels, listener and refusals, for the status page. */
+  status(): ChannelServerStatus {
+    const addr = this.address;
+    return {
+      listening: addr ? { hostname: addr.hostname, port: addr.port } : undefined,
+      maxChannels: this.#maxChannels,
+      refused: this.#refused,
+      channels: [...this.#connections].map((c) => ({
+        id: c.id,
+        peer: c.peer,
+        connectedSince: c.connectedSince,
+        mode: c.session.mode,
+        monitored: c.session.monitored,
+        queuedBytes: c.queuedBytes,
+        pendingCommands: c.session.pending,
+      })),
+    };
+  }
+
+  /** Stops listening, closes every channel (releasing its monitors) and waits for them. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#applying;
+    const listener = this.#listener;
+    this.#listenerConfig = undefined;
+    const stopped = listener ? this.#stopListening(listener) : undefined;
+    const connections = [...this.#connections];
+    for (const c of connections) c.close("server closing");
+    await Promise.all([stopped, ...this.#loops.values(), ...connections.map((c) => c.done)]);
+  }
+}
+
+function describe(addr: Deno.NetAddr | undefined): string {
+  if (!addr) return "nothing";
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}

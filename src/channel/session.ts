@@ -1,0 +1,455 @@
+/**
+ * One channel's conversation, without I/O: input lines in, reply and event lines out through a
+ * sink (channel-protocol.md §2–§4, §6). The TCP side lives in `_connection.ts`.
+ *
+ * Ordering (§3) — the channel pipelines:
+ * - Every command takes a slot in reply order. Slots are written strictly in that order, so
+ *   replies follow the commands even when a later command finishes first.
+ * - Commands for different devices run at once; commands of this channel for the same device
+ *   run one after another (so `MonitorStart 101` is in effect before `MakeCall 101 ...` runs).
+ *   RawCommands run one after another too, in their own queue.
+ * - An event for a device whose latest started command on this channel has not been written
+ *   yet is held and written right after that command's reply; so a command's reply always
+ *   comes before the events it causes, with nothing of that device in between. Every other
+ *   event is written at once, even while replies of other devices are pending.
+ *
+ * States:
+ * - `open`: commands are read and run.
+ * - `ending`: `BYE` was read or the input ended; further input is ignored, earlier replies
+ *   (and their events) are still written. After the last one the session finishes.
+ * - `closed`: monitors released, nothing more is written; late results are dropped (a late
+ *   successful MonitorStart is undone).
+ */
+
+import type { DeviceInfoMode } from "../config/mod.ts";
+import type { CallEvent } from "../monitor/events.ts";
+import { log } from "../log/mod.ts";
+import type { CommandHandler, EventSubscriber, Outcome, RawReply } from "./handler.ts";
+import {
+  formatEvent,
+  formatHandshakeReply,
+  formatReply,
+  type InputItem,
+  parseLine,
+  type Reply,
+  type Request,
+} from "./codec.ts";
+
+/**
+ * Limits shared by every open channel of a server; a reload changes them in place, so they
+ * reach open channels at once (config.md "Live reload").
+ */
+export interface ChannelLimits {
+  /** Append the reason token to ERROR replies (§3). */
+  errorDetail: boolean;
+  /** Longest input line and reply line (§1, §5). */
+  maxLineBytes: number;
+  /** Unsent output above which a channel is closed (§6). */
+  maxQueueBytes: number;
+}
+
+/** What a session needs from outside. */
+export interface SessionOptions {
+  readonly id: number;
+  readonly handler: CommandHandler;
+  /** DeviceInformation mode a handshake falls back to for options it does not name (§2). */
+  readonly deviceInformation: DeviceInfoMode;
+  readonly limits: ChannelLimits;
+  /** Receives each output line, without the line end, in wire order. */
+  readonly write: (line: string) => void;
+  /** Called once when the session finished by itself (after `BYE`, or after the input ended). */
+  readonly onFinish: (why: "bye" | "input ended") => void;
+}
+
+/** The session lifecycle (see the module comment). */
+export type SessionState = "open" | "ending" | "closed";
+
+/** A place in reply order. */
+interface Slot {
+  reply?: string;
+  /** Event lines that must follow this reply. */
+  readonly held: string[];
+  written: boolean;
+  /** The session finishes once this slot is written (BYE). */
+  readonly last?: boolean;
+}
+
+/** A command waiting for its turn in a device's queue. */
+interface Job {
+  readonly slot: Slot;
+  /** The reply subject, for the reply to a failure inside the server. */
+  readonly subject: string;
+  readonly run: () => Reply | Promise<Reply>;
+}
+
+/** Commands of this channel for one device (or for the provider), one at a time. */
+interface Lane {
+  running: boolean;
+  readonly waiting: Job[];
+  /** The latest started slot of this lane that is not written yet: events wait behind it. */
+  holder?: Slot;
+}
+
+/** Someone waiting for fewer than `below` pending replies. */
+interface Waiter {
+  readonly below: number;
+  readonly resolve: () => void;
+}
+
+/** The lane of RawCommands: provider calls keep their order, but never wait for phones. */
+const RAW = Symbol("raw");
+
+/** One channel's protocol state (see the module comment). */
+export class Session implements EventSubscriber {
+  readonly id: number;
+  readonly #handler: CommandHandler;
+  readonly #defaultMode: DeviceInfoMode;
+  readonly #limits: ChannelLimits;
+  readonly #write: (line: string) => void;
+  readonly #onFinish: (why: "bye" | "input ended") => void;
+  #state: SessionState = "open";
+  #mode: DeviceInfoMode;
+  readonly #slots: Slot[] = [];
+  readonly #lanes = new Map<string | typeof RAW, Lane>();
+  readonly #monitored = new Set<string>();
+  #settled: Waiter[] = [];
+
+  constructor(options: SessionOptions) {
+    this.id = options.id;
+    this.#handler = options.handler;
+    this.#defaultMode = options.deviceInformation;
+    this.#limits = options.limits;
+    this.#write = options.write;
+    this.#onFinish = options.onFinish;
+    this.#mode = options.deviceInformation;
+  }
+
+  /** Where the session is in its lifecycle. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The DeviceInformation mode in effect (§2). */
+  get mode(): DeviceInfoMode {
+    return this.#mode;
+  }
+
+  /** Devices this channel monitors now, sorted. */
+  get monitored(): string[] {
+    return [...this.#monitored].sort();
+  }
+
+  /** Commands read whose replies are not written yet. */
+  get pending(): number {
+    return this.#slots.length;
+  }
+
+  /** Resolves once fewer than `below` replies are pending (input back-pressure). */
+  settled(below: number): Promise<void> {
+    if (this.#slots.length < below || this.#state === "closed") return Promise.resolve();
+    return new Promise((resolve) => this.#settled.push({ below, resolve }));
+  }
+
+  /** Takes one decoded input line (§1–§3, §5). */
+  receive(item: InputItem): void {
+    if (this.#state !== "open") return;
+    if (item.kind === "tooLong") {
+      log("channel").warning("channel {id}: discarded a line of {bytes} bytes (limit {max})", {
+        id: this.id,
+        bytes: item.bytes,
+        max: this.#limits.maxLineBytes,
+      });
+      this.#answer({ status: "INVALCMD", subject: "LineTooLong" });
+      return;
+    }
+    const request = parseLine(item.text);
+    if (request.kind !== "empty") {
+      log("channel").debug("channel {id} <- {line}", {
+        id: this.id,
+        line: request.kind === "raw" ? `RawCommand (${request.line.length} chars)` : item.text,
+      });
+    }
+    this.#take(request);
+  }
+
+  #take(request: Request): void {
+    switch (request.kind) {
+      case "empty":
+        return;
+      case "reply":
+        return this.#answer(request.reply);
+      case "handshake": {
+        this.#mode = request.options.deviceInformation ?? this.#defaultMode;
+        return this.#answerLine(formatHandshakeReply(request.bare, request.options, this.#mode));
+      }
+      case "bye":
+        this.#state = "ending";
+        this.#push({ reply: "error_ind SUCCESS BYE", held: [], written: false, last: true });
+        return this.#flush();
+      case "raw":
+        return this.#enqueue(RAW, "RawCommand", () => this.#raw(request.line));
+      case "monitor": {
+        const { command, device } = request;
+        if (command === "MonitorStop" && this.#monitored.has(device)) {
+          return this.#enqueue(device, command, () => this.#monitorStop(device));
+        }
+        if (!this.#knows(device)) return this.#unknownDevice(command);
+        return this.#enqueue(
+          device,
+          command,
+          command === "MonitorStart"
+            ? () => this.#monitorStart(device)
+            : () => this.#monitorStop(device),
+        );
+      }
+      case "call": {
+        const { command, device, number } = request;
+        if (!this.#knows(device)) return this.#unknownDevice(command);
+        return this.#enqueue(
+          device,
+          command,
+          () => this.#outcome(command, () => this.#handler.callControl(device, command, number)),
+        );
+      }
+    }
+  }
+
+  #knows(device: string): boolean {
+    try {
+      return this.#handler.knowsDevice(device);
+    } catch (e) {
+      log("channel").error("channel {id}: knowsDevice({device}) failed: {error}", {
+        id: this.id,
+        device,
+        error: e,
+      });
+      return false;
+    }
+  }
+
+  #unknownDevice(subject: string) {
+    this.#answer({ status: "ERROR", subject, reason: "UnknownDevice" });
+  }
+
+  /** A bug elsewhere in the server: logged, and answered as a plain ERROR. */
+  #internalError(subject: string, error: unknown): Reply {
+    log("channel").error("channel {id}: {command} failed inside the server: {error}", {
+      id: this.id,
+      command: subject,
+      error,
+    });
+    return { status: "ERROR", subject };
+  }
+
+  async #outcome(subject: string, run: () => Promise<Outcome>): Promise<Reply> {
+    let outcome: Outcome;
+    try {
+      outcome = await run();
+    } catch (e) {
+      return this.#internalError(subject, e);
+    }
+    return outcome.ok
+      ? { status: "SUCCESS", subject }
+      : { status: "ERROR", subject, reason: outcome.reason };
+  }
+
+  async #monitorStart(device: string): Promise<Reply> {
+    const reply = await this.#outcome(
+      "MonitorStart",
+      () => this.#handler.monitorStart(device, this),
+    );
+    if (reply.status !== "SUCCESS") return reply;
+    if (this.#state === "closed") {
+      this.#release(device);
+    } else {
+      this.#monitored.add(device);
+    }
+    return reply;
+  }
+
+  #monitorStop(device: string): Reply {
+    this.#monitored.delete(device);
+    this.#release(device);
+    return { status: "SUCCESS", subject: "MonitorStop" };
+  }
+
+  #release(device: string) {
+    try {
+      this.#handler.monitorStop(device, this);
+    } catch (e) {
+      log("channel").error("channel {id}: monitorStop({device}) failed: {error}", {
+        id: this.id,
+        device,
+        error: e,
+      });
+    }
+  }
+
+  async #raw(line: string): Promise<Reply> {
+    const max = this.#limits.maxLineBytes;
+    let raw: RawReply;
+    try {
+      raw = await this.#handler.rawCommand(line, max);
+    } catch (e) {
+      log("channel").error("channel {id}: RawCommand failed inside the server: {error}", {
+        id: this.id,
+        error: e,
+      });
+      raw = { ok: false, json: JSON.stringify({ status: 0, error: "InternalError" }) };
+    }
+    let json = raw.json.trim();
+    if (json === "" || /[\r\n]/.test(json)) {
+      try {
+        json = JSON.stringify(JSON.parse(json));
+      } catch (e) {
+        this.#internalError("RawCommand", e);
+        json = JSON.stringify({ status: 0, error: "InternalError" });
+        raw = { ok: false, json };
+      }
+    }
+    const reply: Reply = { status: raw.ok ? "SUCCESS" : "ERROR", subject: "RawCommand" };
+    if (new TextEncoder().encode(formatReply({ ...reply, payload: json }, false)).length > max) {
+      return {
+        ...reply,
+        status: "ERROR",
+        payload: JSON.stringify({ status: 0, error: "ResponseTooLarge" }),
+      };
+    }
+    return { ...reply, payload: json };
+  }
+
+  /** An event of a monitored device (§4): written now, or held behind its command's reply. */
+  deliver(event: CallEvent): void {
+    if (this.#state === "closed") return;
+    let lines: string[];
+    try {
+      lines = formatEvent(event, this.#mode);
+    } catch (e) {
+      log("channel").error("channel {id}: cannot format an event of {device}: {error}", {
+        id: this.id,
+        device: event?.device,
+        error: e,
+      });
+      return;
+    }
+    const holder = this.#lanes.get(event.device)?.holder;
+    if (holder && !holder.written) holder.held.push(...lines);
+    else for (const line of lines) this.#write(line);
+  }
+
+  /** The client closed its sending side: finish pending replies, then finish (§6). */
+  endInput(): void {
+    if (this.#state !== "open") return;
+    this.#state = "ending";
+    this.#flush();
+  }
+
+  /**
+   * Stops the session at once (disconnect, overflow, shutdown): monitors are released,
+   * nothing more is written, commands not yet started are dropped.
+   */
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    for (const device of this.#monitored) this.#release(device);
+    this.#monitored.clear();
+    this.#slots.length = 0;
+    this.#lanes.clear();
+    this.#wake();
+  }
+
+  #push(slot: Slot) {
+    this.#slots.push(slot);
+  }
+
+  #answer(reply: Reply) {
+    this.#answerLine(formatReply(reply, this.#limits.errorDetail));
+  }
+
+  #answerLine(line: string) {
+    this.#push({ reply: line, held: [], written: false });
+    this.#flush();
+  }
+
+  #enqueue(key: string | typeof RAW, subject: string, run: () => Reply | Promise<Reply>) {
+    const slot: Slot = { held: [], written: false };
+    this.#push(slot);
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = { running: false, waiting: [] };
+      this.#lanes.set(key, lane);
+    }
+    lane.waiting.push({ slot, subject, run });
+    if (!lane.running) this.#next(key, lane);
+  }
+
+  /** Starts the next waiting job of a lane. */
+  #next(key: string | typeof RAW, lane: Lane) {
+    const job = lane.waiting.shift();
+    if (!job || this.#state === "closed") {
+      lane.running = false;
+      if (!lane.holder) this.#lanes.delete(key);
+      return;
+    }
+    lane.running = true;
+    lane.holder = job.slot;
+    let result: Reply | Promise<Reply>;
+    try {
+      result = job.run();
+    } catch (e) {
+      result = this.#internalError(job.subject, e);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (reply) => this.#done(key, lane, job.slot, reply),
+        (e) => this.#done(key, lane, job.slot, this.#internalError(job.subject, e)),
+      );
+    } else {
+      this.#done(key, lane, job.slot, result);
+    }
+  }
+
+  #done(key: string | typeof RAW, lane: Lane, slot: Slot, reply: Reply) {
+    if (this.#state === "closed") return;
+    slot.reply = formatReply(reply, this.#limits.errorDetail);
+    this.#flush();
+    this.#next(key, lane);
+  }
+
+  /** Writes every finished slot at the head of the reply order, with its held events. */
+  #flush() {
+    while (this.#slots.length > 0 && this.#slots[0].reply !== undefined) {
+      const slot = this.#slots.shift()!;
+      slot.written = true;
+      this.#write(slot.reply!);
+      for (const line of slot.held) this.#write(line);
+      if (slot.last) return this.#finish("bye");
+    }
+    this.#forgetWrittenHolders();
+    this.#wake();
+    if (this.#state === "ending" && this.#slots.length === 0) this.#finish("input ended");
+  }
+
+  #forgetWrittenHolders() {
+    for (const [key, lane] of this.#lanes) {
+      if (lane.holder?.written) lane.holder = undefined;
+      if (!lane.holder && !lane.running && lane.waiting.length === 0) this.#lanes.delete(key);
+    }
+  }
+
+  #finish(why: "bye" | "input ended") {
+    if (this.#state === "closed") return;
+    this.close();
+    this.#onFinish(why);
+  }
+
+  #wake() {
+    if (this.#settled.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#settled) {
+      if (this.#slots.length < w.below || this.#state === "closed") w.resolve();
+      else still.push(w);
+    }
+    this.#settled = still;
+  }
+}
