@@ -129,6 +129,7 @@ export class Phone {
   #last?: CommandRecord;
   #lastError?: CommandRecord;
   #retired = false;
+  #busy = false;
   readonly #changed: () => void;
 
   constructor(target: PhoneTarget, ctx: PhoneContext, changed: () => void = () => {}) {
@@ -249,7 +250,7 @@ export class Phone {
       profile: t.profile.name,
       demo: t.demo,
       auth: this.#auth.kind,
-      busy: this.#queue.busy,
+      busy: this.#busy,
       queued: this.#queue.queued,
       last: this.#last,
       lastError: this.#lastError,
@@ -279,6 +280,7 @@ export class Phone {
     }
     const outcome = this.#queue.push(async () => {
       const started = this.#ctx.clock.now();
+      this.#busy = true;
       this.#changed();
       let result: Outcome;
       try {
@@ -288,6 +290,8 @@ export class Phone {
           "PhoneUnreachable",
           `unexpected error: ${e instanceof Error ? e.message : e}`,
         );
+      } finally {
+        this.#busy = false;
       }
       return this.#record(command, result, this.#ctx.clock.now() - started);
     }, removed);

@@ -5,8 +5,8 @@
  *
  * A call's states: `dialing` (outgoing, not answered yet) → `connected` ⇄ `held`;
  * `ringing` (incoming) → `connected`. A call ends by being removed. The phone itself is idle
- * with no call, and goes off-hook (the `offhook`/`onhook` events) while it has a connected
- * or dialing call, or after OFFHOOK/SPEAKER/HEADSET was pressed.
+ * with no call, and is off-hook (the `offhook`/`onhook` events) while it has a call that is
+ * not just ringing, or after OFFHOOK/SPEAKER/HEADSET was pressed.
  *
  * What fires (§5.6): answering fires `connected` on both ends; hanging up a connected call
  * fires `disconnected` on both ends; rejecting a ringing call with CANCEL fires nothing here
@@ -514,7 +514,7 @@ export class CallModel {
   }
 
   #syncHook(out: Effect[]) {
-    const wanted = this.#handset || this.#active() !== undefined;
+    const wanted = this.#handset || this.#calls.some((c) => c.state !== "ringing");
     if (wanted === this.#offhook) return;
     this.#offhook = wanted;
     out.push({ kind: "event", name: wanted ? "offhook" : "onhook" });

@@ -21,16 +21,14 @@ export class ActionReceiver {
   readonly #sockets = new Set<net.Socket>();
   #waiters: { count: number; resolve: () => void }[] = [];
 
-  private constructor(server: net.Server) {
-    this.#server = server;
+  private constructor() {
+    this.#server = net.createServer((socket) => this.#serve(socket));
   }
 
   /** Starts listening on 127.0.0.1 and a free port. */
   static async start(): Promise<ActionReceiver> {
-    let self!: ActionReceiver;
-    const server = net.createServer((socket) => self.#serve(socket));
-    self = new ActionReceiver(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const self = new ActionReceiver();
+    await new Promise<void>((resolve) => self.#server.listen(0, "127.0.0.1", () => resolve()));
     return self;
   }
 
