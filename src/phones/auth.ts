@@ -171,7 +171,9 @@ export function digestAuthorization(challenge: Challenge, r: DigestRequest): str
     `nonce=${quote(nonce)}`,
     `uri=${quote(r.uri)}`,
   ];
-  if (challenge.params.has("algorithm")) parts.push(`algorithm=${algorithm}`);
+  // Echo the algorithm as the phone spelt it; a server may compare it literally.
+  const named = challenge.params.get("algorithm");
+  if (named !== undefined) parts.push(`algorithm=${named}`);
   parts.push(`response=${quote(response)}`);
   if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce=${quote(r.cnonce)}`);
   const opaque = challenge.params.get("opaque");

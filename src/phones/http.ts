@@ -57,6 +57,9 @@ export interface PhoneTransport {
   localAddress(host: string, port: number, timeoutMs: number): Promise<string>;
 }
 
+/** Silence after a length-less reply's last bytes that ends it (ms). */
+const QUIET_MS = 250;
+
 /** The largest reply head and the most body text kept from a reply. */
 export const MAX_HEAD = 64 * 1024;
 export const MAX_BODY = 64 * 1024;
@@ -88,6 +91,11 @@ export class ResponseReader {
   /** The head, once read. */
   get head(): ResponseHead | undefined {
     return this.#head;
+  }
+
+  /** True when the body has no length and ends only with the connection. */
+  get endsWithConnection(): boolean {
+    return this.#head !== undefined && this.#mode === "close";
   }
 
   /** True when the whole response has been read. */
@@ -291,11 +299,13 @@ export const netTransport: PhoneTransport = {
       const reader = new ResponseReader();
       let written = false;
       let settled = false;
+      let quiet: ReturnType<typeof setTimeout> | undefined;
       const socket = connect(r.protocol, r.host, r.port);
       const finish = (reply: PhoneReply) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(quiet);
         socket.destroy();
         resolve(reply);
       };
@@ -314,9 +324,16 @@ export const netTransport: PhoneTransport = {
           written = true;
         });
       });
+      // A reply without a length on a kept-alive connection may never end: once its head is
+      // in, a short silence is its end (the status is what matters; the body is only checked
+      // for the lock-out marker).
       socket.on("data", (chunk: Uint8Array) => {
         reader.push(chunk);
         if (reader.complete || reader.error) finish(fromReader()!);
+        else if (reader.endsWithConnection) {
+          clearTimeout(quiet);
+          quiet = setTimeout(() => finish(fromReader()!), QUIET_MS);
+        }
       });
       socket.on("end", () => {
         reader.end();

@@ -215,3 +215,17 @@ Deno.test("the local address towards a loopback phone is a loopback address", as
     await s.close();
   }
 });
+
+Deno.test("a kept-alive reply without a length ends after a short silence, not at the timeout", async () => {
+  const s = await rawServer((socket) =>
+    socket.write("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\nbody")
+  );
+  try {
+    const started = Date.now();
+    const reply = await netTransport.exchange(get(s.port, 5000));
+    assert.equal(reply.kind === "response" && reply.body, "body");
+    assert.ok(Date.now() - started < 4000, "finished well before the 5 s timeout");
+  } finally {
+    await s.close();
+  }
+});
