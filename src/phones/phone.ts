@@ -221,6 +221,9 @@ export class Phone {
 
   /** The local address a connection to this phone leaves from, in this phone's queue. */
   localAddress(): Promise<string> {
+    if (this.#retired) {
+      return Promise.reject(new Error(`phone ${this.#target.extension} is no longer configured`));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push(
         async () => {

@@ -98,13 +98,17 @@ export class ActionSender {
   readonly #queue: FiredAction[] = [];
   readonly #userAgent: string;
   readonly #timeoutMs: () => number;
+  readonly #delayMs: () => number;
   readonly #sockets = new Set<net.Socket>();
+  #timer?: ReturnType<typeof setTimeout>;
   #running?: Promise<void>;
   #closed = false;
 
-  constructor(userAgent: string, timeoutMs: () => number) {
+  /** `delayMs` is read before each URL: how long to wait before sending it. */
+  constructor(userAgent: string, timeoutMs: () => number, delayMs: () => number = () => 0) {
     this.#userAgent = userAgent;
     this.#timeoutMs = timeoutMs;
+    this.#delayMs = delayMs;
   }
 
   /** Queues a URL; the record is updated once it was sent. */
@@ -123,11 +127,17 @@ export class ActionSender {
   close(): void {
     this.#closed = true;
     this.#queue.length = 0;
+    clearTimeout(this.#timer);
     for (const s of this.#sockets) s.destroy();
   }
 
   async #drain() {
     for (let a = this.#queue.shift(); a; a = this.#queue.shift()) {
+      const delay = this.#delayMs();
+      if (delay > 0) {
+        await new Promise<void>((resolve) => (this.#timer = setTimeout(resolve, delay)));
+      }
+      if (this.#closed) break;
       await this.#fire(a);
     }
     this.#running = undefined;

@@ -123,6 +123,11 @@ export class SimPhone {
   concurrency: Concurrency;
   lockoutStatus: number;
   hiddenTagsStatus: number;
+  /**
+   * Wait this long before sending each action URL. At 0 (the default) an action URL may
+   * reach its receiver before the reply to the request that caused it, as on a real phone.
+   */
+  actionDelayMs = 0;
   /** The most requests that were ever in progress at once. */
   maxConcurrent = 0;
 
@@ -170,6 +175,7 @@ export class SimPhone {
     this.#sender = new ActionSender(
       `Mozilla/4.0 (compatible; snom${this.model}-SIP 10.1.33.33 2010.12-00004-g9ba52f5 ${this.mac} SXM:0 UXM:0)`,
       () => actionTimeoutMs,
+      () => this.actionDelayMs,
     );
     this.#model = new CallModel({
       self: { user: this.extension, display: this.displayName },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { type NotificationName, PhoneRegistry, UnknownPhoneError } from "../../src/phones/mod.ts";
+import type { Component } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
 import { ActionReceiver } from "../fakes/action_receiver.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
@@ -214,4 +215,12 @@ Deno.test("the status shows results, errors and queue, but never the password", 
     await registry.close();
     await network.close();
   }
+});
+
+Deno.test("the registry is a server component", async () => {
+  const component: Component = new PhoneRegistry();
+  assert.equal(component.name, "phones");
+  await component.apply(await settingsFrom("demoPhones = 1\n"));
+  await component.close();
+  await component.close();
 });

@@ -238,3 +238,15 @@ Deno.test("$variables: runtime values, settings, blank passwords, unknown names 
   );
   assert.equal(out, "/e?cid=abc-1&r=0049%40pbx&d=Jane%20Doe&n=2&u=101&p=&x=&y=0049%40pbx-tail");
 });
+
+Deno.test("actionDelayMs holds action URLs back until after the command's reply", async () => {
+  await withNetwork({}, async (a, _b, receiver) => {
+    a.actionDelayMs = 100;
+    const reply = await fetch(`${a.url}/command.htm?number=102`, { redirect: "manual" });
+    await reply.body?.cancel();
+    assert.equal(reply.status, 302);
+    assert.equal(receiver.received.length, 0, "nothing fired yet");
+    await a.actionsIdle();
+    assert.deepEqual(events(receiver, "101"), ["101/offhook", "101/outgoing"]);
+  });
+});
