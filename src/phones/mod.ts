@@ -1,13 +1,41 @@
 /**
- * Phones: profiles (how to drive a phone model), and, as they land, the phone registry, the
- * HTTP client with Basic and Digest auth and the per-phone serial queue.
+ * Phones: profiles (how to drive a phone model), the phone registry with one serial queue
+ * per phone, and the HTTP client with Basic and Digest auth that drives phones over their
+ * web interface (snom-http.md §2–§4).
+ *
+ * Wiring: `new PhoneRegistry()` is a server component (`apply(settings)`, `close()`); the
+ * dispatcher calls `execute`, the monitor `localAddressFor`, `monitorSetup`,
+ * `configureMonitoring` and `hostOf`, the status page `status` and `onChange`.
  */
 
 export {
+  type AuthMode,
+  basicAuthorization,
+  type Challenge,
+  chooseChallenge,
+  digestAuthorization,
+  type DigestRequest,
+  parseChallenges,
+} from "./auth.ts";
+export {
+  MAX_BODY,
+  netTransport,
+  type PhoneReply,
+  type PhoneRequest,
+  type PhoneTransport,
+  requestBytes,
+  ResponseReader,
+} from "./http.ts";
+export type { CommandRecord, PhoneStatus } from "./phone.ts";
+export {
+  COMMAND_PLACEHOLDERS,
+  commandSteps,
+  MONITOR_PLACEHOLDERS,
   type MonitorConfiguration,
   type NotificationName,
   NOTIFICATIONS,
   parseProfile,
+  placeholdersIn,
   type Profile,
   PROFILE_COMMANDS,
   type ProfileCommand,
@@ -15,3 +43,21 @@ export {
   type RequestStep,
   type SuccessRule,
 } from "./profile.ts";
+export { SerialQueue } from "./queue.ts";
+export {
+  AUTH_COOLDOWN_MS,
+  DEMO_PROFILE,
+  LOCK_COOLDOWN_MS,
+  type MonitorSetup,
+  PhoneRegistry,
+  type PhoneRegistryOptions,
+  UnknownPhoneError,
+} from "./registry.ts";
+export {
+  encodeSettingValue,
+  type ExpandedStep,
+  expandStep,
+  percentEncode,
+  settingsQuery,
+  type TemplateValues,
+} from "./template.ts";

@@ -2,7 +2,7 @@
  * Phone profiles: plain-text files that say how to drive one phone model over HTTP (the
  * vendor's "phone configuration file"). Supporting another model means writing a profile,
  * not code. The grammar is the configuration file's (`key = value`, `#`/`;` comments) plus
- * `[section]` headers; see the top of `profiles/snom.cfg` for the user-facing description.
+ * `[section]` headers; the top of `profiles/snom.cfg` is the user-facing description.
  *
  * ```
  * protocol = HTTP            connection defaults (top of the file)
@@ -18,6 +18,8 @@
  * [TransferCall number]      the variant used when the command carries a number
  * [monitorAutoConfiguration] which phone setting receives which notification URL
  * ```
+ *
+ * Placeholders are `{name}` with a plain name; any other brace text (a JSON body) is literal.
  */
 
 import { type Finding, nearest, readLines } from "../config/mod.ts";
@@ -59,6 +61,12 @@ export const NOTIFICATIONS = [
 /** A notification name of `[monitorAutoConfiguration]`. */
 export type NotificationName = (typeof NOTIFICATIONS)[number];
 
+/** Placeholders a command request may use. */
+export const COMMAND_PLACEHOLDERS = ["number", "numberKeys", "extension"] as const;
+
+/** Placeholders a `[monitorAutoConfiguration]` request may use (plus every notification). */
+export const MONITOR_PLACEHOLDERS = ["settings", "extension"] as const;
+
 /** What counts as success for one request: a status, a class such as 2xx, or "closed". */
 export type SuccessRule = number | "2xx" | "3xx" | "closed";
 
@@ -72,6 +80,9 @@ export interface RequestStep {
   readonly success: readonly SuccessRule[];
   /** Pause after this step before the next, in milliseconds. */
   readonly delayMs: number;
+  /** True when `resource` or `body` uses `{number}` or `{numberKeys}`. */
+  readonly usesNumber: boolean;
+  /** The line of the section header, for log lines that point back at the profile. */
   readonly line: number;
 }
 
@@ -81,7 +92,7 @@ export interface MonitorConfiguration {
   readonly steps: readonly RequestStep[];
   /** Notification → the phone setting that holds its URL. */
   readonly notifications: ReadonlyMap<NotificationName, string>;
-  /** Query appended to every notification URL, with the phone's own `$variables`. */
+  /** Query the monitor appends to every notification URL, with the phone's `$variables`. */
   readonly variables: string;
 }
 
@@ -92,15 +103,50 @@ export interface Profile {
   readonly protocol: "HTTP" | "HTTPS";
   readonly port: number;
   readonly auth: "auto" | "basic" | "digest" | "none";
+  /** Text that marks the phone's lock-out page; "" turns the check off. */
   readonly lockoutMarker: string;
   /** Keyed by command, or by `"<command> number"` for the with-number variant. */
   readonly commands: ReadonlyMap<string, readonly RequestStep[]>;
   readonly monitor?: MonitorConfiguration;
 }
 
+/** The result of parsing a profile: the profile when there is no error, and every finding. */
+export interface ProfileResult {
+  readonly profile?: Profile;
+  readonly findings: readonly Finding[];
+}
+
+/**
+ * The steps to send for `command`, with or without a number, or why there are none.
+ * With a number, `[Command number]` wins; a plain `[Command]` serves only when it uses the
+ * number. Without one, only a `[Command]` that does not need the number serves.
+ */
+export function commandSteps(
+  profile: Profile,
+  command: ProfileCommand,
+  hasNumber: boolean,
+): readonly RequestStep[] | "NotSupported" | "NumberRequired" {
+  const plain = profile.commands.get(command);
+  if (hasNumber) {
+    const variant = profile.commands.get(`${command} number`);
+    if (variant) return variant;
+    if (plain && plain.some((s) => s.usesNumber)) return plain;
+    return "NotSupported";
+  }
+  if (plain && !plain.some((s) => s.usesNumber)) return plain;
+  if (plain || profile.commands.has(`${command} number`)) return "NumberRequired";
+  return "NotSupported";
+}
+
 const TOP_KEYS = ["protocol", "port", "auth", "lockoutMarker"];
 const STEP_KEYS = ["method", "resource", "content_type", "accept", "body", "success", "delayMs"];
 const NUMBER_VARIANTS = new Set<string>(["MakeCall", "TransferCall", "ConsultationCall"]);
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+
+/** The placeholder names used in a text, in order. */
+export function placeholdersIn(text: string): string[] {
+  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]);
+}
 
 function parseSuccess(value: string): SuccessRule[] | undefined {
   const rules: SuccessRule[] = [];
@@ -113,11 +159,8 @@ function parseSuccess(value: string): SuccessRule[] | undefined {
   return rules.length > 0 ? rules : undefined;
 }
 
-/** The result of parsing a profile: the profile when there is no error, and every finding. */
-export interface ProfileResult {
-  readonly profile?: Profile;
-  readonly findings: readonly Finding[];
-}
+type Field = { value: string; line: number };
+type Section = { key: string; line: number; fields: Map<string, Field> };
 
 /** Parses profile text; `file` names it in findings, `name` is how the config refers to it. */
 export function parseProfile(text: string, file: string, name = file): ProfileResult {
@@ -127,53 +170,25 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
   const warn = (line: number, message: string, key?: string) =>
     findings.push({ level: "warning", file, line, key, message });
 
-  const top = new Map<string, { value: string; line: number }>();
-  const commands = new Map<string, RequestStep[]>();
-  const notifications = new Map<NotificationName, string>();
-  let variables = "";
-  let monitorSteps: RequestStep[] | undefined;
-  let section:
-    | { key: string; line: number; fields: Map<string, { value: string; line: number }> }
-    | undefined;
-  const sections: typeof section[] = [];
+  const top = new Map<string, Field>();
+  const sections: Section[] = [];
+  let section: Section | undefined;
+  let skipping = false;
 
   for (const l of readLines(text)) {
     if (l.kind === "invalid") {
       error(l.line, `expected 'key = value' or '[section]', got '${l.text}'`);
     } else if (l.kind === "section") {
-      const [cmdWord, variant, extra] = l.name.split(/\s+/);
-      const known = [...PROFILE_COMMANDS, "monitorAutoConfiguration"] as string[];
-      const cmd = known.find((c) => c.toLowerCase() === (cmdWord ?? "").toLowerCase());
-      if (!cmd) {
-        const hint = nearest(cmdWord ?? "", known);
-        error(
-          l.line,
-          `unknown section '[${l.name}]'` + (hint ? `, did you mean '[${hint}]'?` : ""),
-        );
-        section = undefined;
-        continue;
-      }
-      if (extra !== undefined || (variant !== undefined && variant.toLowerCase() !== "number")) {
-        error(l.line, `a section is '[${cmd}]' or '[${cmd} number]', got '[${l.name}]'`);
-        section = undefined;
-        continue;
-      }
-      if (variant !== undefined && !NUMBER_VARIANTS.has(cmd)) {
-        error(l.line, `${cmd} takes no number, so '[${cmd} number]' is never used`);
-        section = undefined;
-        continue;
-      }
-      section = { key: variant ? `${cmd} number` : cmd, line: l.line, fields: new Map() };
-      sections.push(section);
+      section = sectionOf(l.name, l.line, error);
+      skipping = section === undefined;
+      if (section) sections.push(section);
+    } else if (skipping) {
+      // The keys of a section that was already reported as broken.
     } else if (!section) {
       const key = TOP_KEYS.find((k) => k.toLowerCase() === l.key.toLowerCase());
       if (!key) {
         const hint = nearest(l.key, TOP_KEYS);
-        warn(
-          l.line,
-          `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"),
-          l.key,
-        );
+        warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
       } else if (top.has(key)) {
         error(l.line, `${key} is already set on line ${top.get(key)!.line}`, key);
       } else top.set(key, { value: l.value, line: l.line });
@@ -184,102 +199,79 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
       const key = allowed.find((k) => k.toLowerCase() === l.key.toLowerCase());
       if (!key) {
         const hint = nearest(l.key, allowed);
-        warn(
-          l.line,
-          `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"),
-          l.key,
-        );
+        warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
       } else if (section.fields.has(key)) {
         error(l.line, `${key} is already set on line ${section.fields.get(key)!.line}`, key);
       } else section.fields.set(key, { value: l.value, line: l.line });
     }
   }
 
-  const protocol = (top.get("protocol")?.value ?? "HTTP").toUpperCase();
+  const protocolField = top.get("protocol");
+  const protocol = (protocolField?.value ?? "HTTP").toUpperCase();
   if (protocol !== "HTTP" && protocol !== "HTTPS") {
     error(
-      top.get("protocol")!.line,
-      `protocol must be HTTP or HTTPS, got '${top.get("protocol")!.value}'`,
+      protocolField!.line,
+      `protocol must be HTTP or HTTPS, got '${protocolField!.value}'`,
       "protocol",
     );
   }
-  const portText = top.get("port")?.value ?? (protocol === "HTTPS" ? "443" : "80");
+  const portField = top.get("port");
+  const portText = portField?.value ?? (protocol === "HTTPS" ? "443" : "80");
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
-    error(top.get("port")!.line, `port must be a port number 1-65535, got '${portText}'`, "port");
+    error(portField!.line, `port must be a port number 1-65535, got '${portText}'`, "port");
   }
-  const auth = (top.get("auth")?.value ?? "auto").toLowerCase();
+  const authField = top.get("auth");
+  const auth = (authField?.value ?? "auto").toLowerCase();
   if (!["auto", "basic", "digest", "none"].includes(auth)) {
     error(
-      top.get("auth")!.line,
-      `auth must be one of auto, basic, digest, none, got '${top.get("auth")!.value}'`,
+      authField!.line,
+      `auth must be one of auto, basic, digest, none, got '${authField!.value}'`,
       "auth",
     );
   }
 
+  const commands = new Map<string, RequestStep[]>();
+  const notifications = new Map<NotificationName, string>();
+  let variables = "";
+  let monitorSteps: RequestStep[] | undefined;
   for (const s of sections) {
-    if (!s) continue;
-    const f = (k: string) => s.fields.get(k);
-    const method = (f("method")?.value ?? "GET").toUpperCase();
-    if (method !== "GET" && method !== "POST" && method !== "PUT") {
-      error(
-        f("method")!.line,
-        `method must be GET, POST or PUT, got '${f("method")!.value}'`,
-        "method",
-      );
-    }
-    const resource = f("resource")?.value ?? "";
-    if (!resource.startsWith("/")) {
-      error(
-        f("resource")?.line ?? s.line,
-        `resource must be a path starting with '/', got '${resource}'`,
-        "resource",
-      );
-    }
-    const success = f("success") ? parseSuccess(f("success")!.value) : ["2xx" as const];
-    if (!success) {
-      error(
-        f("success")!.line,
-        `success must list statuses such as 200, 2xx, 302, 3xx or closed, got '${
-          f("success")!.value
-        }'`,
-        "success",
-      );
-    }
-    const delayText = f("delayMs")?.value ?? "0";
-    if (!/^\d{1,5}$/.test(delayText)) {
-      error(
-        f("delayMs")!.line,
-        `delayMs must be a number of milliseconds 0-99999, got '${delayText}'`,
-        "delayMs",
-      );
-    }
-    const step: RequestStep = {
-      method: method as RequestStep["method"],
-      resource,
-      contentType: f("content_type")?.value ?? "",
-      accept: f("accept")?.value ?? "",
-      body: f("body")?.value ?? "",
-      success: success ?? [],
-      delayMs: Number(delayText),
-      line: s.line,
-    };
-    if (s.key === "monitorAutoConfiguration") {
+    const monitor = s.key === "monitorAutoConfiguration";
+    const step = parseStep(s, monitor, error, warn);
+    if (monitor) {
       (monitorSteps ??= []).push(step);
       for (const n of NOTIFICATIONS) {
-        const setting = f(n);
-        if (setting) notifications.set(n, setting.value);
+        const setting = s.fields.get(n);
+        if (!setting) continue;
+        if (!/^[A-Za-z0-9_.-]+$/.test(setting.value)) {
+          error(
+            setting.line,
+            `${n} must name a phone setting such as action_incoming_url, got '${setting.value}'`,
+            n,
+          );
+        } else notifications.set(n, setting.value);
       }
-      if (f("variables")) variables = f("variables")!.value;
+      const vars = s.fields.get("variables");
+      if (vars) variables = vars.value.replace(/^[?&]+/, "");
     } else {
       const list = commands.get(s.key) ?? [];
       list.push(step);
       commands.set(s.key, list);
     }
   }
+  for (const [key, steps] of commands) {
+    const line = steps[0].line;
+    if (key.endsWith(" number") && !steps.some((s) => s.usesNumber)) {
+      warn(line, `[${key}] never uses {number} or {numberKeys}, so the number is not sent`);
+    } else if (
+      (key === "MakeCall" || key === "ConsultationCall") && !steps.some((s) => s.usesNumber)
+    ) {
+      warn(line, `[${key}] never uses {number}, so the phone cannot know what to dial`);
+    }
+  }
   if (monitorSteps && notifications.size === 0) {
     error(
-      sections.find((s) => s?.key === "monitorAutoConfiguration")!.line,
+      sections.find((s) => s.key === "monitorAutoConfiguration")!.line,
       "monitorAutoConfiguration names no notification such as onIncomingCall",
     );
   }
@@ -296,4 +288,114 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
     monitor: monitorSteps ? { steps: monitorSteps, notifications, variables } : undefined,
   };
   return { profile: Object.freeze(profile), findings };
+}
+
+function sectionOf(
+  title: string,
+  line: number,
+  error: (line: number, message: string) => void,
+): Section | undefined {
+  const [word, variant, extra] = title.split(/\s+/);
+  const known = [...PROFILE_COMMANDS, "monitorAutoConfiguration"] as string[];
+  const cmd = known.find((c) => c.toLowerCase() === (word ?? "").toLowerCase());
+  if (!cmd) {
+    const hint = nearest(word ?? "", known);
+    error(line, `unknown section '[${title}]'` + (hint ? `, did you mean '[${hint}]'?` : ""));
+    return undefined;
+  }
+  if (extra !== undefined || (variant !== undefined && variant.toLowerCase() !== "number")) {
+    error(line, `a section is '[${cmd}]' or '[${cmd} number]', got '[${title}]'`);
+    return undefined;
+  }
+  if (variant !== undefined && !NUMBER_VARIANTS.has(cmd)) {
+    error(line, `${cmd} takes no number, so '[${cmd} number]' is never used`);
+    return undefined;
+  }
+  return { key: variant ? `${cmd} number` : cmd, line, fields: new Map() };
+}
+
+function parseStep(
+  s: Section,
+  monitor: boolean,
+  error: (line: number, message: string, key?: string) => void,
+  warn: (line: number, message: string, key?: string) => void,
+): RequestStep {
+  const f = (k: string) => s.fields.get(k);
+  const method = (f("method")?.value ?? "GET").toUpperCase();
+  if (method !== "GET" && method !== "POST" && method !== "PUT") {
+    error(
+      f("method")!.line,
+      `method must be GET, POST or PUT, got '${f("method")!.value}'`,
+      "method",
+    );
+  }
+  const resource = f("resource")?.value ?? "";
+  if (!resource.startsWith("/")) {
+    error(
+      f("resource")?.line ?? s.line,
+      `resource must be a path starting with '/', got '${resource}'`,
+      "resource",
+    );
+  } else if ([...resource].some((c) => c <= " " || c === "\u007f")) {
+    error(
+      f("resource")!.line,
+      "resource must not contain spaces or control characters; write a space as %20",
+      "resource",
+    );
+  }
+  const success = f("success") ? parseSuccess(f("success")!.value) : ["2xx" as const];
+  if (!success) {
+    error(
+      f("success")!.line,
+      `success must list statuses such as 200, 2xx, 302, 3xx or closed, got '${
+        f("success")!.value
+      }'`,
+      "success",
+    );
+  }
+  const delayText = f("delayMs")?.value ?? "0";
+  if (!/^\d{1,5}$/.test(delayText)) {
+    error(
+      f("delayMs")!.line,
+      `delayMs must be a number of milliseconds 0-99999, got '${delayText}'`,
+      "delayMs",
+    );
+  }
+  const body = f("body")?.value ?? "";
+  if (body !== "" && method === "GET") {
+    warn(f("body")!.line, "a GET request carries no body; use method = POST", "body");
+  }
+  const allowed: readonly string[] = monitor
+    ? [...MONITOR_PLACEHOLDERS, ...NOTIFICATIONS]
+    : COMMAND_PLACEHOLDERS;
+  let usesNumber = false;
+  for (const key of ["resource", "body"]) {
+    const field = f(key);
+    if (!field) continue;
+    for (const p of placeholdersIn(field.value)) {
+      if (p === "number" || p === "numberKeys") usesNumber = true;
+      if (!allowed.includes(p)) {
+        const hint = nearest(p, allowed);
+        error(
+          field.line,
+          `unknown placeholder '{${p}}'` +
+            (hint
+              ? `, did you mean '{${hint}}'?`
+              : `; known: ${allowed.map((a) => `{${a}}`).join(" ")}`),
+          key,
+        );
+      }
+    }
+  }
+  return {
+    method: method as RequestStep["method"],
+    resource,
+    contentType: f("content_type")?.value ?? "",
+    accept: f("accept")?.value ?? "",
+    body,
+    success: success ?? [],
+    delayMs: Number(delayText),
+    usesNumber,
+    line: s.line,
+  };
 }

@@ -12,10 +12,9 @@ import {
   hasErrors,
   parseConfig,
 } from "../config/mod.ts";
-import { parseProfile, type Profile } from "../phones/mod.ts";
+import { DEMO_PROFILE, parseProfile, type Profile } from "../phones/mod.ts";
 
-/** The profile demo phones use. */
-export const DEMO_PROFILE = "snom.cfg";
+export { DEMO_PROFILE };
 
 /** The folder of profiles built into the executable (`profiles/` in the repository). */
 export const BUILTIN_PROFILES = resolve(import.meta.dirname ?? ".", "..", "..", "profiles");

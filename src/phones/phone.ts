@@ -1,0 +1,491 @@
+/**
+ * One phone as the server drives it: its address and profile, its serial queue, what it
+ * last answered, and the authentication it uses.
+ *
+ * Authentication (snom-http.md §3.2, §3.4): the first request goes out without credentials
+ * unless the profile says `auth = basic`; the phone's challenge decides the scheme (Digest
+ * before Basic). After one success the scheme is reused: Basic credentials are sent up front,
+ * and a Digest nonce is reused with a rising nonce count, as common Digest clients do; a
+ * `stale` or new nonce is answered once more. A refusal of credentials that were just
+ * computed from a fresh challenge is final: the phone is not asked again for
+ * `authCooldownMs`, so the server never walks a SNOM into its three-strike lock-out. A page
+ * with the profile's `lockoutMarker` means the phone is locked: not asked again for
+ * `lockCooldownMs`.
+ *
+ * Cool-down states: `open` → (`AuthFailed` | `PhoneLocked`) until a time → `open`; any
+ * change of the phone's address, credentials or auth setting opens it at once.
+ */
+
+import { randomBytes } from "node:crypto";
+import type { CallCommandName, ErrorReason, Outcome } from "../channel/handler.ts";
+import type { Clock } from "../clock.ts";
+import { log } from "../log/mod.ts";
+import { VERSION } from "../version.ts";
+import {
+  basicAuthorization,
+  type Challenge,
+  chooseChallenge,
+  digestAuthorization,
+  parseChallenges,
+} from "./auth.ts";
+import type { PhoneReply, PhoneTransport } from "./http.ts";
+import {
+  commandSteps,
+  type NotificationName,
+  type Profile,
+  type RequestStep,
+  type SuccessRule,
+} from "./profile.ts";
+import { SerialQueue } from "./queue.ts";
+import { type ExpandedStep, expandStep, type TemplateValues } from "./template.ts";
+
+/** Where a phone is and how to reach it. */
+export interface PhoneTarget {
+  readonly extension: string;
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: "HTTP" | "HTTPS";
+  readonly profile: Profile;
+  readonly username?: string;
+  readonly password?: string;
+  /** True for a simulated phone started by `demoPhones`. */
+  readonly demo: boolean;
+}
+
+/** What the registry gives every phone. */
+export interface PhoneContext {
+  readonly transport: PhoneTransport;
+  readonly clock: Clock;
+  /** How long one HTTP request may take, read at the start of each request. */
+  readonly timeoutMs: () => number;
+  readonly authCooldownMs: number;
+  readonly lockCooldownMs: number;
+  /** Commands allowed to wait behind the running one; more are refused at once. */
+  readonly maxQueued: number;
+  /** A fresh Digest client nonce. */
+  readonly cnonce?: () => string;
+}
+
+/** The result of one command or configuration, for the status page. */
+export interface CommandRecord {
+  readonly at: number;
+  readonly command: string;
+  readonly ok: boolean;
+  readonly reason?: ErrorReason;
+  readonly detail?: string;
+  /** How long it took, queue wait excluded. */
+  readonly ms: number;
+}
+
+/** One phone's line on the status page. Never carries the password. */
+export interface PhoneStatus {
+  readonly extension: string;
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: "HTTP" | "HTTPS";
+  readonly profile: string;
+  readonly demo: boolean;
+  /** The scheme in use: learnt from the phone's challenge, or "unknown" before the first. */
+  readonly auth: "none" | "basic" | "digest" | "unknown";
+  /** True while a request to the phone is in flight. */
+  readonly busy: boolean;
+  /** Commands waiting behind the running one. */
+  readonly queued: number;
+  readonly last?: CommandRecord;
+  readonly lastError?: CommandRecord;
+  /** While set and in the future, commands fail at once with `blockedReason`. */
+  readonly blockedUntil?: number;
+  readonly blockedReason?: "AuthFailed" | "PhoneLocked";
+}
+
+type AuthState =
+  | { readonly kind: "unknown" }
+  | { readonly kind: "none" }
+  | { readonly kind: "basic" }
+  | { kind: "digest"; readonly challenge: Challenge; nc: number };
+
+type Failure = { readonly ok: false; readonly reason: ErrorReason; readonly detail: string };
+const fail = (reason: ErrorReason, detail: string): Failure => ({ ok: false, reason, detail });
+
+const USER_AGENT = `PhoneCompanionServer/${VERSION}`;
+const NUMBER = /^\+?[0-9*#]+$/;
+
+function matches(rules: readonly SuccessRule[], reply: PhoneReply): boolean {
+  if (reply.kind === "closed") return rules.includes("closed");
+  if (reply.kind !== "response") return false;
+  const s = reply.status;
+  return rules.some((r) =>
+    r === s || (r === "2xx" && s >= 200 && s < 300) || (r === "3xx" && s >= 300 && s < 400)
+  );
+}
+
+/** A phone the registry drives. */
+export class Phone {
+  #target: PhoneTarget;
+  readonly #ctx: PhoneContext;
+  readonly #queue = new SerialQueue();
+  #auth: AuthState;
+  #blocked?: { reason: "AuthFailed" | "PhoneLocked"; until: number; detail: string };
+  #last?: CommandRecord;
+  #lastError?: CommandRecord;
+  #retired = false;
+  #busy = false;
+  readonly #changed: () => void;
+
+  constructor(target: PhoneTarget, ctx: PhoneContext, changed: () => void = () => {}) {
+    this.#target = target;
+    this.#ctx = ctx;
+    this.#auth = this.#initialAuth();
+    this.#changed = changed;
+  }
+
+  /** The phone's current address and profile. */
+  get target(): PhoneTarget {
+    return this.#target;
+  }
+
+  /**
+   * Takes a changed configuration. Queued commands keep their place and use the new one;
+   * a changed address or login forgets the learnt scheme and any cool-down.
+   */
+  update(target: PhoneTarget): void {
+    const a = this.#target;
+    const relogin = a.host !== target.host || a.port !== target.port ||
+      a.protocol !== target.protocol || a.username !== target.username ||
+      a.password !== target.password || a.profile.auth !== target.profile.auth;
+    this.#target = target;
+    if (relogin) {
+      this.#auth = this.#initialAuth();
+      this.#blocked = undefined;
+    }
+    this.#changed();
+  }
+
+  /** Fails every waiting command; the one in flight finishes. Later commands fail at once. */
+  retire(detail: string): void {
+    this.#retired = true;
+    this.#queue.cancelWaiting(detail);
+  }
+
+  /** Resolves when the phone has nothing in flight and nothing waiting. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Sends a call command: the profile's request sequence, in this phone's queue. */
+  execute(command: CallCommandName, number?: string): Promise<Outcome> {
+    if (number !== undefined && !NUMBER.test(number)) {
+      return Promise.resolve(
+        fail(
+          "InvalidNumber",
+          `a number is digits with an optional leading +, # and *; got '${number}'`,
+        ),
+      );
+    }
+    return this.#enqueue(command, async () => {
+      const t = this.#target;
+      const steps = commandSteps(t.profile, command, number !== undefined);
+      if (steps === "NotSupported") {
+        return fail(
+          "NotSupported",
+          `profile ${t.profile.name} has no [${command}${
+            number === undefined ? "" : " number"
+          }] section`,
+        );
+      }
+      if (steps === "NumberRequired") {
+        return fail("InvalidNumber", `profile ${t.profile.name} needs a number for ${command}`);
+      }
+      return await this.#run(steps, { number, extension: t.extension });
+    });
+  }
+
+  /**
+   * Writes the notification URLs into the phone with the profile's
+   * `[monitorAutoConfiguration]` request(s), in this phone's queue.
+   */
+  configureMonitoring(urls: ReadonlyMap<NotificationName, string>): Promise<Outcome> {
+    return this.#enqueue("configureMonitoring", async () => {
+      const t = this.#target;
+      const monitor = t.profile.monitor;
+      if (!monitor) {
+        return fail("NotSupported", `profile ${t.profile.name} has no [monitorAutoConfiguration]`);
+      }
+      return await this.#run(monitor.steps, {
+        extension: t.extension,
+        urls,
+        settings: monitor.notifications,
+      });
+    });
+  }
+
+  /** The local address a connection to this phone leaves from, in this phone's queue. */
+  localAddress(): Promise<string> {
+    if (this.#retired) {
+      return Promise.reject(new Error(`phone ${this.#target.extension} is no longer configured`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push(
+        async () => {
+          try {
+            const t = this.#target;
+            resolve(await this.#ctx.transport.localAddress(t.host, t.port, this.#ctx.timeoutMs()));
+          } catch (e) {
+            reject(e);
+          }
+        },
+        (reason) => reject(new Error(reason)),
+      );
+    });
+  }
+
+  /** The phone's line on the status page. */
+  status(): PhoneStatus {
+    const t = this.#target;
+    const blocked = this.#blocked && this.#blocked.until > this.#ctx.clock.now()
+      ? this.#blocked
+      : undefined;
+    return {
+      extension: t.extension,
+      host: t.host,
+      port: t.port,
+      protocol: t.protocol,
+      profile: t.profile.name,
+      demo: t.demo,
+      auth: this.#auth.kind,
+      busy: this.#busy,
+      queued: this.#queue.queued,
+      last: this.#last,
+      lastError: this.#lastError,
+      blockedUntil: blocked?.until,
+      blockedReason: blocked?.reason,
+    };
+  }
+
+  #initialAuth(): AuthState {
+    const t = this.#target;
+    if (t.profile.auth === "none" || t.username === undefined) return { kind: "none" };
+    return t.profile.auth === "basic" ? { kind: "basic" } : { kind: "unknown" };
+  }
+
+  #enqueue(command: string, job: () => Promise<Outcome>): Promise<Outcome> {
+    const removed = (detail: string): Outcome =>
+      this.#record(command, fail("UnknownDevice", detail), 0);
+    if (this.#retired) {
+      return Promise.resolve(removed(`phone ${this.#target.extension} is no longer configured`));
+    }
+    if (this.#queue.queued >= this.#ctx.maxQueued) {
+      return Promise.resolve(this.#record(
+        command,
+        fail("Timeout", `${this.#queue.queued} commands are already waiting for this phone`),
+        0,
+      ));
+    }
+    const outcome = this.#queue.push(async () => {
+      const started = this.#ctx.clock.now();
+      this.#busy = true;
+      this.#changed();
+      let result: Outcome;
+      try {
+        result = this.#blockedOutcome() ?? await job();
+      } catch (e) {
+        result = fail(
+          "PhoneUnreachable",
+          `unexpected error: ${e instanceof Error ? e.message : e}`,
+        );
+      } finally {
+        this.#busy = false;
+      }
+      return this.#record(command, result, this.#ctx.clock.now() - started);
+    }, removed);
+    this.#changed();
+    return outcome;
+  }
+
+  #record(command: string, outcome: Outcome, ms: number): Outcome {
+    const t = this.#target;
+    const record: CommandRecord = outcome.ok
+      ? { at: this.#ctx.clock.now(), command, ok: true, ms }
+      : {
+        at: this.#ctx.clock.now(),
+        command,
+        ok: false,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        ms,
+      };
+    this.#last = record;
+    if (!outcome.ok) {
+      this.#lastError = record;
+      log("phones").warning("{command} on {extension} ({host}) failed: {reason}: {detail}", {
+        command,
+        extension: t.extension,
+        host: t.host,
+        reason: outcome.reason,
+        detail: outcome.detail ?? "",
+      });
+    } else {
+      log("phones").info("{command} on {extension} ({host}) done in {ms} ms", {
+        command,
+        extension: t.extension,
+        host: t.host,
+        ms,
+      });
+    }
+    this.#changed();
+    return outcome;
+  }
+
+  #blockedOutcome(): Failure | undefined {
+    const b = this.#blocked;
+    if (!b) return undefined;
+    const now = this.#ctx.clock.now();
+    if (b.until <= now) {
+      this.#blocked = undefined;
+      return undefined;
+    }
+    const seconds = Math.ceil((b.until - now) / 1000);
+    return fail(b.reason, `${b.detail}; not asking the phone again for ${seconds} s`);
+  }
+
+  #block(reason: "AuthFailed" | "PhoneLocked", detail: string): Failure {
+    const ms = reason === "AuthFailed" ? this.#ctx.authCooldownMs : this.#ctx.lockCooldownMs;
+    this.#blocked = { reason, until: this.#ctx.clock.now() + ms, detail };
+    if (reason === "AuthFailed") this.#auth = this.#initialAuth();
+    return fail(reason, detail);
+  }
+
+  async #run(steps: readonly RequestStep[], values: TemplateValues): Promise<Outcome> {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const outcome = await this.#step(step, expandStep(step, values));
+      if (!outcome.ok) {
+        const where = steps.length > 1 ? `step ${i + 1} of ${steps.length}: ` : "";
+        return { ...outcome, detail: `${where}${outcome.detail ?? ""}` };
+      }
+      if (step.delayMs > 0 && i + 1 < steps.length) await this.#sleep(step.delayMs);
+    }
+    return { ok: true };
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#ctx.clock.setTimeout(resolve, ms));
+  }
+
+  /** One request, with authentication, classified against the step's success rule. */
+  async #step(step: RequestStep, request: ExpandedStep): Promise<Outcome> {
+    const t = this.#target;
+    const marker = t.profile.lockoutMarker;
+    const reply = await this.#exchange(request);
+    if ("reason" in reply) return reply;
+    log("phones").debug("{method} {target} to {extension}: {reply}", {
+      method: request.method,
+      target: request.target,
+      extension: t.extension,
+      reply: reply.kind === "response" ? reply.status : reply.kind,
+    });
+    if (reply.kind === "response" && marker !== "" && reply.body.includes(marker)) {
+      return this.#block(
+        "PhoneLocked",
+        `the phone answered ${reply.status} with its lock-out page ('${marker}')`,
+      );
+    }
+    if (matches(step.success, reply)) return { ok: true };
+    switch (reply.kind) {
+      case "timeout":
+        return fail("Timeout", `no reply within ${this.#ctx.timeoutMs()} ms`);
+      case "unreachable":
+        return fail("PhoneUnreachable", `cannot reach ${t.host}:${t.port}: ${reply.message}`);
+      case "closed":
+        return fail("PhoneUnreachable", "the phone closed the connection without a reply");
+      case "malformed":
+        return fail("PhoneRefused", `the phone's reply is not HTTP: ${reply.message}`);
+      case "response": {
+        const hint = reply.status === 403 ? " (is use_hidden_tags on in the phone?)" : "";
+        return fail("PhoneRefused", `the phone answered HTTP ${reply.status}${hint}`);
+      }
+    }
+  }
+
+  /**
+   * Sends a request and answers the phone's login challenge. Returns the final reply, or an
+   * AuthFailed outcome when logging in failed (and starts the cool-down).
+   */
+  async #exchange(request: ExpandedStep): Promise<PhoneReply | Failure> {
+    const t = this.#target;
+    let authorization = this.#authorization(request);
+    let sentState = this.#auth;
+    let answeredFresh = false;
+    for (;;) {
+      const headers: [string, string][] = [
+        ["User-Agent", USER_AGENT],
+        ["Accept", request.accept || "*/*"],
+        ["Connection", "keep-alive"],
+      ];
+      if (request.contentType !== "") headers.push(["Content-Type", request.contentType]);
+      if (authorization) headers.push(["Authorization", authorization]);
+      const reply = await this.#ctx.transport.exchange({
+        protocol: t.protocol,
+        host: t.host,
+        port: t.port,
+        method: request.method,
+        target: request.target,
+        headers,
+        body: request.body,
+        timeoutMs: this.#ctx.timeoutMs(),
+      });
+      if (reply.kind !== "response" || reply.status !== 401) return reply;
+      const marker = t.profile.lockoutMarker;
+      if (marker !== "" && reply.body.includes(marker)) return reply;
+      if (t.username === undefined || t.profile.auth === "none") {
+        return this.#block(
+          "AuthFailed",
+          "the phone asks for a login, but its phone= line has no username and password",
+        );
+      }
+      const challenges = parseChallenges(
+        reply.headers.filter(([n]) => n === "www-authenticate").map(([, v]) => v),
+      );
+      const chosen = chooseChallenge(challenges, t.profile.auth);
+      if (!chosen) {
+        const offered = challenges.map((c) => c.scheme).join(", ") || "no known scheme";
+        return this.#block(
+          "AuthFailed",
+          `the phone asks for ${offered}; profile ${t.profile.name} allows auth = ${t.profile.auth}`,
+        );
+      }
+      const digest = chosen.scheme.toLowerCase() === "digest";
+      const refused = answeredFresh ||
+        (sentState.kind === "basic" && authorization !== undefined && !digest) ||
+        (sentState.kind === "digest" && digest &&
+          chosen.params.get("nonce") === sentState.challenge.params.get("nonce") &&
+          chosen.params.get("stale")?.toLowerCase() !== "true");
+      if (refused) {
+        return this.#block("AuthFailed", "the phone refused the username and password (HTTP 401)");
+      }
+      this.#auth = digest ? { kind: "digest", challenge: chosen, nc: 0 } : { kind: "basic" };
+      sentState = this.#auth;
+      authorization = this.#authorization(request);
+      answeredFresh = true;
+    }
+  }
+
+  #authorization(request: ExpandedStep): string | undefined {
+    const t = this.#target;
+    const auth = this.#auth;
+    if (t.username === undefined) return undefined;
+    const password = t.password ?? "";
+    if (auth.kind === "basic") return basicAuthorization(t.username, password);
+    if (auth.kind !== "digest") return undefined;
+    auth.nc += 1;
+    return digestAuthorization(auth.challenge, {
+      username: t.username,
+      password,
+      method: request.method,
+      uri: request.target,
+      body: request.body,
+      nc: auth.nc,
+      cnonce: this.#ctx.cnonce?.() ?? randomBytes(16).toString("hex"),
+    });
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The phone registry: every configured phone (the `phone=` lines) plus the demo phones
+ * (`demoPhones`), each with its own serial queue, kept in step with the configuration as it
+ * is reloaded (config.md "Live reload"). The dispatcher sends call commands through it, the
+ * monitor configures action URLs through it, and the status page reads it.
+ *
+ * A phone added to the file is usable at once; a changed one keeps its queue and uses its
+ * new address from the next request; a removed one fails its waiting commands with
+ * `UnknownDevice` while the request in flight finishes. Demo phones are simulated SNOMs on
+ * 127.0.0.1 (extensions 101, 102, …), started when `demoPhones` grows and stopped when it
+ * shrinks; they are driven exactly like real phones, with the `snom.cfg` profile.
+ */
+
+import type { CallCommandName, Outcome } from "../channel/handler.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { log } from "../log/mod.ts";
+import type { Settings } from "../server/mod.ts";
+import { SimNetwork, type SimPhone } from "../simulator/mod.ts";
+import { netTransport, type PhoneTransport } from "./http.ts";
+import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
+import type { NotificationName } from "./profile.ts";
+
+/** The profile demo phones are driven with. */
+export const DEMO_PROFILE = "snom.cfg";
+
+/** How long a phone is left alone after it refused our login (ms). */
+export const AUTH_COOLDOWN_MS = 60_000;
+
+/** How long a phone is left alone after it showed its lock-out page (ms). */
+export const LOCK_COOLDOWN_MS = 60_000;
+
+/** Options for tests and special set-ups; the server passes none. */
+export interface PhoneRegistryOptions {
+  readonly transport?: PhoneTransport;
+  readonly clock?: Clock;
+  /** Overrides `phoneTimeoutSeconds` (tests use short timeouts). */
+  readonly timeoutMs?: number;
+  readonly authCooldownMs?: number;
+  readonly lockCooldownMs?: number;
+  /** Commands allowed to wait per phone. Default 32. */
+  readonly maxQueued?: number;
+  /** Digest client nonces (tests). */
+  readonly cnonce?: () => string;
+}
+
+/** What the monitor needs to point a phone's action URLs at the server. */
+export interface MonitorSetup {
+  /** Notification → the phone setting that holds its URL. */
+  readonly notifications: ReadonlyMap<NotificationName, string>;
+  /** Query to append to every notification URL, with the phone's `$variables`. */
+  readonly variables: string;
+}
+
+/** Why a registry operation could not start. */
+export class UnknownPhoneError extends Error {
+  constructor(extension: string) {
+    super(`no phone with extension ${extension} is configured`);
+    this.name = "UnknownPhoneError";
+  }
+}
+
+/** The phones of the server: a component (`apply`/`close`). */
+export class PhoneRegistry {
+  readonly name = "phones";
+  readonly #options: PhoneRegistryOptions;
+  readonly #phones = new Map<string, Phone>();
+  readonly #listeners = new Set<() => void>();
+  readonly #demo = new Map<string, SimPhone>();
+  readonly #retiring = new Set<Phone>();
+  #network?: SimNetwork;
+  #timeoutMs = 5000;
+  #applying: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: PhoneRegistryOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Takes new settings: phones added, changed and removed; demo phones started or stopped. */
+  apply(settings: Settings): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(settings));
+    this.#applying = run.catch(() => {});
+    return run;
+  }
+
+  /** Fails waiting commands, lets requests in flight finish, stops the demo phones. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#applying;
+    const all = [...this.#phones.values(), ...this.#retiring];
+    for (const p of all) p.retire("the server is stopping");
+    this.#phones.clear();
+    await Promise.all(all.map((p) => p.idle()));
+    await this.#network?.close();
+    this.#demo.clear();
+    this.#notify();
+  }
+
+  /** True when the extension is a configured or demo phone. */
+  has(extension: string): boolean {
+    return this.#phones.has(extension);
+  }
+
+  /** The extensions, in order. */
+  get extensions(): string[] {
+    return [...this.#phones.keys()].sort(compareExtensions);
+  }
+
+  /** Sends a call command to a phone. `number` is normalised (digits, leading `+`, `#`, `*`). */
+  execute(extension: string, command: CallCommandName, number?: string): Promise<Outcome> {
+    const phone = this.#phones.get(extension);
+    if (!phone) return Promise.resolve(unknown(extension));
+    return phone.execute(command, number);
+  }
+
+  /**
+   * The local IP address that routes to the phone: what the phone should call back when
+   * `serverCallbackUrl = auto`. Rejects when the phone is unknown or cannot be reached.
+   */
+  localAddressFor(extension: string): Promise<string> {
+    const phone = this.#phones.get(extension);
+    if (!phone) return Promise.reject(new UnknownPhoneError(extension));
+    return phone.localAddress();
+  }
+
+  /** Which notifications the phone's profile can deliver, and the `$variables` to ask for. */
+  monitorSetup(extension: string): MonitorSetup | undefined {
+    const monitor = this.#phones.get(extension)?.target.profile.monitor;
+    return monitor && { notifications: monitor.notifications, variables: monitor.variables };
+  }
+
+  /**
+   * Writes notification URLs into the phone through its profile's
+   * `[monitorAutoConfiguration]`, in the phone's queue. URLs are opaque here; each is
+   * percent-encoded except `$` where `{settings}` puts it.
+   */
+  configureMonitoring(
+    extension: string,
+    urls: ReadonlyMap<NotificationName, string>,
+  ): Promise<Outcome> {
+    const phone = this.#phones.get(extension);
+    if (!phone) return Promise.resolve(unknown(extension));
+    return phone.configureMonitoring(urls);
+  }
+
+  /** The host the phone is configured at, so callbacks can be checked against it. */
+  hostOf(extension: string): string | undefined {
+    return this.#phones.get(extension)?.target.host;
+  }
+
+  /** One line per phone for the status page, in extension order. Never a password. */
+  status(): PhoneStatus[] {
+    return this.extensions.map((e) => this.#phones.get(e)!.status());
+  }
+
+  /** Calls `listener` whenever a phone's status may have changed; returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The simulated phone behind a demo extension (for end-to-end tests). */
+  demoPhone(extension: string): SimPhone | undefined {
+    return this.#demo.get(extension);
+  }
+
+  #notify = () => {
+    for (const l of this.#listeners) {
+      try {
+        l();
+      } catch (e) {
+        log("phones").error("a status listener failed: {error}", { error: e });
+      }
+    }
+  };
+
+  async #apply(settings: Settings): Promise<void> {
+    if (this.#closed) return;
+    const config = settings.config;
+    this.#timeoutMs = this.#options.timeoutMs ?? config.phoneTimeoutSeconds * 1000;
+    const wantedDemo = new Set<string>();
+    for (let i = 1; i <= config.demoPhones; i++) wantedDemo.add(String(100 + i));
+    await this.#startDemo(wantedDemo);
+
+    const targets = new Map<string, PhoneTarget>();
+    for (const p of config.phones) {
+      const profile = settings.profiles.get(p.profile);
+      if (!profile) {
+        log("phones").error("phone {extension}: profile {profile} is not loaded; phone skipped", {
+          extension: p.extension,
+          profile: p.profile,
+        });
+        continue;
+      }
+      targets.set(p.extension, {
+        extension: p.extension,
+        host: p.host,
+        port: p.port ?? profile.port,
+        protocol: profile.protocol,
+        profile,
+        username: p.username,
+        password: p.password,
+        demo: false,
+      });
+    }
+    const demoProfile = settings.profiles.get(DEMO_PROFILE);
+    if (this.#demo.size > 0 && !demoProfile) {
+      log("phones").error("the demo profile {profile} is not loaded; demo phones skipped", {
+        profile: DEMO_PROFILE,
+      });
+    }
+    for (const [extension, sim] of this.#demo) {
+      if (!demoProfile || targets.has(extension) || !wantedDemo.has(extension)) continue;
+      targets.set(extension, {
+        extension,
+        host: sim.host,
+        port: sim.port,
+        protocol: "HTTP",
+        profile: demoProfile,
+        demo: true,
+      });
+    }
+
+    for (const [extension, phone] of this.#phones) {
+      if (targets.has(extension)) continue;
+      this.#phones.delete(extension);
+      phone.retire(`phone ${extension} was removed from the configuration`);
+      this.#retiring.add(phone);
+      void phone.idle().then(() => this.#retiring.delete(phone));
+      log("phones").info("phone {extension} removed", { extension });
+    }
+    for (const [extension, target] of targets) {
+      const phone = this.#phones.get(extension);
+      if (phone) {
+        phone.update(target);
+        continue;
+      }
+      this.#phones.set(
+        extension,
+        new Phone(target, {
+          transport: this.#options.transport ?? netTransport,
+          clock: this.#options.clock ?? systemClock,
+          timeoutMs: () => this.#timeoutMs,
+          authCooldownMs: this.#options.authCooldownMs ?? AUTH_COOLDOWN_MS,
+          lockCooldownMs: this.#options.lockCooldownMs ?? LOCK_COOLDOWN_MS,
+          maxQueued: this.#options.maxQueued ?? 32,
+          cnonce: this.#options.cnonce,
+        }, this.#notify),
+      );
+      log("phones").info("phone {extension} at {host}:{port} ({profile}{demo})", {
+        extension,
+        host: target.host,
+        port: target.port,
+        profile: target.profile.name,
+        demo: target.demo ? ", simulated" : "",
+      });
+    }
+    // Demo phones stop only once their registry entries are retired.
+    for (const [extension, sim] of this.#demo) {
+      if (wantedDemo.has(extension)) continue;
+      this.#demo.delete(extension);
+      await sim.close();
+      log("phones").info("demo phone {extension} stopped", { extension });
+    }
+    this.#notify();
+  }
+
+  async #startDemo(wanted: ReadonlySet<string>): Promise<void> {
+    for (const extension of wanted) {
+      if (this.#demo.has(extension)) continue;
+      this.#network ??= new SimNetwork();
+      try {
+        const sim = await this.#network.addPhone({ extension, host: "127.0.0.1" });
+        this.#demo.set(extension, sim);
+        log("phones").info("demo phone {extension} listens on {url}", { extension, url: sim.url });
+      } catch (e) {
+        log("phones").error("demo phone {extension} could not start: {error}", {
+          extension,
+          error: e,
+        });
+      }
+    }
+  }
+}
+
+function unknown(extension: string): Outcome {
+  return { ok: false, reason: "UnknownDevice", detail: `no phone with extension ${extension}` };
+}
+
+/** Numeric extensions in numeric order, the rest after them in text order. */
+function compareExtensions(a: string, b: string): number {
+  const na = /^\d+$/.test(a) ? Number(a) : NaN;
+  const nb = /^\d+$/.test(b) ? Number(b) : NaN;
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb || a.localeCompare(b);
+  if (!Number.isNaN(na)) return -1;
+  if (!Number.isNaN(nb)) return 1;
+  return a.localeCompare(b);
+}

@@ -1,0 +1,216 @@
+/**
+ * A small HTTP/1.1 server on `node:net`/`node:tls`, written out by hand so a simulated phone
+ * can do what real phones do and ordinary servers cannot: close a connection without any
+ * reply, reset it, answer slowly, and log the request target exactly as it arrived.
+ *
+ * Per connection: read a request head (and a Content-Length body), hand it to the handler,
+ * write the reply, then read the next request unless either side asked to close.
+ */
+
+import net from "node:net";
+import tls from "node:tls";
+
+/** One request as it arrived. Header names are lower-cased. */
+export interface RawRequest {
+  readonly method: string;
+  /** The request target exactly as sent, e.g. `/command.htm?number=0049%2A1`. */
+  readonly target: string;
+  readonly version: string;
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: string;
+  readonly remoteAddress: string;
+}
+
+/** What to do with a request. */
+export type RawReply =
+  | {
+    readonly kind: "reply";
+    readonly status: number;
+    readonly headers?: readonly (readonly [string, string])[];
+    readonly body?: string;
+  }
+  /** Close the connection without a byte of reply (a FIN). */
+  | { readonly kind: "close" }
+  /** Reset the connection (a RST). */
+  | { readonly kind: "reset" };
+
+/** Answers requests; must not throw. */
+export type RawHandler = (request: RawRequest) => Promise<RawReply>;
+
+/** Where and how to listen. */
+export interface RawServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly handler: RawHandler;
+}
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  302: "Found",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** A listening server. */
+export class RawHttpServer {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #handler: RawHandler;
+  #closed = false;
+
+  private constructor(options: RawServerOptions) {
+    this.#handler = options.handler;
+    const onSocket = (socket: net.Socket) => this.#serve(socket);
+    this.#server = options.tls
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
+      : net.createServer(onSocket);
+  }
+
+  /** Starts listening; port 0 picks a free port. */
+  static async listen(options: RawServerOptions): Promise<RawHttpServer> {
+    const self = new RawHttpServer(options);
+    const server = self.#server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return self;
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  /** Stops listening and drops every open connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #serve(socket: net.Socket) {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.on("close", () => this.#sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let buffer: Uint8Array = new Uint8Array(0);
+    let busy = false;
+    const next = async () => {
+      if (busy) return;
+      const request = takeRequest(buffer, socket.remoteAddress ?? "");
+      if (request === "incomplete") return;
+      if (request === "bad") {
+        socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      busy = true;
+      buffer = request.rest;
+      const reply = await this.#handler(request.request);
+      busy = false;
+      if (socket.destroyed) return;
+      if (reply.kind === "close") {
+        socket.end();
+        return;
+      }
+      if (reply.kind === "reset") {
+        socket.resetAndDestroy();
+        return;
+      }
+      const keepAlive = wantsKeepAlive(request.request);
+      socket.write(replyBytes(reply, keepAlive));
+      if (!keepAlive) socket.end();
+      else void next();
+    };
+    socket.on("data", (chunk: Uint8Array) => {
+      buffer = concat(buffer, chunk);
+      void next();
+    });
+  }
+}
+
+function wantsKeepAlive(r: RawRequest): boolean {
+  const connection = r.headers.find(([n]) => n === "connection")?.[1].toLowerCase() ?? "";
+  if (connection.includes("close")) return false;
+  return r.version === "HTTP/1.1" || connection.includes("keep-alive");
+}
+
+function replyBytes(
+  reply: Extract<RawReply, { kind: "reply" }>,
+  keepAlive: boolean,
+): Uint8Array {
+  const body = new TextEncoder().encode(reply.body ?? "");
+  const lines = [
+    `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? "Status"}`,
+    ...(reply.headers ?? []).map(([n, v]) => `${n}: ${v}`),
+    `Content-Length: ${body.length}`,
+    `Connection: ${keepAlive ? "keep-alive" : "close"}`,
+  ];
+  return concat(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+const MAX_HEAD = 64 * 1024;
+
+function takeRequest(
+  buffer: Uint8Array,
+  remoteAddress: string,
+): { request: RawRequest; rest: Uint8Array } | "incomplete" | "bad" {
+  let end = -1;
+  for (let i = 0; i + 3 < buffer.length; i++) {
+    if (buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13 && buffer[i + 3] === 10) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) return buffer.length > MAX_HEAD ? "bad" : "incomplete";
+  const head = new TextDecoder("latin1").decode(buffer.subarray(0, end));
+  const lines = head.split("\r\n");
+  // The target may hold raw spaces (some phones send them), so split at the first and last.
+  const first = lines[0];
+  const a = first.indexOf(" ");
+  const b = first.lastIndexOf(" ");
+  if (a <= 0 || b <= a || !/^HTTP\/\d\.\d$/.test(first.slice(b + 1))) return "bad";
+  const headers: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) {
+      headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
+    }
+  }
+  const length = Number(headers.find(([n]) => n === "content-length")?.[1] ?? "0");
+  if (!Number.isInteger(length) || length < 0) return "bad";
+  const bodyStart = end + 4;
+  if (buffer.length < bodyStart + length) return "incomplete";
+  return {
+    request: {
+      method: first.slice(0, a),
+      target: first.slice(a + 1, b),
+      version: first.slice(b + 1),
+      headers,
+      body: new TextDecoder().decode(buffer.subarray(bodyStart, bodyStart + length)),
+      remoteAddress,
+    },
+    rest: buffer.slice(bodyStart + length),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The simulated SNOM phone (snom-http.md §9): a real HTTP server per phone, wired into a
+ * network so phones call each other by extension. Demo mode (`demoPhones`) and the tests of
+ * every feature use it; see `network.ts` for a short example.
+ */
+
+export { ACTION_SETTINGS, type FiredAction, substitute } from "./actions.ts";
+export {
+  CallModel,
+  type CallModelOptions,
+  type Effect,
+  type EndHow,
+  isKnownKey,
+  KNOWN_KEYS,
+  type Party,
+  type Peer,
+  type SimCall,
+  type SimCallState,
+  type SimEventName,
+} from "./calls.ts";
+export { SimNetwork, type SimNetworkOptions } from "./network.ts";
+export {
+  type Concurrency,
+  type DialReply,
+  type RemoteFormat,
+  type RequestRecord,
+  type SimFault,
+  SimPhone,
+  type SimPhoneOptions,
+} from "./phone.ts";

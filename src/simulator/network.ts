@@ -1,0 +1,164 @@
+/**
+ * A network of simulated phones: they call each other by extension, and any other number
+ * reaches an outside party that tests control (`remoteAnswer`, `remoteHangup`). It plays
+ * the part of the PBX between the phones' call models, delivering what one phone's action
+ * means to the other party of the call.
+ *
+ * ```ts
+ * const net = new SimNetwork();
+ * const a = await net.addPhone({ extension: "101", auth: "digest", username: "u", password: "p" });
+ * const b = await net.addPhone({ extension: "102" });
+ * a.dial("102");            // b rings; b.calls[0].state === "ringing"
+ * await net.close();
+ * ```
+ */
+
+import { randomBytes } from "node:crypto";
+import type { Effect, Party, Peer } from "./calls.ts";
+import { SimPhone, type SimPhoneOptions, type SimSwitch } from "./phone.ts";
+
+/** Options of a network. */
+export interface SimNetworkOptions {
+  /** The host part of every SIP address (`$remote` is `user@<domain>`). Default `sim.invalid`. */
+  readonly domain?: string;
+}
+
+/** Simulated phones wired to each other. */
+export class SimNetwork {
+  readonly domain: string;
+  readonly #phones = new Map<string, SimPhone>();
+  readonly #switch: SimSwitch;
+
+  constructor(options: SimNetworkOptions = {}) {
+    this.domain = options.domain ?? "sim.invalid";
+    this.#switch = {
+      domain: this.domain,
+      resolve: (target) => this.#resolve(target),
+      newCallId: () => newCallId(),
+      phone: (extension) => this.#phones.get(extension),
+      deliver: (from, effect) => this.#deliver(from, effect),
+      detach: (phone) => {
+        if (this.#phones.get(phone.extension) === phone) this.#phones.delete(phone.extension);
+      },
+    };
+  }
+
+  /** Starts a phone and connects it; its extension must be new on this network. */
+  async addPhone(options: SimPhoneOptions): Promise<SimPhone> {
+    if (this.#phones.has(options.extension)) {
+      throw new Error(`extension ${options.extension} is already on the network`);
+    }
+    const phone = new SimPhone(options, this.#switch);
+    this.#phones.set(options.extension, phone);
+    try {
+      await phone.start(options);
+    } catch (e) {
+      this.#phones.delete(options.extension);
+      throw e;
+    }
+    return phone;
+  }
+
+  /** The phone with this extension, if it is on the network. */
+  phone(extension: string): SimPhone | undefined {
+    return this.#phones.get(extension);
+  }
+
+  /** Every phone on the network. */
+  get phones(): SimPhone[] {
+    return [...this.#phones.values()];
+  }
+
+  /** Stops every phone. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#phones.values()].map((p) => p.close()));
+  }
+
+  #resolve(target: string): { peer: Peer; party: Party } {
+    const phone = this.#phones.get(target);
+    if (phone) {
+      return {
+        peer: { kind: "phone", extension: phone.extension },
+        party: { user: phone.extension, display: phone.displayName },
+      };
+    }
+    return {
+      peer: { kind: "external", number: target, display: "" },
+      party: { user: target, display: "" },
+    };
+  }
+
+  #partyOf(peer: Peer): Party {
+    if (peer.kind === "external") return { user: peer.number, display: peer.display };
+    const phone = this.#phones.get(peer.extension);
+    return { user: peer.extension, display: phone?.displayName ?? "" };
+  }
+
+  /** Rings `target` on behalf of `caller` with the given call id. */
+  #ring(target: string, callId: string, caller: Peer) {
+    const to = this.#resolve(target);
+    if (to.peer.kind !== "phone") return;
+    const phone = this.#phones.get(to.peer.extension)!;
+    phone.receive(phone.callModel.incoming(callId, this.#partyOf(caller), caller));
+  }
+
+  #deliver(from: SimPhone, effect: Effect): void {
+    const self: Peer = { kind: "phone", extension: from.extension };
+    const other = (
+      peer: Peer,
+    ) => (peer.kind === "phone" ? this.#phones.get(peer.extension) : undefined);
+    switch (effect.kind) {
+      case "event":
+        return;
+      case "invite": {
+        const to = other(effect.peer);
+        to?.receive(to.callModel.incoming(effect.callId, this.#partyOf(self), self));
+        return;
+      }
+      case "answered": {
+        const to = other(effect.peer);
+        to?.receive(to.callModel.remoteAnswered(effect.callId));
+        return;
+      }
+      case "ended": {
+        const to = other(effect.peer);
+        to?.receive(to.callModel.remoteEnded(effect.callId));
+        return;
+      }
+      case "refer": {
+        const to = other(effect.peer);
+        if (to) to.receive(to.callModel.referred(effect.callId, effect.target));
+        else this.#ring(effect.target, newCallId(), effect.peer);
+        return;
+      }
+      case "deflect": {
+        const to = other(effect.peer);
+        const next = this.#resolve(effect.target);
+        to?.receive(to.callModel.redirected(effect.callId, next.party, next.peer));
+        this.#ring(effect.target, effect.callId, effect.peer);
+        return;
+      }
+      case "join": {
+        const callId = newCallId();
+        const { left, right } = effect;
+        const l = other(left.peer);
+        const r = other(right.peer);
+        l?.receive(
+          l.callModel.replaced(left.callId, callId, this.#partyOf(right.peer), right.peer, false),
+        );
+        r?.receive(
+          r.callModel.replaced(right.callId, callId, this.#partyOf(left.peer), left.peer, true),
+        );
+        return;
+      }
+    }
+  }
+}
+
+/** A SIP-style Call-ID, like a SNOM's: hex, a dash, base-36. */
+function newCallId(): string {
+  const b = randomBytes(12);
+  return `${b.subarray(0, 6).toString("hex")}-${
+    BigInt("0x" + b.subarray(6).toString("hex")).toString(36)
+  }`;
+}
