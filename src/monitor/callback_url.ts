@@ -10,7 +10,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { type MonitorConfiguration, type NotificationName, NOTIFICATIONS } from "../phones/mod.ts";
+import { type MonitorSetup, type NotificationName, NOTIFICATIONS } from "../phones/mod.ts";
 
 /**
  * Query parameters the monitor reads. A profile's `variables` must use these names (the
@@ -63,7 +63,7 @@ export function callbackUrls(
   base: string,
   extension: string,
   secret: string,
-  setup: MonitorConfiguration,
+  setup: MonitorSetup,
 ): Map<NotificationName, string> {
   const urls = new Map<NotificationName, string>();
   const vars = setup.variables.replace(/^[?&]+/, "");

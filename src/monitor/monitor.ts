@@ -31,7 +31,7 @@
 import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import type { CallCommandName, EventSubscriber, Outcome } from "../channel/handler.ts";
 import { log, redactor } from "../log/mod.ts";
-import type { MonitorConfiguration, NotificationName } from "../phones/mod.ts";
+import type { MonitorSetup, NotificationName } from "../phones/mod.ts";
 import type { Component, Settings } from "../server/mod.ts";
 import {
   CALLBACK_PARAMS,
@@ -60,7 +60,7 @@ export interface PhonePort {
   /** The server's own address on the route to the phone (for `serverCallbackUrl = auto`). */
   localAddressFor(extension: string): Promise<string>;
   /** The `[monitorAutoConfiguration]` of the phone's profile, if it has one. */
-  monitorSetup(extension: string): MonitorConfiguration | undefined;
+  monitorSetup(extension: string): MonitorSetup | undefined;
   /**
    * Writes one URL per notification into the phone's settings (the URLs are not yet
    * percent-encoded; each must be encoded except `$`). Never rejects.

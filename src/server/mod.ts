@@ -7,9 +7,13 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { type ConfigWatch, type Finding, formatFinding, watchConfig } from "../config/mod.ts";
 import { AdminServer } from "../admin/mod.ts";
+import { ChannelServer } from "../channel/mod.ts";
+import { Monitor } from "../monitor/mod.ts";
+import { PhoneRegistry } from "../phones/mod.ts";
 import { log, LogService } from "../log/mod.ts";
 import { ProviderService } from "../provider/mod.ts";
 import { VERSION } from "../version.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 
 export {
@@ -60,19 +64,37 @@ export class Server {
   #lastReload?: ReloadState;
   #closed = false;
   readonly startedAt: number;
-  /** The HTTP listener (status page and phone callbacks). */
-  readonly http: AdminServer;
+  /** The phones: profiles, HTTP control, demo phones. */
+  readonly phones: PhoneRegistry;
+  /** Call state per device from the phones' callbacks, and the channels' subscriptions. */
+  readonly monitor: Monitor;
   /** The telephony provider session (RawCommand). */
   readonly provider: ProviderService;
+  /** The plug-in channel listener (STLI on serverPort). */
+  readonly channel: ChannelServer;
+  /** The HTTP listener (status page and phone callbacks). */
+  readonly http: AdminServer;
 
   private constructor(options: ServerOptions) {
     this.#settings = options.settings;
     this.#clock = options.clock ?? systemClock;
     this.#logService = options.logService ?? new LogService();
     this.startedAt = this.#clock.now();
-    this.provider = new ProviderService({ clock: this.#clock });
-    this.http = new AdminServer({ status: () => this.status() });
-    this.#components.push(this.provider, this.http);
+    const clock = this.#clock;
+    this.phones = new PhoneRegistry({ clock });
+    this.monitor = new Monitor({ phones: this.phones, clock });
+    this.provider = new ProviderService({ clock });
+    this.channel = new ChannelServer({
+      handler: new Dispatcher(this.phones, this.monitor, this.provider),
+      clock,
+    });
+    this.http = new AdminServer({
+      status: () => this.status(),
+      callback: (request) => this.monitor.handleCallback(request),
+    });
+    // Apply order: the monitor after the phones it asks about; listeners last, so nothing
+    // arrives before the parts behind them are ready. Closing runs in reverse.
+    this.#components.push(this.phones, this.monitor, this.provider, this.channel, this.http);
   }
 
   /** Everything the status page shows, as plain data. */
