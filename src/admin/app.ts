@@ -10,21 +10,9 @@ import { html, raw } from "hono/html";
 import { streamSSE } from "hono/streaming";
 import { timingSafeEqual } from "node:crypto";
 import { redactor } from "../log/mod.ts";
+import type { CallbackRequest, CallbackResult } from "../monitor/mod.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { renderStatus } from "./status_html.ts";
-
-/** A phone callback as the monitor receives it: the repaired target split in two. */
-export interface CallbackRequest {
-  readonly path: string;
-  /** The query string without `?`, percent-encoded as received (after repair). */
-  readonly rawQuery: string;
-  readonly remoteAddress: string;
-}
-
-/** The monitor's verdict on a callback. */
-export interface CallbackResult {
-  readonly status: 200 | 400 | 403 | 404;
-}
 
 /** What the app reads from the rest of the server, through functions so it is always current. */
 export interface AdminDeps {

@@ -9,14 +9,7 @@ import { log } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
 import { type Http1Server, serveHttp1 } from "./http1.ts";
 
-export {
-  type AdminDeps,
-  type AdminEnv,
-  type CallbackRequest,
-  type CallbackResult,
-  createAdminApp,
-  isLoopback,
-} from "./app.ts";
+export { type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
 export { parseHead, repairTarget, serveHttp1 } from "./http1.ts";
 export { escapeHtml, renderStatus } from "./status_html.ts";
 

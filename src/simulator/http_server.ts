@@ -9,6 +9,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { parseHead } from "../admin/mod.ts";
 
 /** One request as it arrived. Header names are lower-cased. */
 export interface RawRequest {
@@ -171,6 +172,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 const MAX_HEAD = 64 * 1024;
+const latin1 = new TextDecoder("latin1");
 
 function takeRequest(
   buffer: Uint8Array,
@@ -184,29 +186,19 @@ function takeRequest(
     }
   }
   if (end < 0) return buffer.length > MAX_HEAD ? "bad" : "incomplete";
-  const head = new TextDecoder("latin1").decode(buffer.subarray(0, end));
-  const lines = head.split("\r\n");
-  // The target may hold raw spaces (some phones send them), so split at the first and last.
-  const first = lines[0];
-  const a = first.indexOf(" ");
-  const b = first.lastIndexOf(" ");
-  if (a <= 0 || b <= a || !/^HTTP\/\d\.\d$/.test(first.slice(b + 1))) return "bad";
-  const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) {
-      headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
-    }
-  }
-  const length = Number(headers.find(([n]) => n === "content-length")?.[1] ?? "0");
+  // The same request-line reading as the server's own front: raw spaces in the target survive.
+  const head = parseHead(buffer.subarray(0, end));
+  if (typeof head === "string") return "bad";
+  const headers = [...head.headers];
+  const length = Number(head.headers.get("content-length") ?? "0");
   if (!Number.isInteger(length) || length < 0) return "bad";
   const bodyStart = end + 4;
   if (buffer.length < bodyStart + length) return "incomplete";
   return {
     request: {
-      method: first.slice(0, a),
-      target: first.slice(a + 1, b),
-      version: first.slice(b + 1),
+      method: head.method,
+      target: latin1.decode(head.rawTarget),
+      version: head.version,
       headers,
       body: new TextDecoder().decode(buffer.subarray(bodyStart, bodyStart + length)),
       remoteAddress,
