@@ -78,7 +78,19 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const server = await Server.start({ settings: result.settings, configText: text, logService });
+  let server: Server;
+  try {
+    server = await Server.start({ settings: result.settings, configText: text, logService });
+  } catch (e) {
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : "";
+    log("server").error(
+      "cannot start: {error}{cause}; is another Phone Companion Server running? " +
+        "Stop it or choose another serverPort in {path}",
+      { error: e instanceof Error ? e.message : String(e), cause, path: found.path },
+    );
+    await logService.close();
+    return 1;
+  }
   if (wroteDefault) {
     log("config").info(
       "no configuration file was found, so a default one was written to {path}; edit it to add your phones",

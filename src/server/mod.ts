@@ -63,6 +63,7 @@ export class Server {
   #watch?: ConfigWatch;
   #lastReload?: ReloadState;
   #closed = false;
+  #started = false;
   readonly startedAt: number;
   /** The phones: profiles, HTTP control, demo phones. */
   readonly phones: PhoneRegistry;
@@ -134,6 +135,7 @@ export class Server {
       throw e;
     }
     if (options.watch !== false) server.#startWatch(options.configText);
+    server.#started = true;
     log("server").info("started with {file}", { file: options.settings.config.file });
     return server;
   }
@@ -223,6 +225,6 @@ export class Server {
         });
       }
     }
-    log("server").info("stopped");
+    if (this.#started) log("server").info("stopped");
   }
 }

@@ -158,3 +158,27 @@ Deno.test("secrets from the config never reach the log, the console or the statu
     await dir.remove();
   }
 });
+
+Deno.test("a second server on a channel port in use says so and exits 1", async () => {
+  const dir = await tempDir();
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (blocker.addr as Deno.NetAddr).port;
+  const file = join(dir.path, "pcs.cfg");
+  await Deno.writeTextFile(
+    file,
+    config({ serverBindAddress: "127.0.0.1", serverPort: port, serverHttpPort: freePort() }),
+  );
+  const server = startMain(["--config", file]);
+  try {
+    assert.equal(await server.stop("SIGCONT"), 1);
+    assert.match(
+      server.output(),
+      /ERROR \[server\] cannot start: cannot listen for channels on 127\.0\.0\.1:\d+ \(Address already in use.*\); is another Phone Companion Server running\?/,
+    );
+    assert.match(await Deno.readTextFile(join(dir.path, "phone-companion.log")), /cannot start/);
+  } finally {
+    blocker.close();
+    await server.stop();
+    await dir.remove();
+  }
+});
