@@ -18,8 +18,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function cell(value: unknown): string {
+/** Keys whose epoch-millisecond numbers are shown as times (`lastCallbackAt`, ...). */
+const TIME_KEY = /(At|Since|Until)$/;
+
+/** A local date and time, e.g. `2026-11-26 03:10:28`. */
+function localTime(ms: number): string {
+  return new Date(ms).toLocaleString("sv-SE");
+}
+
+function cell(value: unknown, key = ""): string {
   if (value === null || value === undefined || value === "") return `<span class="muted">–</span>`;
+  if (typeof value === "number" && TIME_KEY.test(key) && value > 1e11) return localTime(value);
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (Array.isArray(value)) {
     if (value.every((v) => !isPlainObject(v) && !Array.isArray(v))) {
@@ -38,7 +47,7 @@ function cell(value: unknown): string {
 
 function keyValues(obj: Record<string, unknown>): string {
   const rows = Object.entries(obj).map(([k, v]) =>
-    `<tr><th>${label(k)}</th><td>${cell(v)}</td></tr>`
+    `<tr><th>${label(k)}</th><td>${cell(v, k)}</td></tr>`
   );
   return rows.length === 0 ? `<span class="muted">none</span>` : `<table>${rows.join("")}</table>`;
 }
@@ -49,7 +58,7 @@ function table(rows: readonly unknown[]): string {
   const columns = [...new Set(objects.flatMap((o) => Object.keys(o)))];
   const head = columns.map((c) => `<th>${label(c)}</th>`).join("");
   const body = objects.map((o) =>
-    `<tr>${columns.map((c) => `<td>${cell(o[c])}</td>`).join("")}</tr>`
+    `<tr>${columns.map((c) => `<td>${cell(o[c], c)}</td>`).join("")}</tr>`
   );
   return `<table><tr>${head}</tr>${body.join("")}</table>`;
 }

@@ -84,3 +84,10 @@ Deno.test("the status renderer turns nested data into tables", () => {
     /<tr><th>A<\/th><th>B<\/th><\/tr><tr><td>1<\/td><td><span class="muted">–<\/span><\/td><\/tr>/,
   );
 });
+
+Deno.test("epoch-millisecond times are shown as local date and time", () => {
+  const at = Date.UTC(2026, 10, 26, 3, 10, 28);
+  const html = renderStatus({ phones: [{ lastCallbackAt: at, port: 1795662628393 }] });
+  assert.match(html, new RegExp(`<td>${new Date(at).toLocaleString("sv-SE")}</td>`));
+  assert.match(html, /<td>1795662628393<\/td>/, "other numbers stay numbers");
+});
