@@ -233,9 +233,14 @@ export function serveHttp1(options: Http1Options): Http1Server {
     }
     let text = `HTTP/1.1 ${response.status} ${STATUS_TEXT[response.status] ?? "Status"}\r\n`;
     headers.forEach((value, name) => text += `${name}: ${value}\r\n`);
-    await writeAll(conn, encoder.encode(text + "\r\n"));
-    if (body) await writeAll(conn, body);
-    else if (response.body && !noBody && !response.bodyUsed) {
+    const headBytes = encoder.encode(text + "\r\n");
+    if (body) {
+      // Head and body in one write: a small reply goes out as one packet.
+      await writeAll(conn, concat(headBytes, body));
+      return;
+    }
+    await writeAll(conn, headBytes);
+    if (response.body && !noBody && !response.bodyUsed) {
       for await (const chunk of response.body) {
         if (chunk.length === 0) continue;
         if (chunked) {
@@ -381,6 +386,14 @@ export function serveHttp1(options: Http1Options): Http1Server {
         );
         conn.close();
         continue;
+      }
+      try {
+        // Replies and live updates go out at once; with Nagle's algorithm a write that
+        // follows an unacknowledged one (a streamed chunk, the body after the head) waits
+        // for the client's delayed ACK, some 40 ms.
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // not a TCP socket, or already closed: nothing to tune
       }
       conns.add(conn);
       const task = serveConn(conn);
