@@ -170,3 +170,20 @@ Deno.test("a changed serverHttpPort points the monitored phones at the new port"
   // Phone 102 was never monitored, so it was left alone.
   assert.equal(pcs.phone("102").settings.get("action_incoming_url"), undefined);
 });
+
+Deno.test("a monitored phone replaced by one at another port of the same host is configured", async () => {
+  await using pcs = await startServer({
+    phones: [{ extension: "201" }],
+    linesFor: (p) => [`phone=201@127.0.0.1:${p.get("201")!.port} snom.cfg`],
+  });
+  const c = await pcs.channel();
+  assert.equal(await c.command("MonitorStart 201"), "error_ind SUCCESS MonitorStart");
+  await pcs.phone("201").close();
+  const replacement = await pcs.net.addPhone({ extension: "201" });
+  await pcs.reconfigure([`phone=201@127.0.0.1:${replacement.port} snom.cfg`]);
+  await waitFor(
+    "the server to write its URLs into the new phone",
+    () => replacement.settings.get("action_incoming_url")?.includes("/phone/201/"),
+  );
+  await assertDelivered(pcs, c, replacement, "0301234");
+});
