@@ -49,10 +49,14 @@ export interface Http1Server {
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 
-/** Bytes a request target may carry as they are (RFC 3986 unreserved, reserved and `%`). */
+/**
+ * Bytes a request target may carry as they are (RFC 3986 unreserved, reserved and `%`), less
+ * `#`: a request target has no fragment (RFC 9112 §3.2), so a `#` in one is a phone's raw
+ * display name ("Desk #4"), and read as a fragment it would cut off the rest of the query.
+ */
 const URL_SAFE = new Uint8Array(128);
 for (
-  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?[]@!$&'()*+,;=%"
 ) {
   URL_SAFE[c.charCodeAt(0)] = 1;
 }
@@ -65,7 +69,7 @@ function isHex(b: number | undefined): boolean {
 
 /**
  * Percent-encodes every byte of a raw request target that a URL may not contain (spaces,
- * quotes, control bytes, non-ASCII) and every `%` that does not start an escape. Raw UTF-8
+ * quotes, `#`, control bytes, non-ASCII) and every `%` that does not start an escape. Raw UTF-8
  * thereby becomes its own escapes, so decoding gives the original text back.
  */
 export function repairTarget(raw: Uint8Array): string {
