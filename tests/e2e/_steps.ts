@@ -16,8 +16,9 @@ export interface StepLines {
 }
 
 /**
- * Sends `command` on `issuer` (or runs `action`), lets every phone send its action URLs, and
- * drains every channel. The issuer's reply is part of its lines.
+ * Sends `what.command` on channel `what.on` (or runs `what`, something done on a phone), lets
+ * every phone send its action URLs, and drains every channel. The issuer's reply is part of
+ * its lines.
  */
 export async function step(
   pcs: TestServer,

@@ -28,10 +28,9 @@ Deno.test("a phone taking 5 s delays neither events nor other channels; replies 
 
   // Events of 101 reach A (which waits for 102) and B at once.
   pcs.phone("101").callFrom("0301234");
-  const delivered = ["Delivered 101 newCall 101 0301234 101"];
   const [onA, onB] = [await a.next(2), await b.next(2)];
   for (const lines of [onA, onB]) {
-    assert.equal(lines[0], delivered[0]);
+    assert.equal(lines[0], "Delivered 101 newCall 101 0301234 101");
     assert.match(lines[1], /^DeviceInformation 101 1 \(\d+:alerting:0301234\)$/);
   }
   stillInFlight("the Delivered event arrived");
