@@ -49,10 +49,14 @@ export interface Http1Server {
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 
-/** Bytes a request target may carry as they are (RFC 3986 unreserved, reserved and `%`). */
+/**
+ * Bytes a request target may carry as they are (RFC 3986 unreserved, reserved and `%`), less
+ * `#`: a request target has no fragment (RFC 9112 §3.2), so a `#` in one is a phone's raw
+ * display name ("Desk #4"), and read as a fragment it would cut off the rest of the query.
+ */
 const URL_SAFE = new Uint8Array(128);
 for (
-  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+  const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?[]@!$&'()*+,;=%"
 ) {
   URL_SAFE[c.charCodeAt(0)] = 1;
 }
@@ -65,7 +69,7 @@ function isHex(b: number | undefined): boolean {
 
 /**
  * Percent-encodes every byte of a raw request target that a URL may not contain (spaces,
- * quotes, control bytes, non-ASCII) and every `%` that does not start an escape. Raw UTF-8
+ * quotes, `#`, control bytes, non-ASCII) and every `%` that does not start an escape. Raw UTF-8
  * thereby becomes its own escapes, so decoding gives the original text back.
  */
 export function repairTarget(raw: Uint8Array): string {
@@ -233,9 +237,14 @@ export function serveHttp1(options: Http1Options): Http1Server {
     }
     let text = `HTTP/1.1 ${response.status} ${STATUS_TEXT[response.status] ?? "Status"}\r\n`;
     headers.forEach((value, name) => text += `${name}: ${value}\r\n`);
-    await writeAll(conn, encoder.encode(text + "\r\n"));
-    if (body) await writeAll(conn, body);
-    else if (response.body && !noBody && !response.bodyUsed) {
+    const headBytes = encoder.encode(text + "\r\n");
+    if (body) {
+      // Head and body in one write: a small reply goes out as one packet.
+      await writeAll(conn, concat(headBytes, body));
+      return;
+    }
+    await writeAll(conn, headBytes);
+    if (response.body && !noBody && !response.bodyUsed) {
       for await (const chunk of response.body) {
         if (chunk.length === 0) continue;
         if (chunked) {
@@ -381,6 +390,14 @@ export function serveHttp1(options: Http1Options): Http1Server {
         );
         conn.close();
         continue;
+      }
+      try {
+        // Replies and live updates go out at once; with Nagle's algorithm a write that
+        // follows an unacknowledged one (a streamed chunk, the body after the head) waits
+        // for the client's delayed ACK, some 40 ms.
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // not a TCP socket, or already closed: nothing to tune
       }
       conns.add(conn);
       const task = serveConn(conn);

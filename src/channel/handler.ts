@@ -55,7 +55,12 @@ export interface RawReply {
 export interface CommandHandler {
   /** True when the extension is a configured (or demo) phone. */
   knowsDevice(device: string): boolean;
-  /** Sends a call command to the device's phone. `number` is normalised, or undefined. */
+  /**
+   * Sends a call command to the device's phone. `number` is normalised, or undefined. A
+   * MakeCall accepted on a monitored device delivers its Initiated event to the subscribers
+   * before the promise resolves, and no other event it causes before that Initiated
+   * (channel-protocol.md §4: Initiated comes right after the reply).
+   */
   callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome>;
   /** Makes sure the phone reports to this server, then subscribes the channel. */
   monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome>;

@@ -259,6 +259,14 @@ export class ChannelServer implements Component {
     } catch (e) {
       log("channel").warning("cannot enable TCP keep-alive: {error}", { error: e });
     }
+    try {
+      // Lines go out as soon as they are written. With Nagle's algorithm a write that follows
+      // one not yet acknowledged (the Initiated line right after a MakeCall reply) waits for
+      // the client's delayed ACK, some 40 ms; the output queue already batches what it can.
+      conn.setNoDelay(true);
+    } catch (e) {
+      log("channel").warning("cannot disable Nagle's algorithm: {error}", { error: e });
+    }
     const connection = new Connection({
       id: ++lastChannelId,
       conn,

@@ -12,6 +12,9 @@
  *   yet is held and written right after that command's reply; so a command's reply always
  *   comes before the events it causes, with nothing of that device in between. Every other
  *   event is written at once, even while replies of other devices are pending.
+ * - A successful MakeCall is followed by its own Initiated (§4): events held while it ran but
+ *   delivered before its Initiated (another channel's MakeCall on the same phone, finished
+ *   first) are not its doing, so they are written just before its reply instead of after.
  *
  * States:
  * - `open`: commands are read and run.
@@ -68,7 +71,11 @@ export type SessionState = "open" | "ending" | "closed";
 interface Slot {
   reply?: string;
   /** Event lines that must follow this reply. */
-  readonly held: string[];
+  held: string[];
+  /** Held event lines that go just before this reply (see the module comment). */
+  before?: string[];
+  /** Where in `held` the latest Initiated event begins. */
+  initiatedAt?: number;
   written: boolean;
   /** The session finishes once this slot is written (BYE). */
   readonly last?: boolean;
@@ -333,8 +340,10 @@ export class Session implements EventSubscriber {
       return;
     }
     const holder = this.#lanes.get(event.device)?.holder;
-    if (holder && !holder.written) holder.held.push(...lines);
-    else for (const line of lines) this.#write(line);
+    if (holder && !holder.written) {
+      if (event.type === "Initiated") holder.initiatedAt = holder.held.length;
+      holder.held.push(...lines);
+    } else for (const line of lines) this.#write(line);
   }
 
   /** The client closed its sending side: finish pending replies, then finish (§6). */
@@ -411,6 +420,11 @@ export class Session implements EventSubscriber {
 
   #done(key: string | typeof RAW, lane: Lane, slot: Slot, reply: Reply) {
     if (this.#state === "closed") return;
+    if (reply.subject === "MakeCall" && reply.status === "SUCCESS" && slot.initiatedAt) {
+      // The handler delivers a MakeCall's own Initiated last before resolving (handler.ts).
+      slot.before = slot.held.slice(0, slot.initiatedAt);
+      slot.held = slot.held.slice(slot.initiatedAt);
+    }
     slot.reply = formatReply(reply, this.#limits.errorDetail);
     this.#flush();
     this.#next(key, lane);
@@ -421,6 +435,7 @@ export class Session implements EventSubscriber {
     while (this.#slots.length > 0 && this.#slots[0].reply !== undefined) {
       const slot = this.#slots.shift()!;
       slot.written = true;
+      for (const line of slot.before ?? []) this.#write(line);
       this.#write(slot.reply!);
       for (const line of slot.held) this.#write(line);
       if (slot.last) return this.#finish("bye");

@@ -16,10 +16,10 @@
  * ```
  *
  * Re-configuration: the first subscribe after nobody monitored the device, a repeated
- * subscribe from a channel that already monitors it, a changed phone host, profile or callback
- * address, the phone's setup callback (it rebooted) and a callback from the phone's address
- * with an old key (the server restarted; the phone still has the previous run's URLs) all
- * write the URLs again. The last two are rate-limited (`reconfigureMinIntervalMs`); the
+ * subscribe from a channel that already monitors it, a changed phone address (host or port),
+ * profile or callback address, the phone's setup callback (it rebooted) and a callback from
+ * the phone's address with an old key (the server restarted; the phone still has the previous
+ * run's URLs) all write the URLs again. The last two are rate-limited (`reconfigureMinIntervalMs`); the
  * callback with the old key is still answered 403 and changes nothing.
  *
  * Per device, everything that changes its calls (callbacks, command effects, timeouts) goes
@@ -57,6 +57,11 @@ export interface PhonePort {
   has(extension: string): boolean;
   /** The phone's host as configured (address or name): callbacks must come from there. */
   hostOf(extension: string): string | undefined;
+  /**
+   * Where the phone's web interface is, host and port: the action URLs live in the phone
+   * there, so when it changes they must be written again.
+   */
+  addressOf(extension: string): string | undefined;
   /** The server's own address on the route to the phone (for `serverCallbackUrl = auto`). */
   localAddressFor(extension: string): Promise<string>;
   /** The `[monitorAutoConfiguration]` of the phone's profile, if it has one. */
@@ -196,7 +201,7 @@ export class Monitor implements Component {
   /**
    * Takes new settings. Apply it after the phone registry, so the port answers for them.
    * Devices no longer configured lose their monitors (the channels stay open); devices whose
-   * host, profile or callback address changed are configured again.
+   * address (host or port), profile or callback address changed are configured again.
    */
   apply(settings: Settings): void {
     this.#settings = settings;
@@ -438,7 +443,7 @@ export class Monitor implements Component {
     const setup = this.#phones.monitorSetup(extension);
     const server = this.#settings?.config.server;
     return JSON.stringify([
-      this.#phones.hostOf(extension),
+      this.#phones.addressOf(extension),
       setup ? [...setup.notifications] : null,
       setup?.variables,
       server?.callbackUrl,

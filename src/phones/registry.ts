@@ -149,6 +149,17 @@ export class PhoneRegistry {
     return this.#phones.get(extension)?.target.host;
   }
 
+  /**
+   * Where the phone's web interface is (`http://host:port`): a phone that moved there, even
+   * on the same host, has none of the action URLs written into the old one.
+   */
+  addressOf(extension: string): string | undefined {
+    const t = this.#phones.get(extension)?.target;
+    if (!t) return undefined;
+    const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+    return `${t.protocol.toLowerCase()}://${host}:${t.port}`;
+  }
+
   /** One line per phone for the status page, in extension order. Never a password. */
   status(): PhoneStatus[] {
     return this.extensions.map((e) => this.#phones.get(e)!.status());

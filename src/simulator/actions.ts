@@ -28,6 +28,7 @@ export const ACTION_SETTINGS: Readonly<Record<SimEventName, string>> = {
   onhook: "action_onhook_url",
   dnd_on: "action_dnd_on_url",
   dnd_off: "action_dnd_off_url",
+  setup: "action_setup_url",
 };
 
 /** Runtime variables (§5.3), longest first so `$display_remote` wins over a shorter name. */

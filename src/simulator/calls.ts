@@ -55,7 +55,8 @@ export type SimEventName =
   | "offhook"
   | "onhook"
   | "dnd_on"
-  | "dnd_off";
+  | "dnd_off"
+  | "setup";
 
 /** How a call ended, as the other party learns it. */
 export type EndHow = "bye" | "cancel" | "reject";

@@ -313,11 +313,15 @@ export class SimPhone {
     } else this.#apply(this.#model.remoteAnswered(call.callId));
   }
 
-  /** Restarts the phone: calls are gone, settings are what was stored. */
+  /**
+   * Restarts the phone: calls are gone, settings are what was stored, and once up it calls
+   * `action_setup_url` ("Setup finished", snom-http.md §5.1), as a SNOM does after booting.
+   */
   reboot(): void {
     this.#apply(this.#model.releaseAll());
     this.#settings.clear();
     for (const [k, v] of this.#stored) this.#settings.set(k, v);
+    this.#fire({ kind: "event", name: "setup" });
   }
 
   /** Resolves when every action URL fired so far has been sent (or failed). */

@@ -81,6 +81,8 @@ Deno.test("malformed requests get 400 and the server keeps serving", async () =>
 
 Deno.test("repairTarget encodes what a URL may not hold and keeps valid escapes", () => {
   assert.equal(repairTarget(enc.encode('/a b?x=%41%zz&y="<>')), "/a%20b?x=%41%25zz&y=%22%3C%3E");
+  // A request target has no fragment: a raw # is data (a display name), kept with the query.
+  assert.equal(repairTarget(enc.encode("/p?dr=Desk #4&n=1")), "/p?dr=Desk%20%234&n=1");
   const head = parseHead(enc.encode("GET  /x y HTTP/1.0\r\nA: 1"));
   assert.ok(typeof head !== "string");
   assert.equal(head.target, "/x%20y");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type CommandHandler, LineDecoder, Session } from "../../src/channel/mod.ts";
+import { type CommandHandler, LineDecoder, type Outcome, Session } from "../../src/channel/mod.ts";
+import type { CallEvent, CallInfo } from "../../src/monitor/mod.ts";
 import type { DeviceInfoMode } from "../../src/config/mod.ts";
 import { FakePhones, type FakePhonesOptions } from "../fakes/channel_handler.ts";
 import {
@@ -304,4 +305,55 @@ Deno.test("the session signals when pending replies drop below a mark", async ()
   await settle();
   assert.equal(settled, true);
   assert.equal(c.session.pending, 0);
+});
+
+Deno.test("a MakeCall's reply is followed by its own Initiated, not by one of another channel's MakeCall", async () => {
+  // A handler whose MakeCalls the test finishes, delivering events as the monitor would.
+  let finish!: (outcome: Outcome) => void;
+  const handler: CommandHandler = {
+    knowsDevice: () => true,
+    callControl: () => new Promise<Outcome>((resolve) => (finish = resolve)),
+    monitorStart: () => Promise.resolve({ ok: true }),
+    monitorStop: () => {},
+    rawCommand: () => Promise.resolve({ ok: true, json: "{}" }),
+  };
+  const c = open(handler);
+  const dialing = (callRef: number, remote: string) =>
+    ({ callRef, state: "dialing", remote, displayName: "" }) as const;
+  const initiated = (callRef: number, calls: CallInfo[]): CallEvent => ({
+    type: "Initiated",
+    callRef,
+    device: "101",
+    calls,
+  });
+  c.send("MonitorStart 101");
+  await settle();
+  c.take();
+
+  c.send("MakeCall 101 103");
+  await settle();
+  // Another channel's MakeCall on 101 finished first, then this one.
+  c.session.deliver(initiated(1, [dialing(1, "102")]));
+  c.session.deliver(initiated(2, [dialing(1, "102"), dialing(2, "103")]));
+  finish({ ok: true });
+  await settle();
+  assert.deepEqual(c.take(), [
+    "Initiated 101 makeCall 1 101",
+    "DeviceInformation 101 1 (1:dialing:102)",
+    "error_ind SUCCESS MakeCall",
+    "Initiated 101 makeCall 2 101",
+    "DeviceInformation 101 2 (1:dialing:102,2:dialing:103)",
+  ]);
+
+  // A refused MakeCall has no Initiated of its own: what was held follows its reply.
+  c.send("MakeCall 101 104");
+  await settle();
+  c.session.deliver(initiated(3, [dialing(3, "105")]));
+  finish({ ok: false, reason: "PhoneRefused" });
+  await settle();
+  assert.deepEqual(c.take(), [
+    "error_ind ERROR MakeCall",
+    "Initiated 101 makeCall 3 101",
+    "DeviceInformation 101 1 (3:dialing:105)",
+  ]);
 });

@@ -81,6 +81,10 @@ export class FakePort implements PhonePort {
   hostOf(extension: string): string | undefined {
     return this.settings.config.phones.find((p) => p.extension === extension)?.host;
   }
+  addressOf(extension: string): string | undefined {
+    const phone = this.settings.config.phones.find((p) => p.extension === extension);
+    return phone && `${phone.host}:${phone.port ?? ""}`;
+  }
   localAddressFor(_extension: string): Promise<string> {
     return Promise.resolve(this.localAddress);
   }

@@ -480,6 +480,18 @@ Deno.test("a phone that moved to another host is configured again and checked th
   await r.monitor.close();
 });
 
+Deno.test("a phone that moved to another port of the same host is configured again", async () => {
+  const r = await rig({ "101": "127.0.0.1:8080", "102": "127.0.0.2" });
+  await monitored(r, "101", new Recorder());
+  const moved = await phonesConfig({ "101": "127.0.0.1:8081", "102": "127.0.0.2" });
+  r.port.settings = moved;
+  r.monitor.apply(moved);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(r.port.configured.length, 2);
+  assert.equal((await phoneCalls(r, "101", "onIncomingCall", "cid=a")).status, 200);
+  await r.monitor.close();
+});
+
 Deno.test("MakeCall: Initiated first, then callbacks that came while it was in flight", async () => {
   const r = await rig();
   const a = new Recorder();
