@@ -43,6 +43,11 @@ export interface EventSubscriber {
   readonly id: number;
   /** Called synchronously, in the device's event order; must not throw or block. */
   deliver(event: CallEvent): void;
+  /**
+   * The monitor of `device` ended without a MonitorStop (the phone left the configuration):
+   * the channel no longer counts the device as monitored. Must not throw.
+   */
+  monitorEnded(device: string): void;
 }
 
 /** The reply payload of a RawCommand (channel-protocol.md §5): compact JSON, one line. */

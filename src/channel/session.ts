@@ -325,6 +325,16 @@ export class Session implements EventSubscriber {
     return { ...reply, payload: json };
   }
 
+  /** The monitor ended without MonitorStop (phone removed): the device is no longer listed. */
+  monitorEnded(device: string): void {
+    if (this.#monitored.delete(device)) {
+      log("channel").info("channel {id}: the monitor of {device} ended with the phone's removal", {
+        id: this.id,
+        device,
+      });
+    }
+  }
+
   /** An event of a monitored device (§4): written now, or held behind its command's reply. */
   deliver(event: CallEvent): void {
     if (this.#state === "closed") return;

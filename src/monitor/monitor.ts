@@ -665,6 +665,18 @@ export class Monitor implements Component {
       "phone {device} was removed from the configuration; {count} monitor(s) of it ended",
       { device: device.extension, count: device.subscribers.size },
     );
+    const subscribers = [...device.subscribers];
     device.subscribers.clear();
+    for (const s of subscribers) {
+      try {
+        s.monitorEnded(device.extension);
+      } catch (e) {
+        logger().error("subscriber {id} failed on the end of {device}'s monitor: {error}", {
+          id: s.id,
+          device: device.extension,
+          error: e,
+        });
+      }
+    }
   }
 }

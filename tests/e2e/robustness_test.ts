@@ -127,6 +127,11 @@ Deno.test("phones removed from and added to the file apply live; channels stay o
   await pcs.reconfigure(["demoPhones = 1"]);
   assert.equal(pcs.server.lastReload?.applied, true);
   assert.deepEqual(pcs.server.monitor.status().devices.map((d) => d.device), ["101"]);
+  assert.deepEqual(
+    pcs.server.channel.status().channels.map((c) => c.monitored),
+    [["101"], ["101"]],
+    "the channels no longer list the removed phone as monitored",
+  );
   p201.callFrom("0302222");
   await pcs.phonesIdle();
   assert.equal(p201.actions.at(-1)!.status, 404);

@@ -113,8 +113,13 @@ export class Recorder implements EventSubscriber {
   static #ids = 1;
   readonly id = Recorder.#ids++;
   readonly events: CallEvent[] = [];
+  /** Devices whose monitor ended without MonitorStop. */
+  readonly ended: string[] = [];
   deliver(event: CallEvent): void {
     this.events.push(event);
+  }
+  monitorEnded(device: string): void {
+    this.ended.push(device);
   }
   /** The events as short lines: type, the interesting value, then the calls. */
   get lines(): string[] {

@@ -264,6 +264,7 @@ Deno.test("a channel that throws does not keep events from the others", async ()
     deliver: () => {
       throw new Error("boom");
     },
+    monitorEnded: () => {},
   }, good);
   await phoneCalls(r, "101", "onIncomingCall", "cid=a&remote=555");
   assert.equal(good.events.length, 1);
@@ -449,6 +450,7 @@ Deno.test("a phone removed from the configuration ends its monitors; others go o
   r.port.settings = smaller;
   r.monitor.apply(smaller);
   assert.deepEqual(r.monitor.status().devices.map((d) => d.device), ["101"]);
+  assert.deepEqual(a.ended, ["102"], "the channel is told its monitor of 102 ended");
   assert.equal(
     (await r.monitor.handleCallback({
       path: "/phone/102/onIncomingCall",
