@@ -29,7 +29,7 @@ export interface Http1Options {
   readonly handler: Handler;
   readonly maxHeadBytes?: number;
   readonly maxBodyBytes?: number;
-  /** How long a connection may take to send a complete request head. */
+  /** How long a connection may take to send a complete request head, and then its body. */
   readonly headTimeoutMs?: number;
   /** How long a kept-alive connection may stay idle between requests. */
   readonly idleTimeoutMs?: number;
@@ -262,30 +262,44 @@ export function serveHttp1(options: Http1Options): Http1Server {
     }
   }
 
+  /**
+   * Reads until `enough()` holds, for at most `ms`: every part of a request (head, then body)
+   * has a deadline, so a client that stalls anywhere cannot hold a connection for ever.
+   */
+  async function fillUntil(
+    reader: Reader,
+    ms: number,
+    enough: () => boolean,
+  ): Promise<"ok" | "eof" | "timeout"> {
+    if (enough()) return "ok";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
+    try {
+      do {
+        const more = await Promise.race([reader.fill(), timeout]);
+        if (more === "timeout") return "timeout";
+        if (!more) return "eof";
+      } while (!enough());
+      return "ok";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function readHead(
     reader: Reader,
     first: boolean,
   ): Promise<Uint8Array | "eof" | "timeout" | "too-large"> {
-    const deadline = first ? headTimeout : idleTimeout;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), deadline));
-    try {
-      for (;;) {
-        const end = indexOfCrlfCrlf(reader.buffered);
-        if (end !== -1) {
-          if (end.index > maxHead) return "too-large";
-          const head = reader.consume(end.index);
-          reader.consume(end.length);
-          return head;
-        }
-        if (reader.buffered.length > maxHead) return "too-large";
-        const more = await Promise.race([reader.fill(), timeout]);
-        if (more === "timeout") return "timeout";
-        if (!more) return "eof";
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+    let end = -1 as ReturnType<typeof indexOfCrlfCrlf>;
+    const got = await fillUntil(reader, first ? headTimeout : idleTimeout, () => {
+      end = indexOfCrlfCrlf(reader.buffered);
+      return end !== -1 || reader.buffered.length > maxHead;
+    });
+    if (got !== "ok") return got;
+    if (end === -1 || end.index > maxHead) return "too-large";
+    const head = reader.consume(end.index);
+    reader.consume(end.length);
+    return head;
   }
 
   async function serveConn(conn: Deno.Conn) {
@@ -322,8 +336,8 @@ export function serveHttp1(options: Http1Options): Http1Server {
           await respond(conn, parsed, simpleResponse(413, "request body too large"), false);
           return;
         }
-        while (reader.buffered.length < length) {
-          if (!(await reader.fill())) return;
+        if (await fillUntil(reader, headTimeout, () => reader.buffered.length >= length) !== "ok") {
+          return;
         }
         const body = length > 0 ? reader.consume(length).slice() : undefined;
         const connection = (parsed.headers.get("connection") ?? "").toLowerCase();

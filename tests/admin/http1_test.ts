@@ -89,3 +89,43 @@ Deno.test("repairTarget encodes what a URL may not hold and keeps valid escapes"
   assert.equal(head.version, "HTTP/1.0");
   assert.equal(head.headers.get("a"), "1");
 });
+
+/** Resolves "closed" when the server ends the connection, "open" if it is still open after `ms`. */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<"closed" | "open"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const open = new Promise<"open">((r) => timer = setTimeout(() => r("open"), ms));
+  const closed = (async () => {
+    const buf = new Uint8Array(1024);
+    try {
+      while ((await conn.read(buf)) !== null) { /* drain */ }
+    } catch { /* reset counts as closed */ }
+    return "closed" as const;
+  })();
+  try {
+    return await Promise.race([closed, open]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("a client that stalls in the middle of a request body is cut off, not waited for", async () => {
+  let handled = 0;
+  const server = serveHttp1({
+    hostname: "127.0.0.1",
+    port: 0,
+    headTimeoutMs: 100,
+    handler: () => {
+      handled++;
+      return new Response("ok");
+    },
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(enc.encode("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"));
+    assert.equal(await closedWithin(conn, 3000), "closed");
+    assert.equal(handled, 0);
+  } finally {
+    conn.close();
+    await server.close();
+  }
+});
