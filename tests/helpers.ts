@@ -1,6 +1,10 @@
-/** Small helpers shared by tests: free loopback ports, temp folders, waiting, the CLI. */
+/**
+ * Small helpers shared by tests: free loopback ports, temp folders, waiting, a manual clock,
+ * the CLI.
+ */
 
 import { join } from "node:path";
+import type { Clock, TimerId } from "../src/clock.ts";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
@@ -96,4 +100,40 @@ export function startMain(args: string[], cwd: string = ROOT): ServerProcess {
       return exited;
     },
   };
+}
+
+/** A clock whose time moves only when the test says so. */
+export class ManualClock implements Clock {
+  #now = 1_000_000;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #next = 1;
+
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(fn: () => void, ms: number): TimerId {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id as unknown as TimerId;
+  }
+  clearTimeout(id: TimerId): void {
+    this.#timers.delete(id as unknown as number);
+  }
+  /** Timers still pending. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const t of this.#timers) if (t[1].at <= until && (!due || t[1].at < due[1].at)) due = t;
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.#now = due[1].at;
+      due[1].fn();
+    }
+    this.#now = until;
+  }
 }

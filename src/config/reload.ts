@@ -26,7 +26,7 @@ export interface WatchOptions {
 /** A running watch; `stop()` ends it and waits for a check in progress. */
 export interface ConfigWatch {
   stop(): Promise<void>;
-  /** Checks now instead of waiting (used after SIGHUP and in tests). */
+  /** Checks now instead of waiting (tests); resolves once a changed text is applied. */
   checkNow(): Promise<void>;
 }
 
@@ -54,10 +54,19 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
     last = text;
     await options.onChange(text);
   };
+  /**
+   * Checks run one at a time, in the order asked for (timer or `checkNow`): two at once would
+   * apply two texts at once, and the older could finish last and stay in effect.
+   */
+  const enqueue = () => {
+    const run = running.then(check);
+    running = run.catch(() => undefined);
+    return run;
+  };
   const schedule = () => {
     if (stopped) return;
     timer = options.clock.setTimeout(() => {
-      running = check().finally(schedule);
+      enqueue().finally(schedule);
     }, options.intervalSeconds() * 1000);
   };
   schedule();
@@ -67,9 +76,6 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
       if (timer !== undefined) options.clock.clearTimeout(timer);
       await running;
     },
-    checkNow() {
-      running = running.then(check);
-      return running;
-    },
+    checkNow: enqueue,
   };
 }

@@ -1,46 +1,9 @@
-/** Fakes for the monitor tests: a phone port, a manual clock, a recording channel. */
+/** Fakes for the monitor tests: a phone port and a recording channel. */
 
-import type { Clock, TimerId } from "../../src/clock.ts";
 import type { EventSubscriber, Outcome } from "../../src/channel/handler.ts";
 import type { CallEvent, PhonePort } from "../../src/monitor/mod.ts";
 import type { MonitorConfiguration, NotificationName } from "../../src/phones/mod.ts";
 import { loadSettings, type Settings } from "../../src/server/mod.ts";
-
-/** A clock whose time moves only when the test says so. */
-export class ManualClock implements Clock {
-  #now = 1_000_000;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerId {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id as unknown as TimerId;
-  }
-  clearTimeout(id: TimerId): void {
-    this.#timers.delete(id as unknown as number);
-  }
-  /** Timers still pending. */
-  get pending(): number {
-    return this.#timers.size;
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const t of this.#timers) if (t[1].at <= until && (!due || t[1].at < due[1].at)) due = t;
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#now = due[1].at;
-      due[1].fn();
-    }
-    this.#now = until;
-  }
-}
 
 /** Settings from config text, with the built-in profiles. */
 export async function settingsFrom(text: string): Promise<Settings> {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { Monitor } from "../../src/monitor/mod.ts";
-import { FakePort, ManualClock, phonesConfig, Recorder } from "./_fakes.ts";
+import { ManualClock } from "../helpers.ts";
+import { FakePort, phonesConfig, Recorder } from "./_fakes.ts";
 
 /** The callback route as the HTTP front mounts it. */
 function callbackApp(monitor: Monitor) {

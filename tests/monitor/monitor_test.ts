@@ -4,7 +4,8 @@ import { LogService, redactor } from "../../src/log/mod.ts";
 import { type Lookup, Monitor } from "../../src/monitor/mod.ts";
 import type { NotificationName } from "../../src/phones/mod.ts";
 import type { Settings } from "../../src/server/mod.ts";
-import { deferred, FakePort, ManualClock, phonesConfig, Recorder } from "./_fakes.ts";
+import { ManualClock } from "../helpers.ts";
+import { deferred, FakePort, phonesConfig, Recorder } from "./_fakes.ts";
 
 interface Rig {
   monitor: Monitor;

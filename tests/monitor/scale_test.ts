@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { CallbackResult } from "../../src/monitor/mod.ts";
 import { Monitor } from "../../src/monitor/mod.ts";
 import type { NotificationName } from "../../src/phones/mod.ts";
-import { FakePort, ManualClock, phonesConfig, Recorder } from "./_fakes.ts";
+import { ManualClock } from "../helpers.ts";
+import { FakePort, phonesConfig, Recorder } from "./_fakes.ts";
 
 const DEVICES = 100;
 const CHANNELS = 100;

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { type ConfigWatch, watchConfig } from "../../src/config/mod.ts";
+import { ManualClock } from "../helpers.ts";
+
+/** Lets pending promise callbacks run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A watch over a file held in memory, whose `onChange` waits until the test releases it. */
+function heldWatch() {
+  const clock = new ManualClock();
+  const file = { text: "a" };
+  const started: string[] = [];
+  const applied: string[] = [];
+  const releases: (() => void)[] = [];
+  const watch: ConfigWatch = watchConfig({
+    path: "/tmp/reload-test.cfg",
+    initialText: "a",
+    intervalSeconds: () => 5,
+    clock,
+    read: () => Promise.resolve(file.text),
+    onReadError: (e) => {
+      throw e;
+    },
+    onChange: async (text) => {
+      started.push(text);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      applied.push(text);
+    },
+  });
+  const releaseAll = async () => {
+    while (releases.length > 0) {
+      releases.shift()!();
+      await settle();
+    }
+  };
+  return { clock, file, started, applied, watch, releaseAll };
+}
+
+Deno.test("checkNow while the timer's check is applying a change resolves only once it is applied", async () => {
+  const w = heldWatch();
+  w.file.text = "b";
+  w.clock.advance(5000);
+  await settle();
+  assert.deepEqual(w.started, ["b"]);
+  let done = false;
+  const now = w.watch.checkNow().then(() => done = true);
+  await settle();
+  assert.equal(done, false, "checkNow returned while the change was still being applied");
+  await w.releaseAll();
+  await now;
+  assert.deepEqual(w.applied, ["b"]);
+  await w.watch.stop();
+});
+
+Deno.test("a timer check waits for a checkNow in progress, so changes apply one at a time, in order", async () => {
+  const w = heldWatch();
+  w.file.text = "b";
+  const now = w.watch.checkNow();
+  await settle();
+  w.file.text = "c";
+  w.clock.advance(5000);
+  await settle();
+  assert.deepEqual(w.started, ["b"], "a second change started while the first was applying");
+  await w.releaseAll();
+  await now;
+  await w.releaseAll();
+  assert.deepEqual(w.applied, ["b", "c"]);
+  await w.watch.stop();
+});
