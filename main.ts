@@ -6,13 +6,12 @@
 import {
   discoverConfig,
   formatFinding,
-  hasErrors,
   homeFolder,
   renderDefaultConfig,
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
 import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
-import { loadSettings, Server } from "./src/server/mod.ts";
+import { loadSettings, logFindings, Server } from "./src/server/mod.ts";
 import { PRODUCT } from "./src/version.ts";
 
 async function main(): Promise<number> {
@@ -66,13 +65,8 @@ async function main(): Promise<number> {
   }
   const text = await Deno.readTextFile(found.path);
   const result = await loadSettings(text, found.path);
-  for (const f of result.findings) {
-    const line = formatFinding(f);
-    if (f.level === "error") log("config").error(line);
-    else if (f.level === "warning") log("config").warning(line);
-    else log("config").info(line);
-  }
-  if (!result.settings || hasErrors(result.findings)) {
+  logFindings(result.findings);
+  if (!result.settings) {
     log("config").error("{path} has errors; fix them and start again", { path: found.path });
     await logService.close();
     return 1;

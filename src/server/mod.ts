@@ -14,7 +14,7 @@ import { log, LogService } from "../log/mod.ts";
 import { ProviderService } from "../provider/mod.ts";
 import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { loadSettings, type Settings } from "./settings.ts";
+import { loadSettings, logFindings, type Settings } from "./settings.ts";
 
 export {
   BUILTIN_PROFILES,
@@ -22,6 +22,7 @@ export {
   findProfile,
   type LoadResult,
   loadSettings,
+  logFindings,
   type Settings,
 } from "./settings.ts";
 
@@ -185,13 +186,7 @@ export class Server {
         }),
       onChange: async (text) => {
         const result = await loadSettings(text, file);
-        for (const f of result.findings) {
-          const logger = log("config");
-          const line = formatFinding(f);
-          if (f.level === "error") logger.error(line);
-          else if (f.level === "warning") logger.warning(line);
-          else logger.info(line);
-        }
+        logFindings(result.findings);
         this.#lastReload = {
           at: this.#clock.now(),
           applied: result.settings !== undefined,

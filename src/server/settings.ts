@@ -9,9 +9,11 @@ import {
   type ConfigSnapshot,
   deepFreeze,
   type Finding,
+  formatFinding,
   hasErrors,
   parseConfig,
 } from "../config/mod.ts";
+import { log } from "../log/mod.ts";
 import { DEMO_PROFILE, parseProfile, type Profile } from "../phones/mod.ts";
 
 export { DEMO_PROFILE };
@@ -110,4 +112,15 @@ export async function loadSettings(
   }
   if (hasErrors(findings)) return { findings };
   return { settings: deepFreeze({ config, profiles }), findings };
+}
+
+/** Logs every finding at its level, so the first start and each reload report a file alike. */
+export function logFindings(findings: readonly Finding[]): void {
+  const logger = log("config");
+  for (const f of findings) {
+    const line = formatFinding(f);
+    if (f.level === "error") logger.error(line);
+    else if (f.level === "warning") logger.warning(line);
+    else logger.info(line);
+  }
 }
