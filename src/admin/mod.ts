@@ -54,14 +54,16 @@ export class AdminServer {
         hostname: bindAddress,
         port: httpPort,
         handler: (request, info) => app.fetch(request, { remoteAddress: info.remoteAddress }),
-        onProblem: (message) => log("http").warning(message),
+        // Problems quote the request (`malformed header line '{x}'`): a value, not a template.
+        onProblem: (problem) => log("http").warning("{problem}", { problem }),
       });
     } catch (e) {
       this.#failure = `cannot listen on ${wanted}: ${e instanceof Error ? e.message : e}`;
       log("http").error(
         this.#server
-          ? `${this.#failure}; still listening on ${this.#bound}`
-          : `${this.#failure}; the status page and phone callbacks are unavailable until this is fixed`,
+          ? "{failure}; still listening on {bound}"
+          : "{failure}; the status page and phone callbacks are unavailable until this is fixed",
+        { failure: this.#failure, bound: this.#bound },
       );
       return;
     }

@@ -135,7 +135,7 @@ export class LogService {
       ],
     });
     this.#current = key;
-    if (this.fileProblem) log("log").error(this.fileProblem);
+    if (this.fileProblem) log("log").error("{problem}", { problem: this.fileProblem });
   }
 
   /** Flushes and closes every sink. */

@@ -114,13 +114,16 @@ export async function loadSettings(
   return { settings: deepFreeze({ config, profiles }), findings };
 }
 
-/** Logs every finding at its level, so the first start and each reload report a file alike. */
+/**
+ * Logs every finding at its level, so the first start and each reload report a file alike.
+ * A finding quotes the file (`got '{x}'`), so it is a value of the log line, never its template.
+ */
 export function logFindings(findings: readonly Finding[]): void {
   const logger = log("config");
   for (const f of findings) {
-    const line = formatFinding(f);
-    if (f.level === "error") logger.error(line);
-    else if (f.level === "warning") logger.warning(line);
-    else logger.info(line);
+    const finding = formatFinding(f);
+    if (f.level === "error") logger.error("{finding}", { finding });
+    else if (f.level === "warning") logger.warning("{finding}", { finding });
+    else logger.info("{finding}", { finding });
   }
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { createAdminApp, renderStatus } from "../../src/admin/mod.ts";
+import { AdminServer, createAdminApp, renderStatus } from "../../src/admin/mod.ts";
+import { parseConfig } from "../../src/config/mod.ts";
+import { LogService } from "../../src/log/mod.ts";
 
 function app(password = "", callback?: Parameters<typeof createAdminApp>[0]["callback"]) {
   return createAdminApp({
@@ -90,4 +92,34 @@ Deno.test("epoch-millisecond times are shown as local date and time", () => {
   const html = renderStatus({ phones: [{ lastCallbackAt: at, port: 1795662628393 }] });
   assert.match(html, new RegExp(`<td>${new Date(at).toLocaleString("sv-SE")}</td>`));
   assert.match(html, /<td>1795662628393<\/td>/, "other numbers stay numbers");
+});
+
+Deno.test("a malformed request is logged with the text it sent, braces and all", async () => {
+  const lines: string[] = [];
+  const service = new LogService((line) => lines.push(line));
+  await service.start("info");
+  const { snapshot } = parseConfig("", "/tmp/admin-test/phone-companion.cfg");
+  const server = new AdminServer({ status: () => ({}) });
+  server.apply({
+    config: {
+      ...snapshot!,
+      server: { ...snapshot!.server, bindAddress: "127.0.0.1", httpPort: 0 },
+    },
+    profiles: new Map(),
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.address!.port });
+    await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\n{x}\r\n\r\n"));
+    const reply = new Uint8Array(512);
+    const n = await conn.read(reply);
+    conn.close();
+    assert.match(new TextDecoder().decode(reply.subarray(0, n ?? 0)), /^HTTP\/1\.1 400 /);
+  } finally {
+    await server.close();
+    await service.close();
+  }
+  assert.ok(
+    lines.some((l) => / WARN {2}\[http\] bad HTTP request from 127\.0\.0\.1: .*'\{x\}'$/.test(l)),
+    lines.join("\n"),
+  );
 });
