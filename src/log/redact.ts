@@ -23,34 +23,45 @@ const PATTERNS: readonly [RegExp, string][] = [
 export class Redactor {
   #secrets = new Set<string>();
   #fromConfig = new Set<string>();
+  /**
+   * What `redact` looks for: each secret, longest first so a secret that contains another is
+   * replaced whole, followed by its URL-encoded form. Built when the secrets change, not on
+   * every log line.
+   */
+  #needles: readonly string[] = [];
 
   /** Replaces the secrets that came from the configuration file (on start and reload). */
   setConfigSecrets(values: readonly string[]): void {
     for (const s of this.#fromConfig) this.#secrets.delete(s);
     this.#fromConfig = new Set(values.filter((v) => v !== ""));
     for (const s of this.#fromConfig) this.#secrets.add(s);
+    this.#changed();
   }
 
   /** Adds a secret learnt at run time, such as an access token or a callback key. */
   add(value: string): void {
-    if (value !== "") this.#secrets.add(value);
+    if (value === "" || this.#secrets.has(value)) return;
+    this.#secrets.add(value);
+    this.#changed();
   }
 
   /** Forgets a run-time secret that is no longer in use (a revoked token). */
   remove(value: string): void {
-    if (!this.#fromConfig.has(value)) this.#secrets.delete(value);
+    if (!this.#fromConfig.has(value) && this.#secrets.delete(value)) this.#changed();
   }
 
   /** The text with every secret and credential pattern replaced. */
   redact(text: string): string {
     let out = text;
-    // Longest first, so a secret that contains another is replaced whole.
-    for (const s of [...this.#secrets].sort((a, b) => b.length - a.length)) {
-      if (out.includes(s)) out = out.split(s).join(REDACTED);
-      const encoded = encodeURIComponent(s);
-      if (encoded !== s && out.includes(encoded)) out = out.split(encoded).join(REDACTED);
-    }
+    for (const s of this.#needles) if (out.includes(s)) out = out.split(s).join(REDACTED);
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
     return out;
+  }
+
+  #changed(): void {
+    this.#needles = [...this.#secrets].sort((a, b) => b.length - a.length).flatMap((s) => {
+      const encoded = encodeURIComponent(s);
+      return encoded === s ? [s] : [s, encoded];
+    });
   }
 }
