@@ -111,7 +111,17 @@ export class LogService {
   async #configure(settings: LogSettings): Promise<void> {
     const key = JSON.stringify(settings);
     if (key === this.#current) return;
-    const sinks: Record<string, Sink> = { lines: (r: LogRecord) => this.#lines(formatRecord(r)) };
+    // LogTape hands one record to every sink in turn: format and redact it once for both.
+    let last: LogRecord | undefined;
+    let lastLine = "";
+    const format = (r: LogRecord) => {
+      if (r !== last) {
+        lastLine = formatRecord(r);
+        last = r;
+      }
+      return lastLine;
+    };
+    const sinks: Record<string, Sink> = { lines: (r: LogRecord) => this.#lines(format(r)) };
     this.fileProblem = undefined;
     if (settings.filePath) {
       try {
@@ -119,7 +129,7 @@ export class LogService {
         sinks.file = getRotatingFileSink(settings.filePath, {
           maxSize: settings.maxBytes,
           maxFiles: settings.maxFiles,
-          formatter: (r: LogRecord) => formatRecord(r) + "\n",
+          formatter: (r: LogRecord) => format(r) + "\n",
           flushInterval: 1000,
         });
       } catch (e) {
