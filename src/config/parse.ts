@@ -6,7 +6,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Finding, hasErrors } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
-import { KEY_NAMES, KEYS, type RawValues } from "./schema.ts";
+import { KEY_NAMES, KEYS, type RawValues, SECRET_KEYS } from "./schema.ts";
 import type { ConfigSnapshot, PhoneConfig, ProviderAuth, ProviderConfig } from "./types.ts";
 
 /** The result of a parse: a snapshot when there is no error, and every finding either way. */
@@ -14,6 +14,9 @@ export interface ParseResult {
   readonly snapshot?: ConfigSnapshot;
   readonly findings: readonly Finding[];
 }
+
+/** The key table by lower-case name: keys match case-insensitively (config.md "Format"). */
+const BY_NAME = new Map<string, (typeof KEYS)[number]>(KEYS.map((k) => [k.name.toLowerCase(), k]));
 
 const EXTENSION = /^[A-Za-z0-9_.+-]{1,32}$/;
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?$/;
@@ -67,7 +70,6 @@ export function parseConfig(text: string, file: string): ParseResult {
   const info = (line: number, key: string, message: string) =>
     findings.push({ level: "info", file, line, key, message });
 
-  const byName = new Map<string, (typeof KEYS)[number]>(KEYS.map((k) => [k.name.toLowerCase(), k]));
   const values = new Map<string, unknown>();
   const seenAt = new Map<string, number>();
   const phones: PhoneConfig[] = [];
@@ -102,7 +104,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       }
       continue;
     }
-    const def = byName.get(lower);
+    const def = BY_NAME.get(lower);
     if (!def) {
       const hint = nearest(l.key, KEY_NAMES);
       warn(
@@ -119,7 +121,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     seenAt.set(def.name, l.line);
     const r = def.parse(l.value);
     if (!r.ok) {
-      const got = "secret" in def && def.secret
+      const got = SECRET_KEYS.has(def.name)
         ? "a value that is not (value not shown)"
         : `'${l.value}'`;
       error(l.line, def.name, `${def.name} must be ${r.expected}, got ${got}`);
@@ -246,11 +248,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   if (hasErrors(findings)) return { findings };
 
   const secrets = [
-    v.adminPassword,
-    v.providerClientSecret,
-    v.providerPassword,
-    v.providerJwt,
-    v.providerToken,
+    ...[...SECRET_KEYS].map((name) => String(values.get(name) ?? "")),
     ...phones.map((p) => p.password ?? ""),
   ].filter((s) => s !== "");
 
