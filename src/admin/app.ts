@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { streamSSE } from "hono/streaming";
 import { timingSafeEqual } from "node:crypto";
+import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
 import type { CallbackRequest, CallbackResult } from "../monitor/mod.ts";
 import { PRODUCT, VERSION } from "../version.ts";
@@ -30,10 +31,11 @@ export interface AdminEnv {
   readonly remoteAddress: string;
 }
 
-/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+const LOOPBACK: readonly Cidr[] = ["127.0.0.0/8", "::1/128"].map((range) => parseCidr(range)!);
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms (read like `serverAllowedClients`). */
 export function isLoopback(address: string): boolean {
-  const a = address.toLowerCase().replace(/^::ffff:/, "");
-  return a === "::1" || /^127\.\d+\.\d+\.\d+$/.test(a);
+  return addressAllowed(address, LOOPBACK);
 }
 
 function passwordMatches(header: string | undefined, password: string): boolean {

@@ -85,13 +85,21 @@ function inRange(bytes: Uint8Array, cidr: Cidr): boolean {
   return true;
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, how a dual-stack
+ * listener reports an IPv4 peer), or undefined for any other address.
+ */
+export function mappedIPv4(bytes: Uint8Array): Uint8Array | undefined {
+  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) &&
+    bytes[10] === 0xff && bytes[11] === 0xff;
+  return mapped ? bytes.slice(12) : undefined;
+}
+
 /** True when `address` (IPv4, IPv6 or IPv4-mapped IPv6) lies in any of `ranges`. */
 export function addressAllowed(address: string, ranges: readonly Cidr[]): boolean {
   let v4 = parseIPv4(address);
   const v6 = v4 ? undefined : parseIPv6(address);
-  if (v6 && v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) {
-    v4 = v6.slice(12);
-  }
+  if (v6) v4 = mappedIPv4(v6);
   return ranges.some((r) =>
     r.family === 4 ? v4 !== undefined && inRange(v4, r) : v6 !== undefined && inRange(v6, r)
   );

@@ -3,7 +3,13 @@
  * the generated default file and the reload loop (config.md).
  */
 
-export { addressAllowed, type Cidr, DEFAULT_ALLOWED_CLIENTS, parseCidr } from "./cidr.ts";
+export {
+  addressAllowed,
+  type Cidr,
+  DEFAULT_ALLOWED_CLIENTS,
+  mappedIPv4,
+  parseCidr,
+} from "./cidr.ts";
 export { renderDefaultConfig } from "./default_file.ts";
 export {
   CONFIG_NAMES,

@@ -6,7 +6,7 @@
 
 import { lookup } from "node:dns/promises";
 import type { Clock } from "../clock.ts";
-import { parseCidr } from "../config/mod.ts";
+import { mappedIPv4, parseCidr } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
 
 /** Resolves a host name to its addresses (all families). */
@@ -24,11 +24,7 @@ export function addressKey(text: string): string | undefined {
   if (text.includes("/")) return undefined;
   const parsed = parseCidr(text);
   if (!parsed) return undefined;
-  let bytes = parsed.bytes;
-  if (
-    parsed.family === 6 && bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff &&
-    bytes[11] === 0xff
-  ) bytes = bytes.slice(12);
+  const bytes = mappedIPv4(parsed.bytes) ?? parsed.bytes;
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
