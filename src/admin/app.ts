@@ -8,10 +8,9 @@
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { streamSSE } from "hono/streaming";
-import { timingSafeEqual } from "node:crypto";
 import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
-import type { CallbackRequest, CallbackResult } from "../monitor/mod.ts";
+import { type CallbackRequest, type CallbackResult, sameSecret } from "../monitor/mod.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { renderStatus } from "./status_html.ts";
 
@@ -47,9 +46,7 @@ function passwordMatches(header: string | undefined, password: string): boolean 
   } catch {
     return false;
   }
-  const given = new TextEncoder().encode(decoded.slice(decoded.indexOf(":") + 1));
-  const wanted = new TextEncoder().encode(password);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return sameSecret(decoded.slice(decoded.indexOf(":") + 1), password);
 }
 
 const PAGE_SCRIPT = `
