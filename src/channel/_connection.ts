@@ -21,6 +21,13 @@ const MAX_PENDING = 256;
 
 const encoder = new TextEncoder();
 
+/** `host:port` of a socket address, an IPv6 host in brackets, for logs and the status page. */
+export function hostPort(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
 /** Why a connection ended, for the log. */
 export type CloseReason =
   | "bye"
@@ -72,10 +79,7 @@ export class Connection {
     this.id = options.id;
     this.#conn = options.conn;
     this.#clock = options.clock;
-    const addr = options.conn.remoteAddr;
-    this.peer = addr.hostname.includes(":")
-      ? `[${addr.hostname}]:${addr.port}`
-      : `${addr.hostname}:${addr.port}`;
+    this.peer = hostPort(options.conn.remoteAddr);
     this.connectedSince = options.clock.now();
     this.#decoder = new LineDecoder(options.limits.maxLineBytes);
     this.session = new Session({

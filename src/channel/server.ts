@@ -10,7 +10,7 @@ import { log } from "../log/mod.ts";
 import type { Component, Settings } from "../server/mod.ts";
 import type { CommandHandler } from "./handler.ts";
 import type { ChannelLimits } from "./session.ts";
-import { Connection } from "./_connection.ts";
+import { Connection, hostPort } from "./_connection.ts";
 
 /** What a channel server is built from; everything else comes from `apply(settings)`. */
 export interface ChannelServerOptions {
@@ -151,7 +151,7 @@ export class ChannelServer implements Component {
       if (!taken) {
         log("channel").error(
           "cannot listen for channels on {hostname}:{port}: {error}; still listening on {old}",
-          { ...wanted, error: e, old: describe(this.address) },
+          { ...wanted, error: e, old: this.address ? hostPort(this.address) : "nothing" },
         );
         return;
       }
@@ -162,7 +162,7 @@ export class ChannelServer implements Component {
     this.#everBound = true;
     this.#serve(listener);
     log("channel").info("listening for channels on {address}", {
-      address: describe(listener.addr as Deno.NetAddr),
+      address: hostPort(listener.addr as Deno.NetAddr),
     });
   }
 
@@ -247,9 +247,8 @@ export class ChannelServer implements Component {
       } catch {
         // the client already went away
       }
-      log("channel").warning("refused a channel from {host}:{port}: {why}", {
-        host: addr.hostname,
-        port: addr.port,
+      log("channel").warning("refused a channel from {peer}: {why}", {
+        peer: hostPort(addr),
         why: refusal,
       });
       return;
@@ -311,11 +310,4 @@ export class ChannelServer implements Component {
     for (const c of connections) c.close("server closing");
     await Promise.all([stopped, ...this.#loops.values(), ...connections.map((c) => c.done)]);
   }
-}
-
-function describe(addr: Deno.NetAddr | undefined): string {
-  if (!addr) return "nothing";
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
 }
