@@ -287,11 +287,6 @@ export class Monitor implements Component {
     for (const p of entry.pendingStarts) if (p.subscriber === subscriber) p.cancelled = true;
   }
 
-  /** A channel closed (BYE or disconnect): it leaves every device. */
-  unsubscribeAll(subscriber: EventSubscriber): void {
-    for (const device of this.#devices.keys()) this.unsubscribe(device, subscriber);
-  }
-
   /**
    * Wraps every call command sent to a phone: `send` sends it, the monitor adds what the phone
    * will not report itself (channel-protocol.md §4):
