@@ -204,7 +204,7 @@ export class DeviceCalls {
    * them and will report nothing (snom-http.md §5.6), so it ends here. Otherwise the phone
    * hung up an active call and reports that itself.
    */
-  cleared(_now: number): CallEvent[] {
+  cleared(): CallEvent[] {
     this.#events = [];
     const calls = [...this.#calls.values()];
     if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
@@ -225,9 +225,8 @@ export class DeviceCalls {
   nextDeadline(): number | undefined {
     let next: number | undefined;
     for (const c of this.#calls.values()) {
-      if (c.state !== "alerting" && c.state !== "dialing") continue;
-      const at = c.lastReportAt + this.#unansweredMs;
-      if (next === undefined || at < next) next = at;
+      const at = this.#deadline(c);
+      if (at !== undefined && (next === undefined || at < next)) next = at;
     }
     return next;
   }
@@ -236,14 +235,20 @@ export class DeviceCalls {
   expire(now: number): CallEvent[] {
     this.#events = [];
     for (const c of [...this.#calls.values()]) {
-      if (
-        (c.state === "alerting" || c.state === "dialing") &&
-        now - c.lastReportAt >= this.#unansweredMs
-      ) {
-        this.#drop(c, "guess", { type: "ConnectionCleared" });
-      }
+      const at = this.#deadline(c);
+      if (at !== undefined && now >= at) this.#drop(c, "guess", { type: "ConnectionCleared" });
     }
     return this.#events;
+  }
+
+  /**
+   * When a ringing or dialing call without a report ends unseen; undefined for other calls.
+   * One rule for {@link nextDeadline} and {@link expire}, so the timer and the expiry agree.
+   */
+  #deadline(c: Call): number | undefined {
+    return c.state === "alerting" || c.state === "dialing"
+      ? c.lastReportAt + this.#unansweredMs
+      : undefined;
   }
 
   #apply(r: PhoneReport, now: number): Call | undefined {

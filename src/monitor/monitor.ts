@@ -603,7 +603,7 @@ export class Monitor implements Component {
         this.#publish(device, calls.report(input.report, now));
         break;
       case "clear":
-        this.#publish(device, calls.cleared(now));
+        this.#publish(device, calls.cleared());
         break;
       case "transfer":
         calls.transferStarted(input.target, now);
