@@ -9,7 +9,7 @@
  * (keep-alive) | closed. Limits: head size, body size, idle and head timeouts, connections.
  */
 
-import { concat, indexOfCrlfCrlf } from "./_bytes.ts";
+import { concat } from "../bytes.ts";
 
 /** What the handler learns about the connection a request came on. */
 export interface ConnInfo {
@@ -81,6 +81,24 @@ export function repairTarget(raw: Uint8Array): string {
     else out += "%" + HEX[b >> 4] + HEX[b & 15];
   }
   return out;
+}
+
+/**
+ * Where a request head ends: the index of the blank line and its length (CR LF CR LF, or
+ * LF LF from lax clients), or -1.
+ */
+function indexOfCrlfCrlf(b: Uint8Array): { index: number; length: number } | -1 {
+  for (let i = 0; i + 1 < b.length; i++) {
+    if (b[i] !== 0x0a) continue;
+    if (b[i + 1] === 0x0a) return { index: i, length: 2 };
+    if (b[i + 1] === 0x0d && b[i + 2] === 0x0a) {
+      return {
+        index: i > 0 && b[i - 1] === 0x0d ? i - 1 : i,
+        length: i > 0 && b[i - 1] === 0x0d ? 4 : 3,
+      };
+    }
+  }
+  return -1;
 }
 
 /** A parsed request head. */
@@ -177,7 +195,7 @@ class Reader {
   async fill(): Promise<boolean> {
     const n = await this.#conn.read(this.#chunk);
     if (n === null) return false;
-    this.#buf = concat(this.#buf, this.#chunk.subarray(0, n));
+    this.#buf = concat([this.#buf, this.#chunk.subarray(0, n)]);
     return true;
   }
 }
@@ -240,7 +258,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
     const headBytes = encoder.encode(text + "\r\n");
     if (body) {
       // Head and body in one write: a small reply goes out as one packet.
-      await writeAll(conn, concat(headBytes, body));
+      await writeAll(conn, concat([headBytes, body]));
       return;
     }
     await writeAll(conn, headBytes);
@@ -250,11 +268,11 @@ export function serveHttp1(options: Http1Options): Http1Server {
         if (chunked) {
           await writeAll(
             conn,
-            concat(
+            concat([
               encoder.encode(chunk.length.toString(16) + "\r\n"),
               chunk,
               encoder.encode("\r\n"),
-            ),
+            ]),
           );
         } else await writeAll(conn, chunk);
       }

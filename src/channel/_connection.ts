@@ -9,6 +9,7 @@
  * - `closed`: the socket is closed and the session released its monitors.
  */
 
+import { concat } from "../bytes.ts";
 import type { Clock, TimerId } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import type { DeviceInfoMode } from "../config/mod.ts";
@@ -217,16 +218,4 @@ export class Connection {
     });
     Promise.allSettled([this.#reading, this.#pumping]).then(() => this.#resolveDone());
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { concat } from "../../src/bytes.ts";
 import { formatRecord } from "../../src/log/mod.ts";
 import { ChannelServer, type CommandHandler } from "../../src/channel/mod.ts";
 import type { Clock } from "../../src/clock.ts";
@@ -181,14 +182,7 @@ export function loadTranscripts(): Transcript[] {
 
 /** All client bytes of a transcript, in order. */
 export function clientBytes(t: Transcript): Uint8Array {
-  const parts = t.steps.flatMap((s) => (s.kind === "send" ? [s.bytes] : []));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(t.steps.flatMap((s) => (s.kind === "send" ? [s.bytes] : [])));
 }
 
 /** Lets pending promise callbacks and zero-delay timers run. */
