@@ -48,6 +48,7 @@ export interface Http1Server {
 
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
 
 /**
  * Bytes a request target may carry as they are (RFC 3986 unreserved, reserved and `%`), less
@@ -372,7 +373,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
           response = await options.handler(request, {
             remoteAddress: addr.hostname,
             remotePort: addr.port,
-            rawTarget: new TextDecoder().decode(parsed.rawTarget),
+            rawTarget: utf8.decode(parsed.rawTarget),
           });
         } catch (e) {
           problem(

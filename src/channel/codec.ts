@@ -327,9 +327,11 @@ const UNSAFE = /[\s\p{Cc}]/gu;
 /** In a DeviceInformation call entry, also the separators of the entry and the list. */
 const UNSAFE_IN_CALL = /[\s\p{Cc}:,()]/gu;
 
+const utf8 = new TextEncoder();
+
 function percent(ch: string): string {
   return Array.from(
-    new TextEncoder().encode(ch),
+    utf8.encode(ch),
     (b) => "%" + b.toString(16).toUpperCase().padStart(2, "0"),
   ).join("");
 }

@@ -103,6 +103,8 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
+const utf8 = new TextEncoder();
+
 /** The lane of RawCommands: provider calls keep their order, but never wait for phones. */
 const RAW = Symbol("raw");
 
@@ -315,7 +317,7 @@ export class Session implements EventSubscriber {
       }
     }
     const reply: Reply = { status: raw.ok ? "SUCCESS" : "ERROR", subject: "RawCommand" };
-    if (new TextEncoder().encode(formatReply({ ...reply, payload: json }, false)).length > max) {
+    if (utf8.encode(formatReply({ ...reply, payload: json }, false)).length > max) {
       return {
         ...reply,
         status: "ERROR",
