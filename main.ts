@@ -14,6 +14,18 @@ import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
 import { loadSettings, logFindings, Server } from "./src/server/mod.ts";
 import { PRODUCT } from "./src/version.ts";
 
+/** The configuration file's text, or undefined after saying why it cannot be read. */
+async function readConfig(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    console.error(
+      `error: cannot read the configuration file ${path}: ${e instanceof Error ? e.message : e}`,
+    );
+    return undefined;
+  }
+}
+
 async function main(): Promise<number> {
   const request = parseCli(Deno.args);
   switch (request.kind) {
@@ -35,7 +47,9 @@ async function main(): Promise<number> {
       console.error(`error: no configuration file at ${found.path}`);
       return 1;
     }
-    const result = await loadSettings(await Deno.readTextFile(found.path), found.path);
+    const text = await readConfig(found.path);
+    if (text === undefined) return 1;
+    const result = await loadSettings(text, found.path);
     for (const f of result.findings) console.log(`${f.level}: ${formatFinding(f)}`);
     const errors = result.findings.filter((f) => f.level === "error").length;
     const warnings = result.findings.filter((f) => f.level === "warning").length;
@@ -63,7 +77,11 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const text = await Deno.readTextFile(found.path);
+  const text = await readConfig(found.path);
+  if (text === undefined) {
+    await logService.close();
+    return 1;
+  }
   const result = await loadSettings(text, found.path);
   logFindings(result.findings);
   if (!result.settings) {

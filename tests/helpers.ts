@@ -46,9 +46,10 @@ export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write
 export async function runMain(
   args: string[],
   cwd: string = ROOT,
+  permissions: string[] = SERVER_PERMISSIONS,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, join(ROOT, "main.ts"), ...args],
+    args: ["run", ...permissions, join(ROOT, "main.ts"), ...args],
     cwd,
     env: { NO_COLOR: "1" },
     stdout: "piped",

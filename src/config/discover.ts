@@ -46,11 +46,14 @@ export async function discoverConfig(
   return { path: join(folder, CONFIG_NAMES[0]), exists: false };
 }
 
+/**
+ * True when `path` is a file, or when it cannot even be looked at (no permission): then it is
+ * taken as there, so reading it reports the real problem instead of writing a default over it.
+ */
 async function fileExists(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
+    return !(e instanceof Deno.errors.NotFound);
   }
 }

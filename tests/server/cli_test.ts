@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseCli } from "../../src/server/cli.ts";
-import { runMain, tempDir } from "../helpers.ts";
+import { ROOT, runMain, tempDir } from "../helpers.ts";
 
 Deno.test("flags parse into requests; bad flags into a one-line message", () => {
   assert.deepEqual(parseCli([]), { kind: "run", config: undefined });
@@ -98,6 +98,24 @@ Deno.test("a profile beside the config file overrides the built-in one, and its 
     const r = await runMain(["--check-config"], dir.path);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /error: .*snom\.cfg:3: method must be GET, POST or PUT, got 'FETCH'/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+Deno.test("a configuration file that cannot be read is one error line and exit 1, not a crash", async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, "pcs.cfg");
+    await Deno.writeTextFile(file, "serverPort = 26535\n");
+    // Reading outside the repository is not allowed, as a locked-down file would not be.
+    const permissions = ["--allow-net", `--allow-read=${ROOT}`, "--allow-write", "--allow-env"];
+    for (const args of [["--check-config", "--config", file], ["--config", file]]) {
+      const r = await runMain(args, ROOT, permissions);
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(r.stderr, new RegExp(`^error: cannot read the configuration file ${file}: `));
+      assert.doesNotMatch(r.stderr, /Uncaught/);
+    }
   } finally {
     await dir.remove();
   }
