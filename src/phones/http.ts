@@ -335,18 +335,15 @@ export const netTransport: PhoneTransport = {
           quiet = setTimeout(() => finish(fromReader()!), QUIET_MS);
         }
       });
-      socket.on("end", () => {
+      /** The connection ended (`early`: why, if before the request was sent). */
+      const ended = (early: string) => {
         reader.end();
-        if (!reader.received) {
-          finish(
-            written
-              ? { kind: "closed" }
-              : { kind: "unreachable", message: "the phone closed the connection" },
-          );
-        } else {
+        if (reader.received) {
           finish(fromReader() ?? { kind: "malformed", message: "the reply ended inside its head" });
-        }
-      });
+        } else finish(written ? { kind: "closed" } : { kind: "unreachable", message: early });
+      };
+      socket.on("end", () => ended("the phone closed the connection"));
+      socket.on("close", () => ended("the connection closed before the request was sent"));
       socket.on("error", (e: Error & { code?: string }) => {
         if (reader.received) {
           reader.end();
@@ -358,17 +355,6 @@ export const netTransport: PhoneTransport = {
         } else {
           finish({ kind: "unreachable", message: e.code ? `${e.code}: ${e.message}` : e.message });
         }
-      });
-      socket.on("close", () => {
-        reader.end();
-        if (reader.received) {
-          finish(fromReader() ?? { kind: "malformed", message: "the reply ended inside its head" });
-        } else {finish(
-            written ? { kind: "closed" } : {
-              kind: "unreachable",
-              message: "the connection closed before the request was sent",
-            },
-          );}
       });
     });
   },
