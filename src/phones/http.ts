@@ -60,8 +60,9 @@ export interface PhoneTransport {
 /** Silence after a length-less reply's last bytes that ends it (ms). */
 const QUIET_MS = 250;
 
-/** The largest reply head and the most body text kept from a reply. */
+/** The largest reply head taken; a longer one is not an HTTP reply a phone would send. */
 export const MAX_HEAD = 64 * 1024;
+/** The most body text kept from a reply: enough to find the lock-out marker. */
 export const MAX_BODY = 64 * 1024;
 
 /** The first lines of an HTTP response, once they are all there. */
