@@ -10,17 +10,11 @@
 import { join } from "node:path";
 import { loadSettings, Server } from "../../src/server/mod.ts";
 import { LogService } from "../../src/log/mod.ts";
+import { freePort } from "./_lines.ts";
 import { printTable } from "./_table.ts";
 
 const N = Number(Deno.env.get("BENCH_CHANNELS") ?? 1000);
 const enc = new TextEncoder();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function settle(): Promise<number> {
   for (let i = 0; i < 3; i++) {

@@ -60,8 +60,9 @@ export interface PhoneTransport {
 /** Silence after a length-less reply's last bytes that ends it (ms). */
 const QUIET_MS = 250;
 
-/** The largest reply head and the most body text kept from a reply. */
+/** The largest reply head taken; a longer one is not an HTTP reply a phone would send. */
 export const MAX_HEAD = 64 * 1024;
+/** The most body text kept from a reply: enough to find the lock-out marker. */
 export const MAX_BODY = 64 * 1024;
 
 /** The first lines of an HTTP response, once they are all there. */
@@ -200,39 +201,46 @@ export class ResponseReader {
       return;
     }
     while (!this.#complete) {
-      if (this.#chunkState === "size" || this.#chunkState === "trailer") {
-        const eol = indexOfLineEnd(this.#buffer);
-        if (eol < 0) return;
-        const line = new TextDecoder("latin1").decode(this.#buffer.subarray(0, eol)).trim();
-        this.#buffer = this.#buffer.subarray(eol + 1);
-        if (this.#chunkState === "trailer") {
-          if (line === "") this.#complete = true;
-          continue;
-        }
-        const size = parseInt(line.split(";")[0], 16);
-        if (Number.isNaN(size)) {
-          this.#complete = true;
-          return;
-        }
-        if (size === 0) this.#chunkState = "trailer";
-        else {
-          this.#remaining = size;
-          this.#chunkState = "data";
-        }
-      } else if (this.#chunkState === "data") {
+      if (this.#chunkState === "data") {
         if (this.#buffer.length === 0) return;
         const take = this.#buffer.subarray(0, this.#remaining);
         this.#keep(take);
         this.#remaining -= take.length;
         this.#buffer = this.#buffer.subarray(take.length);
         if (this.#remaining === 0) this.#chunkState = "data-end";
-      } else {
-        const eol = indexOfLineEnd(this.#buffer);
-        if (eol < 0) return;
-        this.#buffer = this.#buffer.subarray(eol + 1);
-        this.#chunkState = "size";
+        continue;
+      }
+      const line = this.#takeLine();
+      if (line === undefined) return;
+      if (this.#chunkState === "data-end") this.#chunkState = "size";
+      else if (this.#chunkState === "trailer") this.#complete = line === "";
+      else {
+        const size = parseInt(line.split(";")[0], 16);
+        // Framing that is not chunked encoding ends the body; the status still stands.
+        if (Number.isNaN(size)) this.#complete = true;
+        else if (size === 0) this.#chunkState = "trailer";
+        else {
+          this.#remaining = size;
+          this.#chunkState = "data";
+        }
       }
     }
+  }
+
+  /**
+   * The next line of chunked framing (size, end of data, trailer), or undefined until it has
+   * arrived. A line longer than a whole head is no chunked framing: the body ends there,
+   * so a phone cannot make us hold an ever-growing line.
+   */
+  #takeLine(): string | undefined {
+    const eol = this.#buffer.indexOf(10);
+    if (eol < 0) {
+      if (this.#buffer.length > MAX_HEAD) this.#complete = true;
+      return undefined;
+    }
+    const line = new TextDecoder("latin1").decode(this.#buffer.subarray(0, eol)).trim();
+    this.#buffer = this.#buffer.subarray(eol + 1);
+    return line;
   }
 }
 
@@ -251,10 +259,6 @@ function indexOfBlankLine(b: Uint8Array): number {
     if (b[i] === 10 && b[i + 1] === 10) return i;
   }
   return -1;
-}
-
-function indexOfLineEnd(b: Uint8Array): number {
-  return b.indexOf(10);
 }
 
 function startsWithHttp(b: Uint8Array): boolean {
@@ -335,18 +339,15 @@ export const netTransport: PhoneTransport = {
           quiet = setTimeout(() => finish(fromReader()!), QUIET_MS);
         }
       });
-      socket.on("end", () => {
+      /** The connection ended (`early`: why, if before the request was sent). */
+      const ended = (early: string) => {
         reader.end();
-        if (!reader.received) {
-          finish(
-            written
-              ? { kind: "closed" }
-              : { kind: "unreachable", message: "the phone closed the connection" },
-          );
-        } else {
+        if (reader.received) {
           finish(fromReader() ?? { kind: "malformed", message: "the reply ended inside its head" });
-        }
-      });
+        } else finish(written ? { kind: "closed" } : { kind: "unreachable", message: early });
+      };
+      socket.on("end", () => ended("the phone closed the connection"));
+      socket.on("close", () => ended("the connection closed before the request was sent"));
       socket.on("error", (e: Error & { code?: string }) => {
         if (reader.received) {
           reader.end();
@@ -358,17 +359,6 @@ export const netTransport: PhoneTransport = {
         } else {
           finish({ kind: "unreachable", message: e.code ? `${e.code}: ${e.message}` : e.message });
         }
-      });
-      socket.on("close", () => {
-        reader.end();
-        if (reader.received) {
-          finish(fromReader() ?? { kind: "malformed", message: "the reply ended inside its head" });
-        } else {finish(
-            written ? { kind: "closed" } : {
-              kind: "unreachable",
-              message: "the connection closed before the request was sent",
-            },
-          );}
       });
     });
   },

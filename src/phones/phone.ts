@@ -110,6 +110,11 @@ const fail = (reason: ErrorReason, detail: string): Failure => ({ ok: false, rea
 const USER_AGENT = `PhoneCompanionServer/${VERSION}`;
 const NUMBER = /^\+?[0-9*#]+$/;
 
+/** True when the reply is the phone's lock-out page (the profile's `lockoutMarker`, if any). */
+function isLockoutPage(reply: Extract<PhoneReply, { kind: "response" }>, marker: string): boolean {
+  return marker !== "" && reply.body.includes(marker);
+}
+
 function matches(rules: readonly SuccessRule[], reply: PhoneReply): boolean {
   if (reply.kind === "closed") return rules.includes("closed");
   if (reply.kind !== "response") return false;
@@ -375,7 +380,6 @@ export class Phone {
   /** One request, with authentication, classified against the step's success rule. */
   async #step(step: RequestStep, request: ExpandedStep): Promise<Outcome> {
     const t = this.#target;
-    const marker = t.profile.lockoutMarker;
     const reply = await this.#exchange(request);
     if ("reason" in reply) return reply;
     log("phones").debug("{method} {target} to {extension}: {reply}", {
@@ -384,10 +388,10 @@ export class Phone {
       extension: t.extension,
       reply: reply.kind === "response" ? reply.status : reply.kind,
     });
-    if (reply.kind === "response" && marker !== "" && reply.body.includes(marker)) {
+    if (reply.kind === "response" && isLockoutPage(reply, t.profile.lockoutMarker)) {
       return this.#block(
         "PhoneLocked",
-        `the phone answered ${reply.status} with its lock-out page ('${marker}')`,
+        `the phone answered ${reply.status} with its lock-out page ('${t.profile.lockoutMarker}')`,
       );
     }
     if (matches(step.success, reply)) return { ok: true };
@@ -434,9 +438,9 @@ export class Phone {
         body: request.body,
         timeoutMs: this.#ctx.timeoutMs(),
       });
+      // A 401 that is the lock-out page is not a login to answer; `#step` reports it.
       if (reply.kind !== "response" || reply.status !== 401) return reply;
-      const marker = t.profile.lockoutMarker;
-      if (marker !== "" && reply.body.includes(marker)) return reply;
+      if (isLockoutPage(reply, t.profile.lockoutMarker)) return reply;
       if (t.username === undefined || t.profile.auth === "none") {
         return this.#block(
           "AuthFailed",

@@ -140,6 +140,7 @@ export function commandSteps(
 
 const TOP_KEYS = ["protocol", "port", "auth", "lockoutMarker"];
 const STEP_KEYS = ["method", "resource", "content_type", "accept", "body", "success", "delayMs"];
+const MONITOR_KEYS = [...STEP_KEYS, ...NOTIFICATIONS, "variables"];
 const NUMBER_VARIANTS = new Set<string>(["MakeCall", "TransferCall", "ConsultationCall"]);
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
@@ -182,27 +183,21 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
       section = sectionOf(l.name, l.line, error);
       skipping = section === undefined;
       if (section) sections.push(section);
-    } else if (skipping) {
-      // The keys of a section that was already reported as broken.
-    } else if (!section) {
-      const key = TOP_KEYS.find((k) => k.toLowerCase() === l.key.toLowerCase());
-      if (!key) {
-        const hint = nearest(l.key, TOP_KEYS);
-        warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
-      } else if (top.has(key)) {
-        error(l.line, `${key} is already set on line ${top.get(key)!.line}`, key);
-      } else top.set(key, { value: l.value, line: l.line });
-    } else {
-      const allowed = section.key === "monitorAutoConfiguration"
-        ? [...STEP_KEYS, ...NOTIFICATIONS, "variables"]
+    } else if (!skipping) {
+      // Keys before the first section are connection defaults; then the section's own.
+      const fields = section?.fields ?? top;
+      const allowed = !section
+        ? TOP_KEYS
+        : section.key === "monitorAutoConfiguration"
+        ? MONITOR_KEYS
         : STEP_KEYS;
       const key = allowed.find((k) => k.toLowerCase() === l.key.toLowerCase());
       if (!key) {
         const hint = nearest(l.key, allowed);
         warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
-      } else if (section.fields.has(key)) {
-        error(l.line, `${key} is already set on line ${section.fields.get(key)!.line}`, key);
-      } else section.fields.set(key, { value: l.value, line: l.line });
+      } else if (fields.has(key)) {
+        error(l.line, `${key} is already set on line ${fields.get(key)!.line}`, key);
+      } else fields.set(key, { value: l.value, line: l.line });
     }
   }
 

@@ -20,11 +20,6 @@ export class SerialQueue {
     return this.#jobs.length;
   }
 
-  /** True while a job runs. */
-  get busy(): boolean {
-    return this.#running !== undefined;
-  }
-
   /**
    * Runs `run` after every job pushed before it. When the queue is cancelled before the job
    * starts, `cancelled(reason)` gives the job's result instead. `run` must not throw; if it

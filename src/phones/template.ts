@@ -72,9 +72,8 @@ function bodyEncoder(contentType: string): Encoder {
 }
 
 function expand(text: string, values: TemplateValues, encode: Encoder): string {
-  const settings = values.settings && values.urls
-    ? settingsQuery(values.settings, values.urls)
-    : "";
+  /** What `{settings}` expands to, built once the text uses it. */
+  let settings: string | undefined;
   let out = text.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
     switch (name) {
       case "number":
@@ -84,7 +83,9 @@ function expand(text: string, values: TemplateValues, encode: Encoder): string {
       case "extension":
         return encode(values.extension);
       case "settings":
-        return settings;
+        return settings ??= values.settings && values.urls
+          ? settingsQuery(values.settings, values.urls)
+          : "";
       default: {
         const url = values.urls?.get(name as NotificationName);
         if (url !== undefined) {
@@ -94,7 +95,7 @@ function expand(text: string, values: TemplateValues, encode: Encoder): string {
       }
     }
   });
-  if (settings === "" && text.includes("{settings}")) {
+  if (settings === "") {
     // No URL to write: drop the separator the empty expansion left behind.
     out = out.replace(/&&+/g, "&").replace(/\?&/, "?").replace(/[?&]$/, "");
   }

@@ -17,6 +17,7 @@ import { ProviderError, RATE_LIMITED, stopped } from "./_errors.ts";
 import { RateGate, type RateGateStatus, retryAfterMs } from "./_rate_gate.ts";
 import { OAuthSession, type SessionStatus } from "./_session.ts";
 import {
+  basicAuthorization,
   type FetchLike,
   type HttpAnswer,
   type HttpClientFactory,
@@ -99,11 +100,6 @@ function failureReason(answer: HttpAnswer): string {
     if (text !== "" && !text.startsWith("<")) reason += `: ${text}`;
   }
   return redactor.redact(oneLine(reason));
-}
-
-function basic(user: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${user}:${password}`);
-  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
 /** A provider configuration's transport, gate and session. */
@@ -227,7 +223,7 @@ export class ProviderAccount {
             "NotConfigured: providerAuth = basic needs providerUsername and providerPassword",
           );
         }
-        return basic(c.username, c.password);
+        return basicAuthorization(c.username, c.password);
       default:
         return undefined;
     }

@@ -24,7 +24,7 @@ import type { Clock } from "../clock.ts";
 import type { ProviderConfig } from "../config/mod.ts";
 import { log, redactor } from "../log/mod.ts";
 import { ProviderError, stopped } from "./_errors.ts";
-import type { HttpAnswer, HttpRequest } from "./_transport.ts";
+import { basicAuthorization, type HttpAnswer, type HttpRequest } from "./_transport.ts";
 
 /** Where tokens are obtained and revoked (ringcentral.md §3.1, §3.6). */
 export const TOKEN_PATH = "/restapi/oauth/token";
@@ -425,11 +425,8 @@ export class OAuthSession {
   }
 
   #clientHeaders(): Record<string, string> {
-    const credentials = new TextEncoder().encode(
-      `${this.#config.clientId}:${this.#config.clientSecret}`,
-    );
     return {
-      Authorization: `Basic ${btoa(String.fromCharCode(...credentials))}`,
+      Authorization: basicAuthorization(this.#config.clientId, this.#config.clientSecret),
       "Content-Type": "application/x-www-form-urlencoded",
       Accept: "application/json",
     };

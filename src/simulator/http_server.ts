@@ -172,6 +172,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 const MAX_HEAD = 64 * 1024;
+/**
+ * The largest request body taken. A phone's requests are small; without a bound, one
+ * announced length would make a demo phone, which runs inside the server, buffer
+ * whatever a client sends.
+ */
+const MAX_BODY = 1024 * 1024;
 const latin1 = new TextDecoder("latin1");
 
 function takeRequest(
@@ -191,7 +197,7 @@ function takeRequest(
   if (typeof head === "string") return "bad";
   const headers = [...head.headers];
   const length = Number(head.headers.get("content-length") ?? "0");
-  if (!Number.isInteger(length) || length < 0) return "bad";
+  if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return "bad";
   const bodyStart = end + 4;
   if (buffer.length < bodyStart + length) return "incomplete";
   return {

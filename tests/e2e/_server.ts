@@ -19,7 +19,7 @@ import { LogService } from "../../src/log/mod.ts";
 import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork, type SimPhone, type SimPhoneOptions } from "../../src/simulator/mod.ts";
 import { freePort, tempDir } from "../helpers.ts";
-import { LineChannel } from "./_channel.ts";
+import { StliClient } from "../fakes/stli_client.ts";
 
 /** How a test wants its server. */
 export interface StartOptions {
@@ -45,8 +45,8 @@ export interface TestServer extends AsyncDisposable {
   readonly logLines: string[];
   /** The harness's own simulated phones (besides the demo phones), by extension. */
   readonly net: SimNetwork;
-  /** Opens a channel; the harness closes it at the end. See `LineChannel.connect` for `tap`. */
-  channel(handshake?: string, tap?: (line: string) => boolean): Promise<LineChannel>;
+  /** Opens a channel; the harness closes it at the end. See `StliClientOptions` for `tap`. */
+  channel(handshake?: string, tap?: (line: string) => boolean): Promise<StliClient>;
   /** A demo phone (`demoPhones`) or a phone of the harness's network. */
   phone(extension: string): SimPhone;
   /** Waits until every simulated phone has sent all the action URLs it fired. */
@@ -64,12 +64,15 @@ export interface TestServer extends AsyncDisposable {
 /** The log level the harness runs at unless a test's lines set `logLevel`. */
 const DEFAULT_LEVEL = "info";
 
+/** How long a channel read waits for the whole server (phones, callbacks) by default. */
+const CHANNEL_TIMEOUT_MS = 5000;
+
 /** Starts the server as described; see the module comment. */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dir = await tempDir();
   const net_ = new SimNetwork();
   const phones = new Map<string, SimPhone>();
-  const channels: LineChannel[] = [];
+  const channels: StliClient[] = [];
   const logLines: string[] = [];
   const logService = new LogService((line) => logLines.push(line));
   let server: Server | undefined;
@@ -140,7 +143,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       logLines,
       net: net_,
       async channel(handshake, tap) {
-        const c = await LineChannel.connect(this.channelPort, tap);
+        const c = await StliClient.connect(this.channelPort, {
+          tap,
+          timeoutMs: CHANNEL_TIMEOUT_MS,
+        });
         channels.push(c);
         if (handshake !== undefined) {
           const reply = await c.command(handshake);

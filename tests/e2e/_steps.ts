@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type LineChannel, split } from "./_channel.ts";
+import type { StliClient } from "../fakes/stli_client.ts";
 import type { TestServer } from "./_server.ts";
 
 /** What one step did to each channel: all its lines, and them split by device. */
@@ -22,15 +22,15 @@ export interface StepLines {
  */
 export async function step(
   pcs: TestServer,
-  channels: readonly LineChannel[],
-  what: { readonly on: LineChannel; readonly command: string } | (() => unknown),
+  channels: readonly StliClient[],
+  what: { readonly on: StliClient; readonly command: string } | (() => unknown),
 ): Promise<StepLines[]> {
   let first: string[] = [];
-  let issuer: LineChannel | undefined;
+  let issuer: StliClient | undefined;
   if (typeof what === "function") what();
   else {
     issuer = what.on;
-    await issuer.send(what.command);
+    await issuer.sendLine(what.command);
     first = await issuer.sync();
   }
   await pcs.phonesIdle();
@@ -38,6 +38,17 @@ export async function step(
     const lines = [...(c === issuer ? first : []), ...await c.sync()];
     return { lines, ...split(lines) };
   }));
+}
+
+/** Lines split into replies (`error_ind ...`) and each device's events (the device is the second token). */
+function split(lines: readonly string[]): Pick<StepLines, "replies" | "byDevice"> {
+  const replies: string[] = [];
+  const byDevice: Record<string, string[]> = {};
+  for (const line of lines) {
+    if (line.startsWith("error_ind ")) replies.push(line);
+    else (byDevice[line.split(" ")[1]] ??= []).push(line);
+  }
+  return { replies, byDevice };
 }
 
 /** The call reference in the one line of `lines` that `pattern` (with one group) matches. */

@@ -238,12 +238,12 @@ Deno.test("two channels dialling from one phone at once each get their own Initi
   // then drops A's call to dial B's number.
   const phone = pcs.phone("101");
   phone.delayMs = 100;
-  await a.send("MakeCall 101 102");
+  await a.sendLine("MakeCall 101 102");
   await waitFor(
     "A's dial at the phone",
     () => phone.requests.some((r) => r.target.endsWith("=102")),
   );
-  await b.send("MakeCall 101 103");
+  await b.sendLine("MakeCall 101 103");
   const onB = await b.sync();
   await pcs.phonesIdle();
   const onA = await a.sync();

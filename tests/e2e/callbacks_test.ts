@@ -75,7 +75,7 @@ Deno.test("a request line with raw spaces and # in a display name is answered 20
   const target = `/phone/101/onIncomingCall?k=${key}&dr="Jane Q. Doe & Co #2"` +
     `&cid=raw-1@pbx&remote=sip:+49301234@pbx&local=101@pbx&n=1`;
   assert.equal(await pcs.rawGet(target), 200);
-  const [delivered, info] = await c.next(2);
+  const [delivered, info] = await c.readLines(2);
   assert.equal(delivered, "Delivered 101 newCall 101 +49301234 101");
   const jane = "Jane%20Q.%20Doe%20%26%20Co%20%232";
   assert.match(
@@ -91,7 +91,7 @@ Deno.test("a request line with raw spaces and # in a display name is answered 20
   const sent = phone.actions.at(-1)!;
   assert.ok(sent.url.includes("dr=Max Mustermann, Desk #4&n=1"), "sent raw: " + sent.url);
   assert.equal(sent.status, 200);
-  const [second, info2] = await c.next(2);
+  const [second, info2] = await c.readLines(2);
   assert.equal(second, "Delivered 101 newCall 101 0305551 101");
   const max = "Max%20Mustermann%2C%20Desk%20%234";
   assert.match(

@@ -27,8 +27,8 @@ Deno.test("RawCommands from 50 channels share one login and never put a secret i
   try {
     const channels = await Promise.all(Array.from({ length: CHANNELS }, () => pcs.channel()));
     const command = '{"method":"GET","resource":"/restapi"}';
-    await Promise.all(channels.map((c) => c.send(command)));
-    const replies = await Promise.all(channels.map((c) => c.line()));
+    await Promise.all(channels.map((c) => c.sendLine(command)));
+    const replies = await Promise.all(channels.map((c) => c.readLine()));
 
     const base = `http://127.0.0.1:${fake.port}/restapi`;
     const expected = 'error_ind SUCCESS RawCommand {"status":200,"body":{' +

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Clock } from "../../src/clock.ts";
 import type { SimPhone } from "../../src/simulator/mod.ts";
 import { freePort, waitFor } from "../helpers.ts";
-import type { LineChannel } from "./_channel.ts";
+import type { StliClient } from "../fakes/stli_client.ts";
 import { secretOf, startServer, type TestServer } from "./_server.ts";
 
 const CALL_URLS = [
@@ -33,7 +33,7 @@ async function resetSettings(phone: SimPhone, names: readonly string[]): Promise
 /** An incoming call on `phone` reaches the channel as Delivered with its DeviceInformation. */
 async function assertDelivered(
   pcs: TestServer,
-  channel: LineChannel,
+  channel: StliClient,
   phone: SimPhone,
   caller: string,
 ) {

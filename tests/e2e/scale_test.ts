@@ -66,8 +66,8 @@ Deno.test("10,000 callbacks from 100 phones over HTTP reach 100 channels complet
   const checks = Array.from({ length: CHANNELS }, () => new OrderCheck());
   const channels = await Promise.all(checks.map((check) => pcs.channel(undefined, check.take)));
   await Promise.all(channels.map(async (c) => {
-    await c.send(extensions.map((e) => `MonitorStart ${e}`).join("\r\n"));
-    const replies = await c.next(PHONES, 15_000);
+    await c.sendLine(extensions.map((e) => `MonitorStart ${e}`).join("\r\n"));
+    const replies = await c.readLines(PHONES, 15_000);
     assert.deepEqual(new Set(replies), new Set(["error_ind SUCCESS MonitorStart"]));
   }));
   for (const e of extensions) {

@@ -19,7 +19,7 @@ Deno.test("a phone taking 5 s delays neither events nor other channels; replies 
   const slow = pcs.phone("102");
   slow.delayMs = 5000;
   const before = slow.requests.length;
-  await a.send("AnswerCall 102");
+  await a.sendLine("AnswerCall 102");
   await waitFor("the request to reach phone 102", () => slow.requests.length > before);
   const inFlight = slow.requests[before];
   /** The slow request has not been answered yet: what happens now does not wait for it. */
@@ -28,7 +28,7 @@ Deno.test("a phone taking 5 s delays neither events nor other channels; replies 
 
   // Events of 101 reach A (which waits for 102) and B at once.
   pcs.phone("101").callFrom("0301234");
-  const [onA, onB] = [await a.next(2), await b.next(2)];
+  const [onA, onB] = [await a.readLines(2), await b.readLines(2)];
   for (const lines of [onA, onB]) {
     assert.equal(lines[0], "Delivered 101 newCall 101 0301234 101");
     assert.match(lines[1], /^DeviceInformation 101 1 \(\d+:alerting:0301234\)$/);
@@ -39,17 +39,17 @@ Deno.test("a phone taking 5 s delays neither events nor other channels; replies 
   assert.equal(await c.command("AnswerCall 101"), "error_ind SUCCESS AnswerCall");
   stillInFlight("channel C's reply arrived");
   const established = "Established 101 newCall 101 0301234 101";
-  assert.deepEqual(await a.next(), [established]);
-  assert.deepEqual(await b.next(), [established]);
+  assert.equal(await a.readLine(), established);
+  assert.equal(await b.readLine(), established);
   stillInFlight("the Established event arrived");
 
   // A's next command (to the quick phone) is answered after its earlier one, in order; its
   // own event follows its reply. B sees that event at once.
-  await a.send("HoldCall 101");
-  assert.deepEqual(await b.next(), ["Held 101 normal 101"]);
+  await a.sendLine("HoldCall 101");
+  assert.equal(await b.readLine(), "Held 101 normal 101");
   stillInFlight("B saw the hold that A asked for");
   assert.deepEqual(a.unread, [], "A's replies wait for the slow phone");
-  assert.deepEqual(await a.next(3, 8000), [
+  assert.deepEqual(await a.readLines(3, 8000), [
     "error_ind SUCCESS AnswerCall",
     "error_ind SUCCESS HoldCall",
     "Held 101 normal 101",

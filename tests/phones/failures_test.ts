@@ -22,7 +22,7 @@ async function setup(
   return {
     phone,
     registry,
-    async close() {
+    async [Symbol.asyncDispose]() {
       await registry.close();
       await network.close();
     },
@@ -34,181 +34,128 @@ function reason(o: Outcome): string | undefined {
 }
 
 Deno.test("a phone slower than the timeout gives Timeout", async () => {
-  const t = await setup({}, undefined, { timeoutMs: 100 });
-  try {
-    t.phone.delayMs = 400;
-    assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "Timeout");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({}, undefined, { timeoutMs: 100 });
+  t.phone.delayMs = 400;
+  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "Timeout");
 });
 
 Deno.test("a dropped connection fails a key command with PhoneUnreachable", async () => {
-  const t = await setup();
-  try {
-    t.phone.fault = "drop";
-    assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneUnreachable");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  t.phone.fault = "drop";
+  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneUnreachable");
 });
 
 Deno.test("a 500 answer is PhoneRefused", async () => {
-  const t = await setup();
-  try {
-    t.phone.fault = 500;
-    const o = await t.registry.execute("101", "MakeCall", "102");
-    assert.equal(reason(o), "PhoneRefused");
-    assert.match(!o.ok ? o.detail ?? "" : "", /HTTP 500/);
-    assert.deepEqual(t.phone.calls, []);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  t.phone.fault = 500;
+  const o = await t.registry.execute("101", "MakeCall", "102");
+  assert.equal(reason(o), "PhoneRefused");
+  assert.match(!o.ok ? o.detail ?? "" : "", /HTTP 500/);
+  assert.deepEqual(t.phone.calls, []);
 });
 
 Deno.test("302 counts as success for dialling only", async () => {
-  const t = await setup();
-  try {
-    t.phone.fault = 302;
-    assert.deepEqual(await t.registry.execute("101", "MakeCall", "102"), { ok: true });
-    assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneRefused");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  t.phone.fault = 302;
+  assert.deepEqual(await t.registry.execute("101", "MakeCall", "102"), { ok: true });
+  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneRefused");
 });
 
 Deno.test("a phone that dials and closes the connection without a reply has dialled", async () => {
-  const t = await setup({ dialReply: "closed" });
-  try {
-    assert.deepEqual(await t.registry.execute("101", "MakeCall", "0049301234"), { ok: true });
-    assert.equal(t.phone.requests[0].outcome, "closed");
-    assert.equal(t.phone.calls[0].remote.user, "0049301234");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({ dialReply: "closed" });
+  assert.deepEqual(await t.registry.execute("101", "MakeCall", "0049301234"), { ok: true });
+  assert.equal(t.phone.requests[0].outcome, "closed");
+  assert.equal(t.phone.calls[0].remote.user, "0049301234");
 });
 
 Deno.test("closing without a reply fails a key command with PhoneUnreachable", async () => {
-  const t = await setup();
-  try {
-    t.phone.fault = "close";
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneUnreachable");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  t.phone.fault = "close";
+  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneUnreachable");
 });
 
 Deno.test("a phone that is not listening is PhoneUnreachable", async () => {
-  const t = await setup();
-  try {
-    await t.phone.close();
-    assert.equal(reason(await t.registry.execute("101", "MakeCall", "102")), "PhoneUnreachable");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  await t.phone.close();
+  assert.equal(reason(await t.registry.execute("101", "MakeCall", "102")), "PhoneUnreachable");
 });
 
 Deno.test("use_hidden_tags=on refuses remote control: PhoneRefused with a hint", async () => {
-  const t = await setup({ settings: { use_hidden_tags: "on" } });
-  try {
-    const o = await t.registry.execute("101", "AnswerCall");
-    assert.equal(reason(o), "PhoneRefused");
-    assert.match(!o.ok ? o.detail ?? "" : "", /use_hidden_tags/);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({ settings: { use_hidden_tags: "on" } });
+  const o = await t.registry.execute("101", "AnswerCall");
+  assert.equal(reason(o), "PhoneRefused");
+  assert.match(!o.ok ? o.detail ?? "" : "", /use_hidden_tags/);
 });
 
 Deno.test("a number with other characters is InvalidNumber and nothing is sent", async () => {
-  const t = await setup();
-  try {
-    assert.equal(reason(await t.registry.execute("101", "MakeCall", "12a")), "InvalidNumber");
-    assert.equal(reason(await t.registry.execute("101", "MakeCall")), "InvalidNumber");
-    assert.equal(t.phone.requests.length, 0);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  assert.equal(reason(await t.registry.execute("101", "MakeCall", "12a")), "InvalidNumber");
+  assert.equal(reason(await t.registry.execute("101", "MakeCall")), "InvalidNumber");
+  assert.equal(t.phone.requests.length, 0);
 });
 
 Deno.test("an unknown extension is UnknownDevice", async () => {
-  const t = await setup();
-  try {
-    assert.equal(reason(await t.registry.execute("999", "AnswerCall")), "UnknownDevice");
-  } finally {
-    await t.close();
-  }
+  await using t = await setup();
+  assert.equal(reason(await t.registry.execute("999", "AnswerCall")), "UnknownDevice");
 });
 
 for (const auth of ["basic", "digest"] as const) {
   Deno.test(`${auth}: a wrong password is AuthFailed once, then the phone is left alone`, async () => {
-    const t = await setup({ auth, ...LOGIN }, { username: "admin", password: "wrong" });
-    try {
+    await using t = await setup({ auth, ...LOGIN }, { username: "admin", password: "wrong" });
+    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+    for (let i = 0; i < 5; i++) {
       assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
-      for (let i = 0; i < 5; i++) {
-        assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
-      }
-      // One unauthenticated probe, one refused login; never enough to lock the phone.
-      assert.equal(t.phone.requests.length, 2);
-      assert.equal(t.phone.failedLogins, 1);
-      assert.equal(t.phone.lockedUntil, 0);
-      const status = t.registry.status()[0];
-      assert.equal(status.blockedReason, "AuthFailed");
-      assert.ok((status.blockedUntil ?? 0) > Date.now());
-    } finally {
-      await t.close();
     }
+    // One unauthenticated probe, one refused login; never enough to lock the phone.
+    assert.equal(t.phone.requests.length, 2);
+    assert.equal(t.phone.failedLogins, 1);
+    assert.equal(t.phone.lockedUntil, 0);
+    const status = t.registry.status()[0];
+    assert.equal(status.blockedReason, "AuthFailed");
+    assert.ok((status.blockedUntil ?? 0) > Date.now());
   });
 }
 
 Deno.test("after the cool-down a phone is asked again, and fixing the password helps at once", async () => {
-  const t = await setup({ auth: "digest", ...LOGIN }, { username: "admin", password: "wrong" }, {
+  await using t = await setup({ auth: "digest", ...LOGIN }, {
+    username: "admin",
+    password: "wrong",
+  }, {
     authCooldownMs: 50,
   });
-  try {
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
-    await new Promise((r) => setTimeout(r, 80));
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
-    assert.equal(t.phone.failedLogins, 2);
-    // The configuration is corrected: no need to wait for the cool-down.
-    await t.registry.apply(await settingsFrom(phoneLine("101", t.phone.port, "snom.cfg", LOGIN)));
-    assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
-    assert.equal(t.phone.failedLogins, 0);
-  } finally {
-    await t.close();
-  }
+  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+  assert.equal(t.phone.failedLogins, 2);
+  // The configuration is corrected: no need to wait for the cool-down.
+  await t.registry.apply(await settingsFrom(phoneLine("101", t.phone.port, "snom.cfg", LOGIN)));
+  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+  assert.equal(t.phone.failedLogins, 0);
 });
 
 Deno.test("a phone that asks for a login when none is configured is AuthFailed without a bad login", async () => {
-  const t = await setup({ auth: "digest", ...LOGIN });
-  try {
-    const o = await t.registry.execute("101", "AnswerCall");
-    assert.equal(reason(o), "AuthFailed");
-    assert.match(!o.ok ? o.detail ?? "" : "", /no username and password/);
-    assert.equal(t.phone.failedLogins, 0);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({ auth: "digest", ...LOGIN });
+  const o = await t.registry.execute("101", "AnswerCall");
+  assert.equal(reason(o), "AuthFailed");
+  assert.match(!o.ok ? o.detail ?? "" : "", /no username and password/);
+  assert.equal(t.phone.failedLogins, 0);
 });
 
 Deno.test("auth = basic in the profile never walks a Digest phone into its lock-out", async () => {
   const snom = await Deno.readTextFile(new URL("../../profiles/snom.cfg", import.meta.url));
   const basicOnly = snom.replace(/^auth = auto$/m, "auth = basic");
-  const t = await setup(
+  await using t = await setup(
     { auth: "digest", ...LOGIN },
     LOGIN,
     {},
     { "basic.cfg": basicOnly },
     "basic.cfg",
   );
-  try {
-    for (let i = 0; i < 6; i++) {
-      assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
-    }
-    assert.equal(t.phone.failedLogins, 1);
-    assert.equal(t.phone.lockedUntil, 0);
-  } finally {
-    await t.close();
+  for (let i = 0; i < 6; i++) {
+    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
   }
+  assert.equal(t.phone.failedLogins, 1);
+  assert.equal(t.phone.lockedUntil, 0);
 });
 
 /** Three bad Basic logins sent straight to the phone, as a careless user would. */
@@ -231,57 +178,50 @@ async function lockOut(port: number) {
 
 for (const lockoutStatus of [403, 401, 200]) {
   Deno.test(`a locked phone (blocked page with ${lockoutStatus}) is PhoneLocked and left alone`, async () => {
-    const t = await setup({ auth: "basic", ...LOGIN, lockoutStatus, lockoutMs: 60_000 }, LOGIN);
-    try {
-      await lockOut(t.phone.port);
-      assert.ok(t.phone.lockedUntil > 0);
-      const before = t.phone.requests.length;
-      assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
-      assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
-      assert.equal(t.phone.requests.length, before + 1, "only the first command reached the phone");
-      assert.equal(t.registry.status()[0].blockedReason, "PhoneLocked");
-    } finally {
-      await t.close();
-    }
+    await using t = await setup(
+      { auth: "basic", ...LOGIN, lockoutStatus, lockoutMs: 60_000 },
+      LOGIN,
+    );
+    await lockOut(t.phone.port);
+    assert.ok(t.phone.lockedUntil > 0);
+    const before = t.phone.requests.length;
+    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
+    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
+    assert.equal(t.phone.requests.length, before + 1, "only the first command reached the phone");
+    assert.equal(t.registry.status()[0].blockedReason, "PhoneLocked");
   });
 }
 
 Deno.test("once the lock is over the phone works again", async () => {
-  const t = await setup({ auth: "digest", ...LOGIN, lockoutMs: 60 }, LOGIN, { lockCooldownMs: 80 });
-  try {
-    await lockOut(t.phone.port);
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({ auth: "digest", ...LOGIN, lockoutMs: 60 }, LOGIN, {
+    lockCooldownMs: 80,
+  });
+  await lockOut(t.phone.port);
+  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
 });
 
 Deno.test("commands to one phone go one at a time, in order", async () => {
-  const t = await setup({ auth: "digest", ...LOGIN }, LOGIN);
-  try {
-    t.phone.delayMs = 20;
-    const commands = [
-      "HoldCall",
-      "RetrieveCall",
-      "AnswerCall",
-      "ClearConnection",
-      "HoldCall",
-    ] as const;
-    const outcomes = await Promise.all(commands.map((c) => t.registry.execute("101", c)));
-    assert.ok(outcomes.every((o) => o.ok));
-    assert.equal(t.phone.maxConcurrent, 1);
-    assert.deepEqual(t.phone.requests.filter((r) => r.authorized).map((r) => r.params.get("key")), [
-      "F_HOLD",
-      "F_HOLD",
-      "ENTER",
-      "CANCEL",
-      "F_HOLD",
-    ]);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({ auth: "digest", ...LOGIN }, LOGIN);
+  t.phone.delayMs = 20;
+  const commands = [
+    "HoldCall",
+    "RetrieveCall",
+    "AnswerCall",
+    "ClearConnection",
+    "HoldCall",
+  ] as const;
+  const outcomes = await Promise.all(commands.map((c) => t.registry.execute("101", c)));
+  assert.ok(outcomes.every((o) => o.ok));
+  assert.equal(t.phone.maxConcurrent, 1);
+  assert.deepEqual(t.phone.requests.filter((r) => r.authorized).map((r) => r.params.get("key")), [
+    "F_HOLD",
+    "F_HOLD",
+    "ENTER",
+    "CANCEL",
+    "F_HOLD",
+  ]);
 });
 
 Deno.test("a slow phone does not hold up another phone", async () => {
@@ -306,15 +246,11 @@ Deno.test("a slow phone does not hold up another phone", async () => {
 });
 
 Deno.test("too many commands waiting for one phone are refused at once", async () => {
-  const t = await setup({}, undefined, { maxQueued: 2 });
-  try {
-    t.phone.delayMs = 100;
-    const outcomes = await Promise.all(
-      [1, 2, 3, 4].map(() => t.registry.execute("101", "HoldCall")),
-    );
-    assert.deepEqual(outcomes.map(reason), [undefined, undefined, undefined, "Timeout"]);
-    assert.equal(t.phone.requests.length, 3);
-  } finally {
-    await t.close();
-  }
+  await using t = await setup({}, undefined, { maxQueued: 2 });
+  t.phone.delayMs = 100;
+  const outcomes = await Promise.all(
+    [1, 2, 3, 4].map(() => t.registry.execute("101", "HoldCall")),
+  );
+  assert.deepEqual(outcomes.map(reason), [undefined, undefined, undefined, "Timeout"]);
+  assert.equal(t.phone.requests.length, 3);
 });

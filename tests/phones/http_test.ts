@@ -58,6 +58,15 @@ Deno.test("a reply without length ends with the connection", () => {
   assert.equal(r.body, "some body");
 });
 
+Deno.test("a chunked reply whose framing line never ends stops growing: its status stands", () => {
+  const r = readWhole("HTTP/1.1 302 Found\r\nTransfer-Encoding: chunked\r\n\r\n", false);
+  const digits = enc("f".repeat(16 * 1024));
+  for (let i = 0; i < 8 && !r.complete; i++) r.push(digits);
+  assert.equal(r.complete, true, "the body is taken as ended");
+  assert.equal(r.head?.status, 302);
+  assert.equal(r.error, undefined);
+});
+
 Deno.test("bytes that are not HTTP are recognised early", () => {
   const r = readWhole("SSH-2.0-OpenSSH\r\n", false);
   assert.match(r.error ?? "", /not start with an HTTP status line/);

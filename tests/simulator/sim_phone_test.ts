@@ -309,3 +309,20 @@ Deno.test("keep-alive connections serve several requests", async () => {
     assert.equal(text.match(/HTTP\/1.1 200 OK/g)?.length, 2);
   });
 });
+
+Deno.test("a request announcing a larger body than a phone takes is refused at once", async () => {
+  const net = new SimNetwork();
+  const phone = await net.addPhone({ extension: "101" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const reply = await Promise.race([
+      request(phone.port, "/dummy.htm", ["Content-Length: 100000000"], "POST"),
+      new Promise<"no reply">((resolve) => timer = setTimeout(() => resolve("no reply"), 3000)),
+    ]);
+    assert.equal(typeof reply === "object" ? reply.status : reply, 400);
+    assert.equal(phone.requests.length, 0);
+  } finally {
+    clearTimeout(timer);
+    await net.close();
+  }
+});
