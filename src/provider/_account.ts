@@ -3,7 +3,8 @@
  * OAuth session, and the RawCommand exchange (channel-protocol.md §5) with retries:
  * 5xx answers and timeouts / network errors are tried again with capped exponential back-off
  * (a 503's `Retry-After` is honoured), other 4xx never; a 401 with an OAuth token renews the
- * token once and tries once more. Every attempt passes the rate gate, so a penalty that
+ * token once and tries once more (at most one such renewal a minute, see
+ * `OAuthSession.invalidate`). Every attempt passes the rate gate, so a penalty that
  * starts during a back-off stops the retry.
  */
 
@@ -166,9 +167,11 @@ export class ProviderAccount {
           // than the line limit cannot fit, so it is not read into memory.
           limitBytes: maxReplyBytes * 4 + 64 * 1024,
         });
-        if (answer.status === 401 && token !== undefined && !renewed) {
+        if (
+          answer.status === 401 && token !== undefined && !renewed &&
+          this.#session?.invalidate(token)
+        ) {
           renewed = true;
-          this.#session?.invalidate(token);
           continue;
         }
         log("provider").debug("{method} {resource} answered {status}", {

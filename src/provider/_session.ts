@@ -57,6 +57,9 @@ export interface SessionStatus {
   readonly refreshes: number;
 }
 
+/** Least time between two token renewals caused by 401 answers. */
+export const FORCED_RENEWAL_INTERVAL_MS = 60_000;
+
 interface Token {
   readonly access: string;
   readonly refresh?: string;
@@ -146,6 +149,8 @@ export class OAuthSession {
   readonly #config: ProviderConfig;
   readonly #exchange: Exchange;
   readonly #clock: Clock;
+  /** When a 401 last made the session renew its token. */
+  #forcedRenewalAt = -Infinity;
   readonly #loginRetryMs: number;
   #token?: Token;
   #pending?: Promise<string>;
@@ -187,14 +192,28 @@ export class OAuthSession {
   }
 
   /**
-   * The provider refused `access` (401): the next `accessToken()` renews it. A token that was
-   * already replaced is left alone, so many refused requests cause one renewal.
+   * The provider refused `access` (401): the next `accessToken()` renews it, and the caller
+   * may try once more (true). A token that was already replaced or invalidated is left alone,
+   * so many refused requests cause one renewal. RingCentral advises against refreshing on
+   * 401s (ringcentral.md §3.4), so a provider that refuses even fresh tokens gets at most one
+   * such renewal per {@link FORCED_RENEWAL_INTERVAL_MS} (false: answer the 401 as it is).
    */
-  invalidate(access: string): void {
-    if (this.#token?.access !== access) return;
+  invalidate(access: string): boolean {
+    const token = this.#token;
+    if (token?.access !== access || token.expiresAt === -Infinity) return true;
+    const now = this.#clock.now();
+    if (now - this.#forcedRenewalAt < FORCED_RENEWAL_INTERVAL_MS) {
+      log("provider").warning(
+        "the provider refused the access token again within a minute of renewing it; " +
+          "answering the 401 instead of renewing (check the app's permissions)",
+      );
+      return false;
+    }
+    this.#forcedRenewalAt = now;
     log("provider").info("the provider refused the access token; renewing it once");
-    this.#token.expiresAt = -Infinity;
-    this.#token.refreshAt = -Infinity;
+    token.expiresAt = -Infinity;
+    token.refreshAt = -Infinity;
+    return true;
   }
 
   /**

@@ -146,6 +146,21 @@ Deno.test("a 401 that persists after one renewal is answered, not looped", async
   );
 });
 
+Deno.test("a provider that refuses even fresh tokens gets at most one renewal a minute", async () => {
+  await using r = await rig();
+  r.fake.failNext(EXTENSION, ...Array<number>(10).fill(401));
+  for (let i = 0; i < 3; i++) assert.equal((await raw(r.provider, GET_EXTENSION)).status, 401);
+  assert.deepEqual(
+    r.fake.tokenRequests().map((q) => grantOf(q.body)),
+    [JWT_GRANT, "refresh_token"],
+    "one renewal for the first 401, none for the next ones",
+  );
+  assert.equal(r.fake.requestsTo(EXTENSION).length, 4, "one retry, then each 401 answered");
+  r.clock.advance(60_000);
+  assert.equal((await raw(r.provider, GET_EXTENSION)).status, 401);
+  assert.equal(r.fake.tokenRequests().length, 3, "a minute later a 401 may renew once more");
+});
+
 Deno.test("a password grant the app may not use is explained in plain words", async () => {
   await withLog(async (log) => {
     await using r = await rig({
