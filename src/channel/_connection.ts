@@ -16,6 +16,7 @@ import type { DeviceInfoMode } from "../config/mod.ts";
 import type { CommandHandler } from "./handler.ts";
 import { LineDecoder } from "./codec.ts";
 import { type ChannelLimits, Session } from "./session.ts";
+import { hostPort } from "../net.ts";
 
 /** Most commands read ahead of their replies before the channel stops reading input. */
 const MAX_PENDING = 256;
@@ -23,10 +24,8 @@ const MAX_PENDING = 256;
 const encoder = new TextEncoder();
 
 /** `host:port` of a socket address, an IPv6 host in brackets, for logs and the status page. */
-export function hostPort(addr: Deno.NetAddr): string {
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
+export function peerOf(addr: Deno.NetAddr): string {
+  return hostPort(addr.hostname, addr.port);
 }
 
 /** Why a connection ended, for the log. */
@@ -80,7 +79,7 @@ export class Connection {
     this.id = options.id;
     this.#conn = options.conn;
     this.#clock = options.clock;
-    this.peer = hostPort(options.conn.remoteAddr);
+    this.peer = peerOf(options.conn.remoteAddr);
     this.connectedSince = options.clock.now();
     this.#decoder = new LineDecoder(options.limits.maxLineBytes);
     this.session = new Session({

@@ -10,7 +10,7 @@ import { log } from "../log/mod.ts";
 import type { Component, Settings } from "../server/mod.ts";
 import type { CommandHandler } from "./handler.ts";
 import type { ChannelLimits } from "./session.ts";
-import { Connection, hostPort } from "./_connection.ts";
+import { Connection, peerOf } from "./_connection.ts";
 
 /** What a channel server is built from; everything else comes from `apply(settings)`. */
 export interface ChannelServerOptions {
@@ -151,7 +151,7 @@ export class ChannelServer implements Component {
       if (!taken) {
         log("channel").error(
           "cannot listen for channels on {hostname}:{port}: {error}; still listening on {old}",
-          { ...wanted, error: e, old: this.address ? hostPort(this.address) : "nothing" },
+          { ...wanted, error: e, old: this.address ? peerOf(this.address) : "nothing" },
         );
         return;
       }
@@ -162,7 +162,7 @@ export class ChannelServer implements Component {
     this.#everBound = true;
     this.#serve(listener);
     log("channel").info("listening for channels on {address}", {
-      address: hostPort(listener.addr as Deno.NetAddr),
+      address: peerOf(listener.addr as Deno.NetAddr),
     });
   }
 
@@ -248,7 +248,7 @@ export class ChannelServer implements Component {
         // the client already went away
       }
       log("channel").warning("refused a channel from {peer}: {why}", {
-        peer: hostPort(addr),
+        peer: peerOf(addr),
         why: refusal,
       });
       return;

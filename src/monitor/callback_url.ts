@@ -11,6 +11,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 import { type MonitorSetup, type NotificationName, NOTIFICATIONS } from "../phones/mod.ts";
+import { hostPort } from "../net.ts";
 
 /**
  * Query parameters the monitor reads. A profile's `variables` must use these names (the
@@ -52,10 +53,7 @@ export function sameSecret(given: string | undefined, secret: string): boolean {
  */
 export function callbackBase(callbackUrl: string, localAddress: string, httpPort: number): string {
   if (callbackUrl !== "auto") return callbackUrl.replace(/\/+$/, "");
-  const host = localAddress.includes(":") && !localAddress.startsWith("[")
-    ? `[${localAddress.replace(/%.*$/, "")}]`
-    : localAddress;
-  return `http://${host}:${httpPort}`;
+  return `http://${hostPort(localAddress, httpPort)}`;
 }
 
 /** One URL per notification the profile maps to a phone setting. Not yet percent-encoded. */

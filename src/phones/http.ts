@@ -14,6 +14,8 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { urlHost } from "../net.ts";
+import { concat } from "../bytes.ts";
 
 /** One request to a phone, fully formed. */
 export interface PhoneRequest {
@@ -126,7 +128,7 @@ export class ResponseReader {
   push(bytes: Uint8Array): void {
     if (bytes.length > 0) this.received = true;
     if (this.#complete || this.#error) return;
-    this.#buffer = concat(this.#buffer, bytes);
+    this.#buffer = concat([this.#buffer, bytes]);
     if (!this.#head && !this.#readHead()) return;
     this.#readBody();
   }
@@ -244,14 +246,6 @@ export class ResponseReader {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** Index of the first CRLF CRLF (or LF LF), or -1. */
 function indexOfBlankLine(b: Uint8Array): number {
   for (let i = 0; i + 1 < b.length; i++) {
@@ -268,7 +262,7 @@ function startsWithHttp(b: Uint8Array): boolean {
 /** Serialises a request: request line, headers, blank line, body. */
 export function requestBytes(r: PhoneRequest): Uint8Array {
   const body = new TextEncoder().encode(r.body);
-  const hostHeader = r.host.includes(":") ? `[${r.host}]` : r.host;
+  const hostHeader = urlHost(r.host);
   const defaultPort = r.protocol === "HTTPS" ? 443 : 80;
   const lines = [
     `${r.method} ${r.target} HTTP/1.1`,
@@ -277,7 +271,7 @@ export function requestBytes(r: PhoneRequest): Uint8Array {
   ];
   if (body.length > 0 || r.method !== "GET") lines.push(`Content-Length: ${body.length}`);
   const head = new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n");
-  return concat(head, body);
+  return concat([head, body]);
 }
 
 function connect(

@@ -5,7 +5,7 @@
  *
  * Wiring: `new PhoneRegistry()` is a server component (`apply(settings)`, `close()`); the
  * dispatcher calls `execute`, the monitor `localAddressFor`, `monitorSetup`,
- * `configureMonitoring`, `hostOf` and `addressOf`, the status page `status` and `onChange`.
+ * `configureMonitoring`, `hostOf` and `addressOf`, and the status page `status`.
  */
 
 export {

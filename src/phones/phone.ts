@@ -135,13 +135,11 @@ export class Phone {
   #lastError?: CommandRecord;
   #retired = false;
   #busy = false;
-  readonly #changed: () => void;
 
-  constructor(target: PhoneTarget, ctx: PhoneContext, changed: () => void = () => {}) {
+  constructor(target: PhoneTarget, ctx: PhoneContext) {
     this.#target = target;
     this.#ctx = ctx;
     this.#auth = this.#initialAuth();
-    this.#changed = changed;
   }
 
   /** The phone's current address and profile. */
@@ -163,7 +161,6 @@ export class Phone {
       this.#auth = this.#initialAuth();
       this.#blocked = undefined;
     }
-    this.#changed();
   }
 
   /** Fails every waiting command; the one in flight finishes. Later commands fail at once. */
@@ -289,7 +286,6 @@ export class Phone {
     const outcome = this.#queue.push(async () => {
       const started = this.#ctx.clock.now();
       this.#busy = true;
-      this.#changed();
       let result: Outcome;
       try {
         result = this.#blockedOutcome() ?? await job();
@@ -303,7 +299,6 @@ export class Phone {
       }
       return this.#record(command, result, this.#ctx.clock.now() - started);
     }, removed);
-    this.#changed();
     return outcome;
   }
 
@@ -337,7 +332,6 @@ export class Phone {
         ms,
       });
     }
-    this.#changed();
     return outcome;
   }
 

@@ -19,6 +19,7 @@ import { SimNetwork, type SimPhone } from "../simulator/mod.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
 import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
 import type { NotificationName } from "./profile.ts";
+import { hostPort } from "../net.ts";
 
 /** The profile demo phones are driven with. */
 export const DEMO_PROFILE = "snom.cfg";
@@ -64,7 +65,6 @@ export class PhoneRegistry {
   readonly name = "phones";
   readonly #options: PhoneRegistryOptions;
   readonly #phones = new Map<string, Phone>();
-  readonly #listeners = new Set<() => void>();
   readonly #demo = new Map<string, SimPhone>();
   readonly #retiring = new Set<Phone>();
   #network?: SimNetwork;
@@ -94,7 +94,6 @@ export class PhoneRegistry {
     await Promise.all(all.map((p) => p.idle()));
     await this.#network?.close();
     this.#demo.clear();
-    this.#notify();
   }
 
   /** True when the extension is a configured or demo phone. */
@@ -156,8 +155,7 @@ export class PhoneRegistry {
   addressOf(extension: string): string | undefined {
     const t = this.#phones.get(extension)?.target;
     if (!t) return undefined;
-    const host = t.host.includes(":") ? `[${t.host}]` : t.host;
-    return `${t.protocol.toLowerCase()}://${host}:${t.port}`;
+    return `${t.protocol.toLowerCase()}://${hostPort(t.host, t.port)}`;
   }
 
   /** One line per phone for the status page, in extension order. Never a password. */
@@ -165,26 +163,10 @@ export class PhoneRegistry {
     return this.extensions.map((e) => this.#phones.get(e)!.status());
   }
 
-  /** Calls `listener` whenever a phone's status may have changed; returns an unsubscribe. */
-  onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** The simulated phone behind a demo extension (for end-to-end tests). */
   demoPhone(extension: string): SimPhone | undefined {
     return this.#demo.get(extension);
   }
-
-  #notify = () => {
-    for (const l of this.#listeners) {
-      try {
-        l();
-      } catch (e) {
-        log("phones").error("a status listener failed: {error}", { error: e });
-      }
-    }
-  };
 
   async #apply(settings: Settings): Promise<void> {
     if (this.#closed) return;
@@ -257,7 +239,7 @@ export class PhoneRegistry {
           lockCooldownMs: this.#options.lockCooldownMs ?? LOCK_COOLDOWN_MS,
           maxQueued: this.#options.maxQueued ?? 32,
           cnonce: this.#options.cnonce,
-        }, this.#notify),
+        }),
       );
       log("phones").info("phone {extension} at {host}:{port} ({profile}{demo})", {
         extension,
@@ -274,7 +256,6 @@ export class PhoneRegistry {
       await sim.close();
       log("phones").info("demo phone {extension} stopped", { extension });
     }
-    this.#notify();
   }
 
   async #startDemo(wanted: ReadonlySet<string>): Promise<void> {

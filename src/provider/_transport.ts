@@ -10,6 +10,7 @@ import type { Clock } from "../clock.ts";
 import type { ProviderConfig } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
 import { ProviderError } from "./_errors.ts";
+import { hostPort } from "../net.ts";
 
 /** `fetch` as the service uses it (Deno's, with `client`); injected, never stubbed globally. */
 export type FetchLike = (
@@ -66,10 +67,7 @@ export function basicAuthorization(user: string, password: string): string {
 
 /** `https://host:port` for the config; IPv6 literals get their brackets. */
 export function originOf(config: ProviderConfig): string {
-  const host = config.hostname.includes(":") && !config.hostname.startsWith("[")
-    ? `[${config.hostname}]`
-    : config.hostname;
-  return `${config.protocol.toLowerCase()}://${host}:${config.port}`;
+  return `${config.protocol.toLowerCase()}://${hostPort(config.hostname, config.port)}`;
 }
 
 /** The HTTP side of one provider configuration. */

@@ -10,6 +10,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { parseHead } from "../admin/mod.ts";
+import { concat } from "../bytes.ts";
 
 /** One request as it arrived. Header names are lower-cased. */
 export interface RawRequest {
@@ -138,7 +139,7 @@ export class RawHttpServer {
       else void next();
     };
     socket.on("data", (chunk: Uint8Array) => {
-      buffer = concat(buffer, chunk);
+      buffer = concat([buffer, chunk]);
       void next();
     });
   }
@@ -161,14 +162,7 @@ function replyBytes(
     `Content-Length: ${body.length}`,
     `Connection: ${keepAlive ? "keep-alive" : "close"}`,
   ];
-  return concat(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return concat([new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body]);
 }
 
 const MAX_HEAD = 64 * 1024;

@@ -11,6 +11,7 @@ import { ACTION_SETTINGS, ActionSender, type FiredAction, substitute } from "./a
 import { type DigestOptions, LoginGuard } from "./auth.ts";
 import { CallModel, type Effect, isKnownKey, type Party, type SimCall } from "./calls.ts";
 import { RawHttpServer, type RawReply, type RawRequest } from "./http_server.ts";
+import { hostPort } from "../net.ts";
 
 /** How a simulated phone starts. Every field but `extension` has a default. */
 export interface SimPhoneOptions {
@@ -216,8 +217,7 @@ export class SimPhone {
 
   /** The phone's web address, e.g. `http://127.0.0.1:40123`. */
   get url(): string {
-    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `${this.#tls ? "https" : "http"}://${host}:${this.port}`;
+    return `${this.#tls ? "https" : "http"}://${hostPort(this.host, this.port)}`;
   }
 
   /** The phone's calls now, oldest first. */

@@ -5,6 +5,7 @@
  */
 
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import { concat } from "../../src/bytes.ts";
 
 /** A CA certificate and a server certificate it signed, all PEM. */
 export interface TestCertificates {
@@ -34,16 +35,6 @@ function length(n: number): Uint8Array {
   const bytes: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
   return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {

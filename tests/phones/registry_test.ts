@@ -188,8 +188,6 @@ Deno.test("the status shows results, errors and queue, but never the password", 
     password: "Pa55w0rd",
   });
   const registry = new PhoneRegistry({ timeoutMs: 1000 });
-  let changes = 0;
-  const stop = registry.onChange(() => changes++);
   try {
     await registry.apply(
       await settingsFrom(
@@ -209,9 +207,7 @@ Deno.test("the status shows results, errors and queue, but never the password", 
     assert.equal(s.last?.ok, false);
     assert.equal(s.lastError?.reason, "PhoneRefused");
     assert.doesNotMatch(JSON.stringify(registry.status()), /Pa55w0rd/);
-    assert.ok(changes > 0);
   } finally {
-    stop();
     await registry.close();
     await network.close();
   }
