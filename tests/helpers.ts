@@ -103,18 +103,24 @@ export function startMain(args: string[], cwd: string = ROOT): ServerProcess {
   };
 }
 
-/** A clock whose time moves only when the test says so. */
+/** A clock whose time moves only when the test says so; timers fire in time order in `advance`. */
 export class ManualClock implements Clock {
-  #now = 1_000_000;
-  #timers = new Map<number, { at: number; fn: () => void }>();
+  #now: number;
   #next = 1;
+  readonly #timers = new Map<number, { at: number; ms: number; fn: () => void }>();
+  readonly #watchers = new Set<() => void>();
+
+  constructor(start = 1_000_000) {
+    this.#now = start;
+  }
 
   now(): number {
     return this.#now;
   }
   setTimeout(fn: () => void, ms: number): TimerId {
     const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
+    this.#timers.set(id, { at: this.#now + ms, ms, fn });
+    for (const w of [...this.#watchers]) w();
     return id as unknown as TimerId;
   }
   clearTimeout(id: TimerId): void {
@@ -124,6 +130,10 @@ export class ManualClock implements Clock {
   get pending(): number {
     return this.#timers.size;
   }
+  /** The delays of the timers not fired yet. */
+  pendingDelays(): number[] {
+    return [...this.#timers.values()].map((t) => t.ms);
+  }
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void {
     const until = this.#now + ms;
@@ -132,9 +142,23 @@ export class ManualClock implements Clock {
       for (const t of this.#timers) if (t[1].at <= until && (!due || t[1].at < due[1].at)) due = t;
       if (!due) break;
       this.#timers.delete(due[0]);
-      this.#now = due[1].at;
+      this.#now = Math.max(this.#now, due[1].at);
       due[1].fn();
     }
     this.#now = until;
+  }
+  /** Resolves with the delay of the first pending timer whose delay satisfies `predicate`. */
+  async nextTimer(predicate: (ms: number) => boolean = () => true): Promise<number> {
+    for (;;) {
+      const found = [...this.#timers.values()].find((t) => predicate(t.ms));
+      if (found) return found.ms;
+      await new Promise<void>((resolve) => {
+        const w = () => {
+          this.#watchers.delete(w);
+          resolve();
+        };
+        this.#watchers.add(w);
+      });
+    }
   }
 }

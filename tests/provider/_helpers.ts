@@ -1,77 +1,14 @@
 /**
- * Shared pieces of the provider tests: a manual clock, settings built from config lines, and
+ * Shared pieces of the provider tests: settings built from config lines, and
  * a RawCommand call that returns the reply already parsed.
  */
 
 import assert from "node:assert/strict";
-import type { Clock, TimerId } from "../../src/clock.ts";
 import { LogService } from "../../src/log/mod.ts";
 import { ProviderService, type ProviderServiceOptions } from "../../src/provider/mod.ts";
 import { loadSettings, type Settings } from "../../src/server/mod.ts";
 import { FakeProvider, type FakeProviderOptions } from "../fakes/fake_provider.ts";
-
-/** A clock that moves only when told; timers fire in time order inside `advance`. */
-export class FakeClock implements Clock {
-  #now: number;
-  #next = 1;
-  readonly #timers = new Map<number, { at: number; ms: number; fn: () => void }>();
-  readonly #watchers = new Set<() => void>();
-
-  constructor(start = Date.UTC(2026, 0, 1)) {
-    this.#now = start;
-  }
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerId {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, ms, fn });
-    for (const w of [...this.#watchers]) w();
-    return id as unknown as TimerId;
-  }
-
-  clearTimeout(id: TimerId): void {
-    this.#timers.delete(id as unknown as number);
-  }
-
-  /** Moves time forward, firing every timer that falls due on the way. */
-  advance(ms: number): void {
-    const target = this.#now + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].at <= target && (!due || entry[1].at < due[1].at)) due = entry;
-      }
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#now = Math.max(this.#now, due[1].at);
-      due[1].fn();
-    }
-    this.#now = target;
-  }
-
-  /** The delays of the timers not fired yet. */
-  pending(): number[] {
-    return [...this.#timers.values()].map((t) => t.ms);
-  }
-
-  /** Resolves with the delay of the first pending timer whose delay satisfies `predicate`. */
-  async nextTimer(predicate: (ms: number) => boolean = () => true): Promise<number> {
-    for (;;) {
-      const found = [...this.#timers.values()].find((t) => predicate(t.ms));
-      if (found) return found.ms;
-      await new Promise<void>((resolve) => {
-        const w = () => {
-          this.#watchers.delete(w);
-          resolve();
-        };
-        this.#watchers.add(w);
-      });
-    }
-  }
-}
+import { ManualClock } from "../helpers.ts";
 
 /** Back-off pauses are short; request timeouts (providerTimeoutSeconds) are long. */
 export const isPause = (ms: number) => ms < 10_000;
@@ -138,7 +75,7 @@ export async function withLog<T>(fn: (lines: string[]) => Promise<T>): Promise<T
 
 /** A fake provider and a service configured for it, sharing one manual clock. */
 export interface Rig extends AsyncDisposable {
-  readonly clock: FakeClock;
+  readonly clock: ManualClock;
   readonly fake: FakeProvider;
   readonly provider: ProviderService;
 }
@@ -151,7 +88,7 @@ export async function rig(
     readonly service?: ProviderServiceOptions;
   } = {},
 ): Promise<Rig> {
-  const clock = new FakeClock();
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const fake = await FakeProvider.start({ clock, ...options.fake });
   const provider = new ProviderService({ clock, ...options.service });
   await provider.apply(await settingsFrom(ringCentralLines(fake, options.lines)));

@@ -64,7 +64,7 @@ for (const status of [400, 403, 404, 409, 422]) {
     const reply = await raw(r.provider, GET_EXTENSION);
     assert.deepEqual(JSON.parse(reply.json), { status, error: "CMN-999: Refused here" });
     assert.equal(r.fake.requestsTo(EXTENSION).length, 1);
-    assert.deepEqual(r.clock.pending(), []);
+    assert.deepEqual(r.clock.pendingDelays(), []);
   });
 }
 
