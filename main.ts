@@ -26,6 +26,21 @@ async function readConfig(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The last net under "bad input never crashes the server": an error that escaped every
+ * handler is logged, and the server keeps serving its other channels and phones.
+ */
+function keepRunningOnStrayErrors(): void {
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log("server").error("an unexpected error was not handled: {error}", { error: e.reason });
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    log("server").error("an unexpected error was not handled: {error}", { error: e.error });
+  });
+}
+
 async function main(): Promise<number> {
   const request = parseCli(Deno.args);
   switch (request.kind) {
@@ -62,6 +77,7 @@ async function main(): Promise<number> {
 
   const logService = new LogService();
   await logService.start();
+  keepRunningOnStrayErrors();
   let wroteDefault = false;
   if (!found.exists) {
     try {
