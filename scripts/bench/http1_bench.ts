@@ -4,7 +4,7 @@
  * keep-alive GETs like a phone's action URLs, latency percentiles and throughput.
  */
 
-import { serveHttp1 } from "../../src/admin/mod.ts";
+import { serveHttp1 } from "../../src/http/mod.ts";
 import { percentile, printTable, type Row, timeEach } from "./_table.ts";
 
 const N = 3000;

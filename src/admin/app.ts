@@ -10,7 +10,8 @@ import { html, raw } from "hono/html";
 import { streamSSE } from "hono/streaming";
 import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
-import { type CallbackRequest, type CallbackResult, sameSecret } from "../monitor/mod.ts";
+import type { CallbackRequest, CallbackResult } from "../contract.ts";
+import { sameSecret } from "../secret.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { renderStatus } from "./status_html.ts";
 

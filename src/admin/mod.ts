@@ -4,14 +4,13 @@
  * (config.md "Live reload"), keeping the old listener when the new one cannot be bound.
  */
 
-import type { Settings } from "../server/settings.ts";
+import type { Settings } from "../contract.ts";
 import { log } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
-import { type Http1Server, serveHttp1 } from "./http1.ts";
+import { type Http1Server, serveHttp1 } from "../http/mod.ts";
 
 export { type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
-export { parseHead, repairTarget, serveHttp1 } from "./http1.ts";
-export { escapeHtml, renderStatus } from "./status_html.ts";
+export { renderStatus } from "./status_html.ts";
 
 /** The HTTP listener component. */
 export class AdminServer {

@@ -13,7 +13,7 @@ import { concat } from "../bytes.ts";
 import type { Clock, TimerId } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import type { DeviceInfoMode } from "../config/mod.ts";
-import type { CommandHandler } from "./handler.ts";
+import type { CommandHandler } from "../contract.ts";
 import { LineDecoder } from "./codec.ts";
 import { type ChannelLimits, Session } from "./session.ts";
 import { hostPort } from "../net.ts";

@@ -4,9 +4,8 @@
  * whole or one byte at a time and must give the same lines (architecture.md habits 1 and 3).
  */
 
-import type { CallCommandName, ErrorReason } from "./handler.ts";
+import type { CallCommandName, CallEvent, CallInfo, ErrorReason } from "../contract.ts";
 import type { DeviceInfoMode } from "../config/mod.ts";
-import type { CallEvent, CallInfo } from "../monitor/events.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Framing (§1)

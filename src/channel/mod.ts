@@ -37,4 +37,4 @@ export type {
   EventSubscriber,
   Outcome,
   RawReply,
-} from "./handler.ts";
+} from "../contract.ts";

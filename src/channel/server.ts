@@ -7,8 +7,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, type DeviceInfoMode } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
-import type { Component, Settings } from "../server/mod.ts";
-import type { CommandHandler } from "./handler.ts";
+import type { CommandHandler, Component, Settings } from "../contract.ts";
 import type { ChannelLimits } from "./session.ts";
 import { Connection, peerOf } from "./_connection.ts";
 

@@ -25,9 +25,8 @@
  */
 
 import type { DeviceInfoMode } from "../config/mod.ts";
-import type { CallEvent } from "../monitor/events.ts";
+import type { CallEvent, CommandHandler, EventSubscriber, Outcome, RawReply } from "../contract.ts";
 import { log } from "../log/mod.ts";
-import type { CommandHandler, EventSubscriber, Outcome, RawReply } from "./handler.ts";
 import {
   formatEvent,
   formatHandshakeReply,

@@ -1,6 +1,7 @@
 /**
  * Configuration: the file grammar, the key table, parsing into a frozen snapshot, discovery,
- * the generated default file and the reload loop (config.md).
+ * the generated default file, the reload loop, and the phone profiles a configuration names
+ * (config.md).
  */
 
 export {
@@ -28,7 +29,32 @@ export {
 export { type Line, nearest, readLines } from "./lines.ts";
 export { deepFreeze, parseConfig, type ParseResult } from "./parse.ts";
 export { type ConfigWatch, type ReadText, watchConfig, type WatchOptions } from "./reload.ts";
+export {
+  COMMAND_PLACEHOLDERS,
+  commandSteps,
+  MONITOR_PLACEHOLDERS,
+  type MonitorConfiguration,
+  type NotificationName,
+  NOTIFICATIONS,
+  parseProfile,
+  placeholdersIn,
+  type Profile,
+  PROFILE_COMMANDS,
+  type ProfileCommand,
+  type ProfileResult,
+  type RequestStep,
+  type SuccessRule,
+} from "./profile.ts";
 export { KEY_NAMES, KEYS, SECRET_KEYS } from "./schema.ts";
+export {
+  BUILTIN_PROFILES,
+  DEMO_PROFILE,
+  findProfile,
+  type LoadResult,
+  loadSettings,
+  type ReadFile,
+  type Settings,
+} from "./settings.ts";
 export type {
   ConfigSnapshot,
   DeviceInfoMode,

@@ -14,7 +14,12 @@ import {
 import { getRotatingFileSink } from "@logtape/file";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ConfigSnapshot, LogLevelName } from "../config/mod.ts";
+import {
+  type ConfigSnapshot,
+  type Finding,
+  formatFinding,
+  type LogLevelName,
+} from "../config/mod.ts";
 import { Redactor } from "./redact.ts";
 
 export { REDACTED, Redactor } from "./redact.ts";
@@ -157,5 +162,19 @@ export class LogService {
       // The file may have gone away (removed disk, odd device); nothing is left to tell.
       console.error(`log file could not be flushed: ${render(e)}`);
     }
+  }
+}
+
+/**
+ * Logs every finding at its level, so the first start and each reload report a file alike.
+ * A finding quotes the file (`got '{x}'`), so it is a value of the log line, never its template.
+ */
+export function logFindings(findings: readonly Finding[]): void {
+  const logger = log("config");
+  for (const f of findings) {
+    const finding = formatFinding(f);
+    if (f.level === "error") logger.error("{finding}", { finding });
+    else if (f.level === "warning") logger.warning("{finding}", { finding });
+    else logger.info("{finding}", { finding });
   }
 }

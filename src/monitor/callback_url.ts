@@ -9,8 +9,8 @@
  * base64url, so it needs no escaping anywhere.
  */
 
-import { timingSafeEqual } from "node:crypto";
-import { type MonitorSetup, type NotificationName, NOTIFICATIONS } from "../phones/mod.ts";
+import { type NotificationName, NOTIFICATIONS } from "../config/mod.ts";
+import type { MonitorSetup } from "../contract.ts";
 import { hostPort } from "../net.ts";
 
 /**
@@ -25,27 +25,6 @@ export const CALLBACK_PARAMS = {
   displayName: "dr",
   ongoing: "n",
 } as const;
-
-const SECRET_BYTES = 24;
-
-/** A fresh callback secret: 192 random bits, URL-safe (base64url without padding). */
-export function newSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
-    /=+$/,
-    "",
-  );
-}
-
-const encoder = new TextEncoder();
-
-/** Compares a presented secret with the real one in constant time. */
-export function sameSecret(given: string | undefined, secret: string): boolean {
-  if (given === undefined) return false;
-  const a = encoder.encode(given);
-  const b = encoder.encode(secret);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * The base URL phones call back to: the configured one, or (for `auto`) the server's address

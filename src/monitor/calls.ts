@@ -47,8 +47,8 @@
  *   only the timeout.
  */
 
-import type { NotificationName } from "../phones/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo, CallState } from "./events.ts";
+import type { NotificationName } from "../config/mod.ts";
+import type { CallEvent, CallEventBody, CallInfo, CallState } from "../contract.ts";
 import { comparableNumber } from "./party.ts";
 
 /** One callback of a phone, already parsed. */

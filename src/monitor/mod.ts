@@ -3,10 +3,15 @@
  * channels that monitor the device (channel-protocol.md §4).
  */
 
-export type { CallEvent, CallEventBody, CallInfo, CallState } from "./events.ts";
+export type {
+  CallbackRequest,
+  CallbackResult,
+  CallEvent,
+  CallEventBody,
+  CallInfo,
+  CallState,
+} from "../contract.ts";
 export {
-  type CallbackRequest,
-  type CallbackResult,
   type DeviceStatus,
   Monitor,
   type MonitorOptions,
@@ -20,14 +25,7 @@ export {
   TRANSFER_WINDOW_MS,
   UNANSWERED_MS,
 } from "./calls.ts";
-export {
-  CALLBACK_PARAMS,
-  callbackBase,
-  callbackUrls,
-  newSecret,
-  parseCallbackPath,
-  sameSecret,
-} from "./callback_url.ts";
+export { CALLBACK_PARAMS, callbackBase, callbackUrls, parseCallbackPath } from "./callback_url.ts";
 export { comparableNumber, parseParty, type Party } from "./party.ts";
 export { decodeLenient, parseQuery } from "./query.ts";
 export { addressKey, type Lookup, SourceCheck, systemLookup } from "./source.ts";

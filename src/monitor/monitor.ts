@@ -29,21 +29,29 @@
  */
 
 import { type Clock, systemClock, type TimerId } from "../clock.ts";
-import type { CallCommandName, EventSubscriber, Outcome } from "../channel/handler.ts";
+import type {
+  CallbackRequest,
+  CallbackResult,
+  CallCommandName,
+  CallEvent,
+  CallInfo,
+  Component,
+  EventSubscriber,
+  MonitorSetup,
+  Outcome,
+  Settings,
+} from "../contract.ts";
 import { log, redactor } from "../log/mod.ts";
-import type { MonitorSetup, NotificationName } from "../phones/mod.ts";
-import type { Component, Settings } from "../server/mod.ts";
+import { newSecret, sameSecret } from "../secret.ts";
+import type { NotificationName } from "../config/mod.ts";
 import {
   CALLBACK_PARAMS,
   callbackBase,
   callbackUrls,
-  newSecret,
   parseCallbackPath,
   placeholders,
-  sameSecret,
 } from "./callback_url.ts";
 import { DeviceCalls, type PhoneReport, UNANSWERED_MS } from "./calls.ts";
-import type { CallEvent, CallInfo } from "./events.ts";
 import { parseParty } from "./party.ts";
 import { parseQuery } from "./query.ts";
 import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
@@ -86,25 +94,6 @@ export interface MonitorOptions {
   readonly unansweredMs?: number;
   /** Least time between two re-configurations that a callback triggers. Default 30 s. */
   readonly reconfigureMinIntervalMs?: number;
-}
-
-/** A phone's callback as the HTTP front hands it over. */
-export interface CallbackRequest {
-  /** The request path, e.g. `/phone/101/onConnected`. */
-  readonly path: string;
-  /** The query without `?`, as received (the front has percent-encoded raw spaces). */
-  readonly rawQuery: string;
-  /** The peer address of the TCP connection. */
-  readonly remoteAddress: string;
-}
-
-/**
- * The answer to a callback. The body is always empty `text/plain` (a Snom shows an XML body
- * on its screen): 200 accepted, 400 malformed, 403 wrong key or wrong source (nothing
- * changed), 404 not a callback path or an unknown phone.
- */
-export interface CallbackResult {
-  readonly status: 200 | 400 | 403 | 404;
 }
 
 /** One monitored device on the status page. */

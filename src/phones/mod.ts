@@ -18,37 +18,19 @@ export {
   parseChallenges,
 } from "./auth.ts";
 export {
-  MAX_BODY,
   netTransport,
   type PhoneReply,
   type PhoneRequest,
   type PhoneTransport,
   requestBytes,
-  ResponseReader,
 } from "./http.ts";
 export type { CommandRecord, PhoneStatus } from "./phone.ts";
-export {
-  COMMAND_PLACEHOLDERS,
-  commandSteps,
-  MONITOR_PLACEHOLDERS,
-  type MonitorConfiguration,
-  type NotificationName,
-  NOTIFICATIONS,
-  parseProfile,
-  placeholdersIn,
-  type Profile,
-  PROFILE_COMMANDS,
-  type ProfileCommand,
-  type ProfileResult,
-  type RequestStep,
-  type SuccessRule,
-} from "./profile.ts";
 export { SerialQueue } from "./queue.ts";
 export {
   AUTH_COOLDOWN_MS,
-  DEMO_PROFILE,
+  type DemoPhone,
+  type DemoPhones,
   LOCK_COOLDOWN_MS,
-  type MonitorSetup,
   PhoneRegistry,
   type PhoneRegistryOptions,
   UnknownPhoneError,

@@ -17,7 +17,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { CallCommandName, ErrorReason, Outcome } from "../channel/handler.ts";
+import type { CallCommandName, ErrorReason, Outcome } from "../contract.ts";
 import type { Clock } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
@@ -35,7 +35,7 @@ import {
   type Profile,
   type RequestStep,
   type SuccessRule,
-} from "./profile.ts";
+} from "../config/mod.ts";
 import { SerialQueue } from "./queue.ts";
 import { type ExpandedStep, expandStep, type TemplateValues } from "./template.ts";
 

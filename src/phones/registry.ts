@@ -6,23 +6,19 @@
  *
  * A phone added to the file is usable at once; a changed one keeps its queue and uses its
  * new address from the next request; a removed one fails its waiting commands with
- * `UnknownDevice` while the request in flight finishes. Demo phones are simulated SNOMs on
- * 127.0.0.1 (extensions 101, 102, …), started when `demoPhones` grows and stopped when it
- * shrinks; they are driven exactly like real phones, with the `snom.cfg` profile.
+ * `UnknownDevice` while the request in flight finishes. Demo phones (extensions 101, 102, …)
+ * come from the {@link DemoPhones} factory the server hands in (simulated SNOMs on 127.0.0.1):
+ * started when `demoPhones` grows and stopped when it shrinks, they are driven exactly like
+ * real phones, with the `snom.cfg` profile.
  */
 
-import type { CallCommandName, Outcome } from "../channel/handler.ts";
+import { DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
+import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
-import type { Settings } from "../server/mod.ts";
-import { SimNetwork, type SimPhone } from "../simulator/mod.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
 import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
-import type { NotificationName } from "./profile.ts";
 import { hostPort } from "../net.ts";
-
-/** The profile demo phones are driven with. */
-export const DEMO_PROFILE = "snom.cfg";
 
 /** How long a phone is left alone after it refused our login (ms). */
 export const AUTH_COOLDOWN_MS = 60_000;
@@ -30,8 +26,27 @@ export const AUTH_COOLDOWN_MS = 60_000;
 /** How long a phone is left alone after it showed its lock-out page (ms). */
 export const LOCK_COOLDOWN_MS = 60_000;
 
-/** Options for tests and special set-ups; the server passes none. */
-export interface PhoneRegistryOptions {
+/** A phone started for the demo (`demoPhones`), listening on `host:port`. */
+export interface DemoPhone {
+  readonly host: string;
+  readonly port: number;
+  /** Where its web interface is, for the log. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts demo phones on request; `server/` hands in one made of simulated phones. */
+export interface DemoPhones<P extends DemoPhone = DemoPhone> {
+  /** Starts the demo phone of one extension. */
+  start(extension: string): Promise<P>;
+  /** Stops every phone it started. */
+  close(): Promise<void>;
+}
+
+/** How the registry is built: the demo phone factory, and overrides for tests. */
+export interface PhoneRegistryOptions<P extends DemoPhone = DemoPhone> {
+  /** Where demo phones come from; without it `demoPhones` starts none (and says so). */
+  readonly demoPhones?: DemoPhones<P>;
   readonly transport?: PhoneTransport;
   readonly clock?: Clock;
   /** Overrides `phoneTimeoutSeconds` (tests use short timeouts). */
@@ -44,14 +59,6 @@ export interface PhoneRegistryOptions {
   readonly cnonce?: () => string;
 }
 
-/** What the monitor needs to point a phone's action URLs at the server. */
-export interface MonitorSetup {
-  /** Notification → the phone setting that holds its URL. */
-  readonly notifications: ReadonlyMap<NotificationName, string>;
-  /** Query to append to every notification URL, with the phone's `$variables`. */
-  readonly variables: string;
-}
-
 /** Why a registry operation could not start. */
 export class UnknownPhoneError extends Error {
   constructor(extension: string) {
@@ -61,18 +68,17 @@ export class UnknownPhoneError extends Error {
 }
 
 /** The phones of the server: a component (`apply`/`close`). */
-export class PhoneRegistry {
+export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   readonly name = "phones";
-  readonly #options: PhoneRegistryOptions;
+  readonly #options: PhoneRegistryOptions<P>;
   readonly #phones = new Map<string, Phone>();
-  readonly #demo = new Map<string, SimPhone>();
+  readonly #demo = new Map<string, P>();
   readonly #retiring = new Set<Phone>();
-  #network?: SimNetwork;
   #timeoutMs = 5000;
   #applying: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(options: PhoneRegistryOptions = {}) {
+  constructor(options: PhoneRegistryOptions<P> = {}) {
     this.#options = options;
   }
 
@@ -92,7 +98,7 @@ export class PhoneRegistry {
     for (const p of all) p.retire("the server is stopping");
     this.#phones.clear();
     await Promise.all(all.map((p) => p.idle()));
-    await this.#network?.close();
+    await this.#options.demoPhones?.close();
     this.#demo.clear();
   }
 
@@ -164,7 +170,7 @@ export class PhoneRegistry {
   }
 
   /** The simulated phone behind a demo extension (for end-to-end tests). */
-  demoPhone(extension: string): SimPhone | undefined {
+  demoPhone(extension: string): P | undefined {
     return this.#demo.get(extension);
   }
 
@@ -261,9 +267,15 @@ export class PhoneRegistry {
   async #startDemo(wanted: ReadonlySet<string>): Promise<void> {
     for (const extension of wanted) {
       if (this.#demo.has(extension)) continue;
-      this.#network ??= new SimNetwork();
+      const factory = this.#options.demoPhones;
+      if (!factory) {
+        log("phones").error("demo phone {extension} cannot start: this server has no demo phones", {
+          extension,
+        });
+        continue;
+      }
       try {
-        const sim = await this.#network.addPhone({ extension, host: "127.0.0.1" });
+        const sim = await factory.start(extension);
         this.#demo.set(extension, sim);
         log("phones").info("demo phone {extension} listens on {url}", { extension, url: sim.url });
       } catch (e) {

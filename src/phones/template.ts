@@ -13,7 +13,7 @@
  *   (snom-http.md §4.1).
  */
 
-import type { NotificationName, RequestStep } from "./profile.ts";
+import type { NotificationName, RequestStep } from "../config/mod.ts";
 
 /** The values a step may refer to. Absent values expand to "". */
 export interface TemplateValues {

@@ -8,7 +8,7 @@
  * starts during a back-off stops the retry.
  */
 
-import type { RawReply } from "../channel/handler.ts";
+import type { RawReply } from "../contract.ts";
 import type { Clock } from "../clock.ts";
 import type { ProviderAuth, ProviderConfig } from "../config/mod.ts";
 import { log, redactor } from "../log/mod.ts";

@@ -4,7 +4,7 @@
  * the channel's line limit.
  */
 
-import type { RawReply } from "../channel/handler.ts";
+import type { RawReply } from "../contract.ts";
 
 /** The methods a RawCommand may use (channel-protocol.md §5). */
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;

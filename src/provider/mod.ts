@@ -11,10 +11,9 @@
  * `provider.rawCommand(line, max)`, and let the status page show `provider.status()`.
  */
 
-import type { RawReply } from "../channel/handler.ts";
+import type { Component, RawReply, Settings } from "../contract.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
-import type { Component, Settings } from "../server/mod.ts";
 import {
   type AccountStatus,
   DEFAULT_RETRY,

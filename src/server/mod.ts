@@ -5,16 +5,23 @@
  */
 
 import { type Clock, systemClock } from "../clock.ts";
-import { type ConfigWatch, type Finding, formatFinding, watchConfig } from "../config/mod.ts";
+import {
+  type ConfigWatch,
+  type Finding,
+  formatFinding,
+  loadSettings,
+  watchConfig,
+} from "../config/mod.ts";
 import { AdminServer } from "../admin/mod.ts";
 import { ChannelServer } from "../channel/mod.ts";
 import { Monitor } from "../monitor/mod.ts";
 import { PhoneRegistry } from "../phones/mod.ts";
-import { log, LogService } from "../log/mod.ts";
+import { log, logFindings, LogService } from "../log/mod.ts";
 import { ProviderService } from "../provider/mod.ts";
+import { SimDemoPhones, type SimPhone } from "../simulator/mod.ts";
 import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { loadSettings, logFindings, type Settings } from "./settings.ts";
+import type { Component, Settings } from "../contract.ts";
 
 export {
   BUILTIN_PROFILES,
@@ -22,20 +29,9 @@ export {
   findProfile,
   type LoadResult,
   loadSettings,
-  logFindings,
-  type Settings,
-} from "./settings.ts";
-
-/** A part of the server that follows the configuration. */
-export interface Component {
-  readonly name: string;
-  /** Takes new valid settings; must not throw for settings that passed validation. */
-  apply(settings: Settings): void | Promise<void>;
-  /** Stops the component: listeners closed, timers cleared, work drained. */
-  close(): Promise<void>;
-  /** Plain JSON data for the status page; never a secret. */
-  status?(): unknown;
-}
+} from "../config/mod.ts";
+export { logFindings } from "../log/mod.ts";
+export type { Component, Settings } from "../contract.ts";
 
 /** What the server is told from outside. */
 export interface ServerOptions {
@@ -67,7 +63,7 @@ export class Server {
   #started = false;
   readonly startedAt: number;
   /** The phones: profiles, HTTP control, demo phones. */
-  readonly phones: PhoneRegistry;
+  readonly phones: PhoneRegistry<SimPhone>;
   /** Call state per device from the phones' callbacks, and the channels' subscriptions. */
   readonly monitor: Monitor;
   /** The telephony provider session (RawCommand). */
@@ -83,7 +79,7 @@ export class Server {
     this.#logService = options.logService ?? new LogService();
     this.startedAt = this.#clock.now();
     const clock = this.#clock;
-    this.phones = new PhoneRegistry({ clock });
+    this.phones = new PhoneRegistry({ clock, demoPhones: new SimDemoPhones() });
     this.monitor = new Monitor({ phones: this.phones, clock });
     this.provider = new ProviderService({ clock });
     this.channel = new ChannelServer({

@@ -9,8 +9,8 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { parseHead } from "../admin/mod.ts";
 import { concat } from "../bytes.ts";
+import { findHeadEnd, MAX_HEAD, parseRequestHead, statusText } from "../http/mod.ts";
 
 /** One request as it arrived. Header names are lower-cased. */
 export interface RawRequest {
@@ -47,18 +47,6 @@ export interface RawServerOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly handler: RawHandler;
 }
-
-const REASONS: Record<number, string> = {
-  200: "OK",
-  302: "Found",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
 
 /** A listening server. */
 export class RawHttpServer {
@@ -157,7 +145,7 @@ function replyBytes(
 ): Uint8Array {
   const body = new TextEncoder().encode(reply.body ?? "");
   const lines = [
-    `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? "Status"}`,
+    `HTTP/1.1 ${reply.status} ${statusText(reply.status)}`,
     ...(reply.headers ?? []).map(([n, v]) => `${n}: ${v}`),
     `Content-Length: ${body.length}`,
     `Connection: ${keepAlive ? "keep-alive" : "close"}`,
@@ -165,7 +153,6 @@ function replyBytes(
   return concat([new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body]);
 }
 
-const MAX_HEAD = 64 * 1024;
 /**
  * The largest request body taken. A phone's requests are small; without a bound, one
  * announced length would make a demo phone, which runs inside the server, buffer
@@ -178,21 +165,15 @@ function takeRequest(
   buffer: Uint8Array,
   remoteAddress: string,
 ): { request: RawRequest; rest: Uint8Array } | "incomplete" | "bad" {
-  let end = -1;
-  for (let i = 0; i + 3 < buffer.length; i++) {
-    if (buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13 && buffer[i + 3] === 10) {
-      end = i;
-      break;
-    }
-  }
-  if (end < 0) return buffer.length > MAX_HEAD ? "bad" : "incomplete";
+  const end = findHeadEnd(buffer);
+  if (end === undefined) return buffer.length > MAX_HEAD ? "bad" : "incomplete";
   // The same request-line reading as the server's own front: raw spaces in the target survive.
-  const head = parseHead(buffer.subarray(0, end));
+  const head = parseRequestHead(buffer.subarray(0, end.index));
   if (typeof head === "string") return "bad";
   const headers = [...head.headers];
   const length = Number(head.headers.get("content-length") ?? "0");
   if (!Number.isInteger(length) || length < 0 || length > MAX_BODY) return "bad";
-  const bodyStart = end + 4;
+  const bodyStart = end.index + end.length;
   if (buffer.length < bodyStart + length) return "incomplete";
   return {
     request: {

@@ -18,7 +18,7 @@ export {
   type SimCallState,
   type SimEventName,
 } from "./calls.ts";
-export { SimNetwork, type SimNetworkOptions } from "./network.ts";
+export { SimDemoPhones, SimNetwork, type SimNetworkOptions } from "./network.ts";
 export {
   type Concurrency,
   type DialReply,

@@ -162,3 +162,22 @@ function newCallId(): string {
     BigInt("0x" + b.subarray(6).toString("hex")).toString(36)
   }`;
 }
+
+/**
+ * Demo phones for the server (`demoPhones`): one network of simulated phones on 127.0.0.1,
+ * started one extension at a time. The phone registry takes it as its demo phone factory.
+ */
+export class SimDemoPhones {
+  #network?: SimNetwork;
+
+  /** Starts the simulated phone of one extension. */
+  start(extension: string): Promise<SimPhone> {
+    this.#network ??= new SimNetwork();
+    return this.#network.addPhone({ extension, host: "127.0.0.1" });
+  }
+
+  /** Stops every phone started. */
+  async close(): Promise<void> {
+    await this.#network?.close();
+  }
+}

@@ -12,6 +12,7 @@ import { type DigestOptions, LoginGuard } from "./auth.ts";
 import { CallModel, type Effect, isKnownKey, type Party, type SimCall } from "./calls.ts";
 import { RawHttpServer, type RawReply, type RawRequest } from "./http_server.ts";
 import { hostPort } from "../net.ts";
+import { escapeHtml } from "../text.ts";
 
 /** How a simulated phone starts. Every field but `extension` has a default. */
 export interface SimPhoneOptions {
@@ -592,10 +593,6 @@ export class SimPhone {
 
 function header(r: RawRequest, name: string): string | undefined {
   return r.headers.find(([n]) => n === name)?.[1];
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function simpleHash(s: string): string {

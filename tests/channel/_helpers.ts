@@ -11,7 +11,7 @@ import { ChannelServer, type CommandHandler } from "../../src/channel/mod.ts";
 import type { Clock } from "../../src/clock.ts";
 import { type ConfigSnapshot, parseCidr, parseConfig } from "../../src/config/mod.ts";
 import type { Settings } from "../../src/server/mod.ts";
-import type { CallEvent } from "../../src/monitor/events.ts";
+import type { CallEvent } from "../../src/contract.ts";
 import { FakePhones } from "../fakes/channel_handler.ts";
 
 /** The parts of the config a channel test may change. */

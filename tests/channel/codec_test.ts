@@ -9,7 +9,7 @@ import {
   parseLine,
   tokenize,
 } from "../../src/channel/mod.ts";
-import type { CallEvent } from "../../src/monitor/events.ts";
+import type { CallEvent } from "../../src/contract.ts";
 import { clientBytes, loadTranscripts } from "./_helpers.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

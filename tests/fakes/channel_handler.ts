@@ -12,7 +12,7 @@ import type {
   Outcome,
   RawReply,
 } from "../../src/channel/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo } from "../../src/monitor/events.ts";
+import type { CallEvent, CallEventBody, CallInfo } from "../../src/contract.ts";
 
 /** One command as the fake saw it start (after waiting for its device). */
 export interface SeenCommand {

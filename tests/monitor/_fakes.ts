@@ -1,8 +1,8 @@
 /** Fakes for the monitor tests: a phone port and a recording channel. */
 
-import type { EventSubscriber, Outcome } from "../../src/channel/handler.ts";
+import type { EventSubscriber, Outcome } from "../../src/contract.ts";
 import type { CallEvent, PhonePort } from "../../src/monitor/mod.ts";
-import type { MonitorConfiguration, NotificationName } from "../../src/phones/mod.ts";
+import type { MonitorConfiguration, NotificationName } from "../../src/config/mod.ts";
 import { loadSettings, type Settings } from "../../src/server/mod.ts";
 
 /** Settings from config text, with the built-in profiles. */

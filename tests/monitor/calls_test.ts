@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type CallEvent, DeviceCalls, type PhoneReport } from "../../src/monitor/mod.ts";
-import type { NotificationName } from "../../src/phones/mod.ts";
+import type { NotificationName } from "../../src/config/mod.ts";
 import { describe } from "./_fakes.ts";
 
 const T0 = 1_000_000;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { EventSubscriber, Outcome } from "../../src/channel/handler.ts";
+import type { EventSubscriber, Outcome } from "../../src/contract.ts";
 import { LogService, redactor } from "../../src/log/mod.ts";
 import { type Lookup, Monitor } from "../../src/monitor/mod.ts";
-import type { NotificationName } from "../../src/phones/mod.ts";
+import type { NotificationName } from "../../src/config/mod.ts";
 import type { Settings } from "../../src/server/mod.ts";
 import { ManualClock } from "../helpers.ts";
 import { deferred, FakePort, phonesConfig, Recorder } from "./_fakes.ts";

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import type { CallbackResult } from "../../src/monitor/mod.ts";
-import { Monitor } from "../../src/monitor/mod.ts";
-import type { NotificationName } from "../../src/phones/mod.ts";
+import { type CallbackResult, Monitor } from "../../src/monitor/mod.ts";
+import type { NotificationName } from "../../src/config/mod.ts";
 import { ManualClock } from "../helpers.ts";
 import { FakePort, phonesConfig, Recorder } from "./_fakes.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import type { Outcome } from "../../src/channel/handler.ts";
+import type { Outcome } from "../../src/contract.ts";
 import { PhoneRegistry, type PhoneRegistryOptions } from "../../src/phones/mod.ts";
 import { SimNetwork, type SimPhoneOptions } from "../../src/simulator/mod.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";

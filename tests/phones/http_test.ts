@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
-import {
-  netTransport,
-  type PhoneRequest,
-  requestBytes,
-  ResponseReader,
-} from "../../src/phones/mod.ts";
+import { ResponseReader } from "../../src/http/mod.ts";
+import { netTransport, type PhoneRequest, requestBytes } from "../../src/phones/mod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

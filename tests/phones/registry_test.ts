@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { type NotificationName, PhoneRegistry, UnknownPhoneError } from "../../src/phones/mod.ts";
+import type { NotificationName } from "../../src/config/mod.ts";
+import { PhoneRegistry, UnknownPhoneError } from "../../src/phones/mod.ts";
 import type { Component } from "../../src/server/mod.ts";
-import { SimNetwork } from "../../src/simulator/mod.ts";
+import { SimDemoPhones, SimNetwork } from "../../src/simulator/mod.ts";
 import { ActionReceiver } from "../fakes/action_receiver.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
 
@@ -18,7 +19,7 @@ function refuses(port: number): Promise<boolean> {
 }
 
 Deno.test("demoPhones = 2 starts phones 101 and 102, and MakeCall 101 102 makes 102 ring", async () => {
-  const registry = new PhoneRegistry();
+  const registry = new PhoneRegistry({ demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom("demoPhones = 2\n"));
     assert.deepEqual(registry.extensions, ["101", "102"]);
@@ -39,7 +40,7 @@ Deno.test("demoPhones = 2 starts phones 101 and 102, and MakeCall 101 102 makes 
 });
 
 Deno.test("demo phones start when demoPhones grows and stop when it shrinks", async () => {
-  const registry = new PhoneRegistry();
+  const registry = new PhoneRegistry({ demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom("demoPhones = 1\n"));
     assert.deepEqual(registry.extensions, ["101"]);
@@ -62,7 +63,7 @@ Deno.test("phones are added, moved and removed live", async () => {
   const network = new SimNetwork();
   const a = await network.addPhone({ extension: "201" });
   const b = await network.addPhone({ extension: "202" });
-  const registry = new PhoneRegistry({ timeoutMs: 1000 });
+  const registry = new PhoneRegistry({ timeoutMs: 1000, demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom(phoneLine("201", a.port)));
     assert.equal(registry.has("202"), false);
@@ -91,7 +92,7 @@ Deno.test("phones are added, moved and removed live", async () => {
 Deno.test("removing a phone fails its waiting commands and lets the one in flight finish", async () => {
   const network = new SimNetwork();
   const a = await network.addPhone({ extension: "201" });
-  const registry = new PhoneRegistry({ timeoutMs: 2000 });
+  const registry = new PhoneRegistry({ timeoutMs: 2000, demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom(phoneLine("201", a.port)));
     a.delayMs = 150;
@@ -112,7 +113,7 @@ Deno.test("removing a phone fails its waiting commands and lets the one in fligh
 Deno.test("closing the registry fails waiting commands and finishes the one in flight", async () => {
   const network = new SimNetwork();
   const a = await network.addPhone({ extension: "201" });
-  const registry = new PhoneRegistry({ timeoutMs: 2000 });
+  const registry = new PhoneRegistry({ timeoutMs: 2000, demoPhones: new SimDemoPhones() });
   await registry.apply(await settingsFrom(phoneLine("201", a.port)));
   a.delayMs = 100;
   const inFlight = registry.execute("201", "HoldCall");
@@ -127,7 +128,7 @@ Deno.test("closing the registry fails waiting commands and finishes the one in f
 
 Deno.test("configureMonitoring writes the URLs through dummy.htm, and the phone then calls them", async () => {
   const receiver = await ActionReceiver.start();
-  const registry = new PhoneRegistry();
+  const registry = new PhoneRegistry({ demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom("demoPhones = 2\n"));
     const setup = registry.monitorSetup("102")!;
@@ -164,7 +165,7 @@ Deno.test("configureMonitoring writes the URLs through dummy.htm, and the phone 
 });
 
 Deno.test("the monitor API answers for known phones and refuses unknown ones", async () => {
-  const registry = new PhoneRegistry();
+  const registry = new PhoneRegistry({ demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(await settingsFrom("demoPhones = 1\n"));
     assert.equal(await registry.localAddressFor("101"), "127.0.0.1");
@@ -187,7 +188,7 @@ Deno.test("the status shows results, errors and queue, but never the password", 
     username: "admin",
     password: "Pa55w0rd",
   });
-  const registry = new PhoneRegistry({ timeoutMs: 1000 });
+  const registry = new PhoneRegistry({ timeoutMs: 1000, demoPhones: new SimDemoPhones() });
   try {
     await registry.apply(
       await settingsFrom(
@@ -214,7 +215,7 @@ Deno.test("the status shows results, errors and queue, but never the password", 
 });
 
 Deno.test("the registry is a server component", async () => {
-  const component: Component = new PhoneRegistry();
+  const component: Component = new PhoneRegistry({ demoPhones: new SimDemoPhones() });
   assert.equal(component.name, "phones");
   await component.apply(await settingsFrom("demoPhones = 1\n"));
   await component.close();

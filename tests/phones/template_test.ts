@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  encodeSettingValue,
-  expandStep,
-  type NotificationName,
-  parseProfile,
-  type RequestStep,
-} from "../../src/phones/mod.ts";
+import { type NotificationName, parseProfile, type RequestStep } from "../../src/config/mod.ts";
+import { encodeSettingValue, expandStep } from "../../src/phones/mod.ts";
 
 function step(lines: string): RequestStep {
   const r = parseProfile(`[MakeCall]\n${lines}\n`, "t.cfg");

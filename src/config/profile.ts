@@ -22,7 +22,8 @@
  * Placeholders are `{name}` with a plain name; any other brace text (a JSON body) is literal.
  */
 
-import { type Finding, nearest, readLines } from "../config/mod.ts";
+import type { Finding } from "./findings.ts";
+import { nearest, readLines } from "./lines.ts";
 
 /** Channel commands a profile may define (channel-protocol.md §3). */
 export const PROFILE_COMMANDS = [

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { commandSteps, parseProfile, type Profile } from "../../src/phones/mod.ts";
+import { commandSteps, parseProfile, type Profile } from "../../src/config/mod.ts";
 import { BUILTIN_PROFILES } from "../../src/server/mod.ts";
 
 const SNOM = await Deno.readTextFile(`${BUILTIN_PROFILES}/snom.cfg`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseHead, repairTarget, serveHttp1 } from "../../src/admin/mod.ts";
+import { parseRequestHead, repairTarget, serveHttp1 } from "../../src/http/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -83,7 +83,7 @@ Deno.test("repairTarget encodes what a URL may not hold and keeps valid escapes"
   assert.equal(repairTarget(enc.encode('/a b?x=%41%zz&y="<>')), "/a%20b?x=%41%25zz&y=%22%3C%3E");
   // A request target has no fragment: a raw # is data (a display name), kept with the query.
   assert.equal(repairTarget(enc.encode("/p?dr=Desk #4&n=1")), "/p?dr=Desk%20%234&n=1");
-  const head = parseHead(enc.encode("GET  /x y HTTP/1.0\r\nA: 1"));
+  const head = parseRequestHead(enc.encode("GET  /x y HTTP/1.0\r\nA: 1"));
   assert.ok(typeof head !== "string");
   assert.equal(head.target, "/x%20y");
   assert.equal(head.version, "HTTP/1.0");

@@ -5,18 +5,13 @@
  */
 
 import { isAbsolute, join, resolve } from "node:path";
-import {
-  type ConfigSnapshot,
-  deepFreeze,
-  type Finding,
-  formatFinding,
-  hasErrors,
-  parseConfig,
-} from "../config/mod.ts";
-import { log } from "../log/mod.ts";
-import { DEMO_PROFILE, parseProfile, type Profile } from "../phones/mod.ts";
+import { type Finding, hasErrors } from "./findings.ts";
+import { deepFreeze, parseConfig } from "./parse.ts";
+import { parseProfile, type Profile } from "./profile.ts";
+import type { ConfigSnapshot } from "./types.ts";
 
-export { DEMO_PROFILE };
+/** The profile demo phones are driven with. */
+export const DEMO_PROFILE = "snom.cfg";
 
 /** The folder of profiles built into the executable (`profiles/` in the repository). */
 export const BUILTIN_PROFILES = resolve(import.meta.dirname ?? ".", "..", "..", "profiles");
@@ -112,18 +107,4 @@ export async function loadSettings(
   }
   if (hasErrors(findings)) return { findings };
   return { settings: deepFreeze({ config, profiles }), findings };
-}
-
-/**
- * Logs every finding at its level, so the first start and each reload report a file alike.
- * A finding quotes the file (`got '{x}'`), so it is a value of the log line, never its template.
- */
-export function logFindings(findings: readonly Finding[]): void {
-  const logger = log("config");
-  for (const f of findings) {
-    const finding = formatFinding(f);
-    if (f.level === "error") logger.error("{finding}", { finding });
-    else if (f.level === "warning") logger.warning("{finding}", { finding });
-    else logger.info("{finding}", { finding });
-  }
 }

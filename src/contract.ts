@@ -1,0 +1,162 @@
+/**
+ * The contracts between the server's parts: the types that several feature folders share, so
+ * that none of them imports another. A channel, the phones, the monitor and the provider each
+ * speak these; `server/` wires implementations together. This module imports nothing but
+ * configuration types, and holds no code that runs.
+ *
+ * Protocol terms are those of docs/channel-protocol.md.
+ */
+
+import type { NotificationName, Settings } from "./config/mod.ts";
+
+export type { Settings };
+
+// --- Commands and their outcomes (docs/channel-protocol.md §3) ---
+
+/** Channel commands that act on a phone (channel-protocol.md §3). */
+export type CallCommandName =
+  | "MakeCall"
+  | "AnswerCall"
+  | "ClearConnection"
+  | "HoldCall"
+  | "RetrieveCall"
+  | "TransferCall"
+  | "ConsultationCall"
+  | "ConferenceCall"
+  | "AlternateCall"
+  | "ReconnectCall";
+
+/** Why a valid command failed; the optional fourth token of an ERROR reply. */
+export type ErrorReason =
+  | "UnknownDevice"
+  | "InvalidNumber"
+  | "NotSupported"
+  | "PhoneUnreachable"
+  | "PhoneRefused"
+  | "PhoneLocked"
+  | "AuthFailed"
+  | "Timeout"
+  | "NotMonitored"
+  | "MonitorFailed";
+
+/** The outcome of a command that went to a phone or the monitor. */
+export type Outcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: ErrorReason; readonly detail?: string };
+
+/** A channel as the monitor sees it: something that receives a device's events. */
+export interface EventSubscriber {
+  /** Unique per channel, for logs and the status page. */
+  readonly id: number;
+  /** Called synchronously, in the device's event order; must not throw or block. */
+  deliver(event: CallEvent): void;
+  /**
+   * The monitor of `device` ended without a MonitorStop (the phone left the configuration):
+   * the channel no longer counts the device as monitored. Must not throw.
+   */
+  monitorEnded(device: string): void;
+}
+
+/** The reply payload of a RawCommand (channel-protocol.md §5): compact JSON, one line. */
+export interface RawReply {
+  readonly ok: boolean;
+  readonly json: string;
+}
+
+/** The server behind a channel. */
+export interface CommandHandler {
+  /** True when the extension is a configured (or demo) phone. */
+  knowsDevice(device: string): boolean;
+  /**
+   * Sends a call command to the device's phone. `number` is normalised, or undefined. A
+   * MakeCall accepted on a monitored device delivers its Initiated event to the subscribers
+   * before the promise resolves, and no other event it causes before that Initiated
+   * (channel-protocol.md §4: Initiated comes right after the reply).
+   */
+  callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome>;
+  /** Makes sure the phone reports to this server, then subscribes the channel. */
+  monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome>;
+  /** Unsubscribes the channel; idempotent. */
+  monitorStop(device: string, subscriber: EventSubscriber): void;
+  /** Forwards a RawCommand line (a JSON object) to the provider. */
+  rawCommand(line: string, maxReplyBytes: number): Promise<RawReply>;
+}
+
+// --- Call events (docs/channel-protocol.md §4) ---
+
+/** The state of one call on a device, as DeviceInformation shows it. */
+export type CallState = "alerting" | "dialing" | "connected" | "held";
+
+/** One call a device has now. */
+export interface CallInfo {
+  /** The server's own call reference, unique per server run. */
+  readonly callRef: number;
+  readonly state: CallState;
+  /** User part of the remote party's SIP URI; never a display name. */
+  readonly remote: string;
+  /** Display name of the remote party, for Extended DeviceInformation; may be "". */
+  readonly displayName: string;
+}
+
+/** The event-specific part of a {@link CallEvent}. */
+export type CallEventBody =
+  | { readonly type: "Delivered"; readonly caller: string }
+  | { readonly type: "Originated"; readonly called: string }
+  | { readonly type: "Initiated"; readonly callRef: number }
+  | {
+    readonly type: "Established";
+    readonly direction: "incoming" | "outgoing";
+    readonly remote: string;
+  }
+  | { readonly type: "ConnectionCleared" }
+  | { readonly type: "Held" }
+  | { readonly type: "Retrieved" }
+  | { readonly type: "Transferred"; readonly remote: string };
+
+/** One event of one device, with the device's calls right after it happened. */
+export type CallEvent = CallEventBody & {
+  readonly device: string;
+  readonly calls: readonly CallInfo[];
+};
+
+// --- Phone callbacks (docs/channel-protocol.md §4.1) ---
+
+/** A phone's callback as the HTTP front hands it over. */
+export interface CallbackRequest {
+  /** The request path, e.g. `/phone/101/onConnected`. */
+  readonly path: string;
+  /** The query without `?`, as received (the front has percent-encoded raw spaces). */
+  readonly rawQuery: string;
+  /** The peer address of the TCP connection. */
+  readonly remoteAddress: string;
+}
+
+/**
+ * The answer to a callback. The body is always empty `text/plain` (a Snom shows an XML body
+ * on its screen): 200 accepted, 400 malformed, 403 wrong key or wrong source (nothing
+ * changed), 404 not a callback path or an unknown phone.
+ */
+export interface CallbackResult {
+  readonly status: 200 | 400 | 403 | 404;
+}
+
+/** What the monitor needs to point a phone's action URLs at the server. */
+export interface MonitorSetup {
+  /** Notification → the phone setting that holds its URL. */
+  readonly notifications: ReadonlyMap<NotificationName, string>;
+  /** Query to append to every notification URL, with the phone's `$variables`. */
+  readonly variables: string;
+}
+
+// --- The server's parts ---
+
+/** A part of the server that follows the configuration. */
+export interface Component {
+  readonly name: string;
+  /** Takes new valid settings; must not throw for settings that passed validation. */
+  apply(settings: Settings): void | Promise<void>;
+  /** Stops the component: listeners closed, timers cleared, work drained. */
+  close(): Promise<void>;
+  /** Plain JSON data for the status page; never a secret. */
+  status?(): unknown;
+}

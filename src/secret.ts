@@ -1,0 +1,27 @@
+/**
+ * Secrets the server makes up itself (the per-phone callback keys) and how a presented one is
+ * compared with the real one.
+ */
+
+import { timingSafeEqual } from "node:crypto";
+
+const SECRET_BYTES = 24;
+
+/** A fresh secret: 192 random bits, URL-safe (base64url without padding). */
+export function newSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** Compares a presented secret with the real one in constant time. */
+export function sameSecret(given: string | undefined, secret: string): boolean {
+  if (given === undefined) return false;
+  const a = encoder.encode(given);
+  const b = encoder.encode(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
