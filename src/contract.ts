@@ -39,9 +39,13 @@ export type ErrorReason =
   | "NotMonitored"
   | "MonitorFailed";
 
-/** The outcome of a command that went to a phone or the monitor. */
+/**
+ * The outcome of a command that went to a phone or the monitor. A successful MakeCall on a
+ * monitored device names the Initiated event it caused, so a channel can write that event
+ * right after the reply (the MakeCall rule, kept in the channel's session).
+ */
 export type Outcome =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly initiated?: CallEvent }
   | { readonly ok: false; readonly reason: ErrorReason; readonly detail?: string };
 
 /** A channel as the monitor sees it: something that receives a device's events. */
@@ -70,8 +74,7 @@ export interface CommandHandler {
   /**
    * Sends a call command to the device's phone. `number` is normalised, or undefined. A
    * MakeCall accepted on a monitored device delivers its Initiated event to the subscribers
-   * before the promise resolves, and no other event it causes before that Initiated
-   * (channel-protocol.md §4: Initiated comes right after the reply).
+   * before the promise resolves and names it in the outcome (`initiated`).
    */
   callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome>;
   /** Makes sure the phone reports to this server, then subscribes the channel. */

@@ -18,7 +18,8 @@ export class Cancelled extends Error {
 }
 
 interface Job {
-  readonly start: () => Promise<void>;
+  /** Runs the job: "async" when it returned a promise, whose end starts the next job. */
+  readonly start: () => "sync" | "async";
   readonly cancel: (reason: string) => void;
 }
 
@@ -26,7 +27,8 @@ interface Job {
 export class Serial {
   readonly #waiting: Job[] = [];
   readonly #onIdle?: () => void;
-  #running: Promise<void> | undefined;
+  #busy = false;
+  #idle: (() => void)[] = [];
 
   /** `onIdle` is called each time the last job has finished and nothing waits. */
   constructor(onIdle?: () => void) {
@@ -40,7 +42,7 @@ export class Serial {
 
   /** True while a job runs or waits. */
   get busy(): boolean {
-    return this.#running !== undefined;
+    return this.#busy;
   }
 
   /**
@@ -48,28 +50,51 @@ export class Serial {
    * throws or rejects rejects only its own promise. When the queue is cancelled before the job
    * starts, the promise resolves with `cancelled(reason)` if given, else rejects with
    * {@link Cancelled}.
+   *
+   * The next job starts in the same turn as the previous one ends (a job that returns no
+   * promise ends at once), before anyone awaiting the previous job's result resumes.
    */
   run<T>(job: () => T | Promise<T>, cancelled?: (reason: string) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.push({
-        start: async () => {
+        start: () => {
+          let result: T | Promise<T>;
           try {
-            resolve(await job());
+            result = job();
           } catch (e) {
             reject(e);
+            return "sync";
           }
+          if (!(result instanceof Promise)) {
+            resolve(result);
+            return "sync";
+          }
+          result.then(
+            (value) => {
+              resolve(value);
+              this.#next();
+            },
+            (e) => {
+              reject(e);
+              this.#next();
+            },
+          );
+          return "async";
         },
         cancel: (reason) => cancelled ? resolve(cancelled(reason)) : reject(new Cancelled(reason)),
       });
-      if (!this.#running) this.#running = this.#drain();
+      if (!this.#busy) this.#next();
     });
   }
 
-  async #drain(): Promise<void> {
+  /** Starts waiting jobs until one is asynchronous or none is left. */
+  #next(): void {
+    this.#busy = true;
     for (let job = this.#waiting.shift(); job; job = this.#waiting.shift()) {
-      await job.start();
+      if (job.start() === "async") return;
     }
-    this.#running = undefined;
+    this.#busy = false;
+    for (const wake of this.#idle.splice(0)) wake();
     this.#onIdle?.();
   }
 
@@ -79,8 +104,9 @@ export class Serial {
   }
 
   /** Resolves when nothing runs and nothing waits. */
-  async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+  idle(): Promise<void> {
+    if (!this.#busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 }
 

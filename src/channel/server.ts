@@ -7,6 +7,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, type DeviceInfoMode } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
+import { Serial } from "../serial.ts";
 import type { CommandHandler, Component, Settings } from "../contract.ts";
 import type { ChannelLimits } from "./session.ts";
 import { Connection, peerOf } from "./_connection.ts";
@@ -73,7 +74,8 @@ export class ChannelServer implements Component {
   #everBound = false;
   /** The accept loop of each listener, so a rebind can wait for the old socket to go. */
   readonly #loops = new Map<Deno.TcpListener, Promise<void>>();
-  #applying: Promise<void> = Promise.resolve();
+  /** Settings are applied one at a time, in order. */
+  readonly #applying = new Serial();
   readonly #connections = new Set<Connection>();
   #allowed: readonly Cidr[] = [];
   #maxChannels = 0;
@@ -108,9 +110,7 @@ export class ChannelServer implements Component {
    * old listener. Calls are handled one at a time.
    */
   apply(settings: Settings): Promise<void> {
-    const run = this.#applying.then(() => this.#apply(settings));
-    this.#applying = run.catch(() => undefined);
-    return run;
+    return this.#applying.run(() => this.#apply(settings));
   }
 
   async #apply(settings: Settings): Promise<void> {
@@ -301,7 +301,7 @@ export class ChannelServer implements Component {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#applying;
+    await this.#applying.idle();
     const listener = this.#listener;
     this.#listenerConfig = undefined;
     const stopped = listener ? this.#stopListening(listener) : undefined;

@@ -12,9 +12,11 @@
  *   yet is held and written right after that command's reply; so a command's reply always
  *   comes before the events it causes, with nothing of that device in between. Every other
  *   event is written at once, even while replies of other devices are pending.
- * - A successful MakeCall is followed by its own Initiated (§4): events held while it ran but
- *   delivered before its Initiated (another channel's MakeCall on the same phone, finished
- *   first) are not its doing, so they are written just before its reply instead of after.
+ * - The MakeCall rule: a successful MakeCall's reply is followed by its own Initiated, with
+ *   nothing of that device in between (§4). The outcome names that Initiated; events held
+ *   behind the reply but delivered before it (another channel's MakeCall on the same phone,
+ *   finished first) are not this command's doing, so they are written just before its reply.
+ *   This is the only place the rule is kept.
  *
  * States:
  * - `open`: commands are read and run.
@@ -27,6 +29,7 @@
 import type { DeviceInfoMode } from "../config/mod.ts";
 import type { CallEvent, CommandHandler, EventSubscriber, Outcome, RawReply } from "../contract.ts";
 import { log } from "../log/mod.ts";
+import { KeyedSerial } from "../serial.ts";
 import {
   formatEvent,
   formatHandshakeReply,
@@ -66,35 +69,29 @@ export interface SessionOptions {
 /** The session lifecycle (see the module comment). */
 export type SessionState = "open" | "ending" | "closed";
 
+/** An event held behind a reply, with its lines. */
+interface HeldEvent {
+  readonly event: CallEvent;
+  readonly lines: readonly string[];
+}
+
 /** A place in reply order. */
 interface Slot {
   reply?: string;
-  /** Event lines that must follow this reply. */
-  held: string[];
-  /** Held event lines that go just before this reply (see the module comment). */
-  before?: string[];
-  /** Where in `held` the latest Initiated event begins. */
-  initiatedAt?: number;
+  /** Events that must follow this reply. */
+  held: HeldEvent[];
+  /** Held events that go just before this reply (the MakeCall rule). */
+  before?: HeldEvent[];
   written: boolean;
   /** The session finishes once this slot is written (BYE). */
   readonly last?: boolean;
 }
 
-/** A command waiting for its turn in a device's queue. */
-interface Job {
-  readonly slot: Slot;
-  /** The reply subject, for the reply to a failure inside the server. */
-  readonly subject: string;
-  readonly run: () => Reply | Promise<Reply>;
-}
+/** A command's reply, and for a successful MakeCall the Initiated event it caused. */
+type Done = Reply & { readonly initiated?: CallEvent };
 
-/** Commands of this channel for one device (or for the provider), one at a time. */
-interface Lane {
-  running: boolean;
-  readonly waiting: Job[];
-  /** The latest started slot of this lane that is not written yet: events wait behind it. */
-  holder?: Slot;
-}
+/** A lane: the commands of this channel for one device, or the RawCommands. */
+type LaneKey = string | typeof RAW;
 
 /** Someone waiting for fewer than `below` pending replies. */
 interface Waiter {
@@ -118,7 +115,10 @@ export class Session implements EventSubscriber {
   #state: SessionState = "open";
   #mode: DeviceInfoMode;
   readonly #slots: Slot[] = [];
-  readonly #lanes = new Map<string | typeof RAW, Lane>();
+  /** Commands of this channel run one at a time per device (and for the provider). */
+  readonly #lanes = new KeyedSerial<LaneKey>();
+  /** Per lane, the latest started slot that is not written yet: events wait behind it. */
+  readonly #holders = new Map<LaneKey, Slot>();
   readonly #monitored = new Set<string>();
   #settled: Waiter[] = [];
 
@@ -249,7 +249,7 @@ export class Session implements EventSubscriber {
     return { status: "ERROR", subject };
   }
 
-  async #outcome(subject: string, run: () => Promise<Outcome>): Promise<Reply> {
+  async #outcome(subject: string, run: () => Promise<Outcome>): Promise<Done> {
     let outcome: Outcome;
     try {
       outcome = await run();
@@ -257,7 +257,7 @@ export class Session implements EventSubscriber {
       return this.#internalError(subject, e);
     }
     return outcome.ok
-      ? { status: "SUCCESS", subject }
+      ? { status: "SUCCESS", subject, initiated: outcome.initiated }
       : { status: "ERROR", subject, reason: outcome.reason };
   }
 
@@ -350,11 +350,9 @@ export class Session implements EventSubscriber {
       });
       return;
     }
-    const holder = this.#lanes.get(event.device)?.holder;
-    if (holder && !holder.written) {
-      if (event.type === "Initiated") holder.initiatedAt = holder.held.length;
-      holder.held.push(...lines);
-    } else for (const line of lines) this.#write(line);
+    const holder = this.#holders.get(event.device);
+    if (holder && !holder.written) holder.held.push({ event, lines });
+    else for (const line of lines) this.#write(line);
   }
 
   /** The client closed its sending side: finish pending replies, then finish (§6). */
@@ -374,7 +372,8 @@ export class Session implements EventSubscriber {
     for (const device of this.#monitored) this.#release(device);
     this.#monitored.clear();
     this.#slots.length = 0;
-    this.#lanes.clear();
+    this.#lanes.cancelWaiting("the channel closed");
+    this.#holders.clear();
     this.#wake();
   }
 
@@ -391,54 +390,39 @@ export class Session implements EventSubscriber {
     this.#flush();
   }
 
-  #enqueue(key: string | typeof RAW, subject: string, run: () => Reply | Promise<Reply>) {
+  #enqueue(key: LaneKey, subject: string, run: () => Done | Promise<Done>) {
     const slot: Slot = { held: [], written: false };
     this.#push(slot);
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = { running: false, waiting: [] };
-      this.#lanes.set(key, lane);
-    }
-    lane.waiting.push({ slot, subject, run });
-    if (!lane.running) this.#next(key, lane);
-  }
-
-  /** Starts the next waiting job of a lane. */
-  #next(key: string | typeof RAW, lane: Lane) {
-    const job = lane.waiting.shift();
-    if (!job || this.#state === "closed") {
-      lane.running = false;
-      if (!lane.holder) this.#lanes.delete(key);
-      return;
-    }
-    lane.running = true;
-    lane.holder = job.slot;
-    let result: Reply | Promise<Reply>;
-    try {
-      result = job.run();
-    } catch (e) {
-      result = this.#internalError(job.subject, e);
-    }
-    if (result instanceof Promise) {
-      result.then(
-        (reply) => this.#done(key, lane, job.slot, reply),
-        (e) => this.#done(key, lane, job.slot, this.#internalError(job.subject, e)),
+    void this.#lanes.run(key, () => {
+      if (this.#state === "closed") return;
+      this.#holders.set(key, slot);
+      let result: Done | Promise<Done>;
+      try {
+        result = run();
+      } catch (e) {
+        result = this.#internalError(subject, e);
+      }
+      // A reply known at once is written at once; only a promise waits.
+      if (!(result instanceof Promise)) return this.#done(slot, result);
+      return result.then(
+        (reply) => this.#done(slot, reply),
+        (e) => this.#done(slot, this.#internalError(subject, e)),
       );
-    } else {
-      this.#done(key, lane, job.slot, result);
-    }
+    }, () => undefined);
   }
 
-  #done(key: string | typeof RAW, lane: Lane, slot: Slot, reply: Reply) {
+  #done(slot: Slot, reply: Done) {
     if (this.#state === "closed") return;
-    if (reply.subject === "MakeCall" && reply.status === "SUCCESS" && slot.initiatedAt) {
-      // The handler delivers a MakeCall's own Initiated last before resolving (handler.ts).
-      slot.before = slot.held.slice(0, slot.initiatedAt);
-      slot.held = slot.held.slice(slot.initiatedAt);
+    if (reply.initiated && reply.status === "SUCCESS") {
+      // The MakeCall rule (see the module comment): what came before its Initiated goes first.
+      const at = slot.held.findIndex((h) => h.event === reply.initiated);
+      if (at > 0) {
+        slot.before = slot.held.slice(0, at);
+        slot.held = slot.held.slice(at);
+      }
     }
     slot.reply = formatReply(reply, this.#limits.errorDetail);
     this.#flush();
-    this.#next(key, lane);
   }
 
   /** Writes every finished slot at the head of the reply order, with its held events. */
@@ -446,9 +430,9 @@ export class Session implements EventSubscriber {
     while (this.#slots.length > 0 && this.#slots[0].reply !== undefined) {
       const slot = this.#slots.shift()!;
       slot.written = true;
-      for (const line of slot.before ?? []) this.#write(line);
+      for (const h of slot.before ?? []) for (const line of h.lines) this.#write(line);
       this.#write(slot.reply!);
-      for (const line of slot.held) this.#write(line);
+      for (const h of slot.held) for (const line of h.lines) this.#write(line);
       if (slot.last) return this.#finish("bye");
     }
     this.#forgetWrittenHolders();
@@ -457,10 +441,7 @@ export class Session implements EventSubscriber {
   }
 
   #forgetWrittenHolders() {
-    for (const [key, lane] of this.#lanes) {
-      if (lane.holder?.written) lane.holder = undefined;
-      if (!lane.holder && !lane.running && lane.waiting.length === 0) this.#lanes.delete(key);
-    }
+    for (const [key, slot] of this.#holders) if (slot.written) this.#holders.delete(key);
   }
 
   #finish(why: "bye" | "input ended") {

@@ -5,6 +5,7 @@
  */
 
 import type { Clock, TimerId } from "../clock.ts";
+import { Serial } from "../serial.ts";
 
 /** How the loop reads the file; the real one reads the disk, tests may pass a fake. */
 export type ReadText = (path: string) => Promise<string>;
@@ -37,7 +38,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
   let lastFailure = "";
   let stopped = false;
   let timer: TimerId | undefined;
-  let running: Promise<void> = Promise.resolve();
+  const checks = new Serial();
 
   const check = async () => {
     let text: string;
@@ -58,11 +59,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
    * Checks run one at a time, in the order asked for (timer or `checkNow`): two at once would
    * apply two texts at once, and the older could finish last and stay in effect.
    */
-  const enqueue = () => {
-    const run = running.then(check);
-    running = run.catch(() => undefined);
-    return run;
-  };
+  const enqueue = () => checks.run(check);
   const schedule = () => {
     if (stopped) return;
     timer = options.clock.setTimeout(() => {
@@ -74,7 +71,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
     async stop() {
       stopped = true;
       if (timer !== undefined) options.clock.clearTimeout(timer);
-      await running;
+      await checks.idle();
     },
     checkNow: enqueue,
   };

@@ -25,7 +25,6 @@ export {
   requestBytes,
 } from "./http.ts";
 export type { CommandRecord, PhoneStatus } from "./phone.ts";
-export { SerialQueue } from "./queue.ts";
 export {
   AUTH_COOLDOWN_MS,
   type DemoPhone,

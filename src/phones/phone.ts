@@ -36,7 +36,7 @@ import {
   type RequestStep,
   type SuccessRule,
 } from "../config/mod.ts";
-import { SerialQueue } from "./queue.ts";
+import { Serial } from "../serial.ts";
 import { type ExpandedStep, expandStep, type TemplateValues } from "./template.ts";
 
 /** Where a phone is and how to reach it. */
@@ -128,7 +128,7 @@ function matches(rules: readonly SuccessRule[], reply: PhoneReply): boolean {
 export class Phone {
   #target: PhoneTarget;
   readonly #ctx: PhoneContext;
-  readonly #queue = new SerialQueue();
+  readonly #queue = new Serial();
   #auth: AuthState;
   #blocked?: { reason: "AuthFailed" | "PhoneLocked"; until: number; detail: string };
   #last?: CommandRecord;
@@ -227,7 +227,7 @@ export class Phone {
       return Promise.reject(new Error(`phone ${this.#target.extension} is no longer configured`));
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push(
+      this.#queue.run(
         async () => {
           try {
             const t = this.#target;
@@ -256,7 +256,7 @@ export class Phone {
       demo: t.demo,
       auth: this.#auth.kind,
       busy: this.#busy,
-      queued: this.#queue.queued,
+      queued: this.#queue.waiting,
       last: this.#last,
       lastError: this.#lastError,
       blockedUntil: blocked?.until,
@@ -276,14 +276,14 @@ export class Phone {
     if (this.#retired) {
       return Promise.resolve(removed(`phone ${this.#target.extension} is no longer configured`));
     }
-    if (this.#queue.queued >= this.#ctx.maxQueued) {
+    if (this.#queue.waiting >= this.#ctx.maxQueued) {
       return Promise.resolve(this.#record(
         command,
-        fail("Timeout", `${this.#queue.queued} commands are already waiting for this phone`),
+        fail("Timeout", `${this.#queue.waiting} commands are already waiting for this phone`),
         0,
       ));
     }
-    const outcome = this.#queue.push(async () => {
+    const outcome = this.#queue.run(async () => {
       const started = this.#ctx.clock.now();
       this.#busy = true;
       let result: Outcome;

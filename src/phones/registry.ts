@@ -16,6 +16,7 @@ import { DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
 import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
+import { Serial } from "../serial.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
 import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
 import { hostPort } from "../net.ts";
@@ -75,7 +76,8 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   readonly #demo = new Map<string, P>();
   readonly #retiring = new Set<Phone>();
   #timeoutMs = 5000;
-  #applying: Promise<void> = Promise.resolve();
+  /** Settings are applied one at a time, in order. */
+  readonly #applying = new Serial();
   #closed = false;
 
   constructor(options: PhoneRegistryOptions<P> = {}) {
@@ -84,16 +86,14 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
 
   /** Takes new settings: phones added, changed and removed; demo phones started or stopped. */
   apply(settings: Settings): Promise<void> {
-    const run = this.#applying.then(() => this.#apply(settings));
-    this.#applying = run.catch(() => {});
-    return run;
+    return this.#applying.run(() => this.#apply(settings));
   }
 
   /** Fails waiting commands, lets requests in flight finish, stops the demo phones. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#applying;
+    await this.#applying.idle();
     const all = [...this.#phones.values(), ...this.#retiring];
     for (const p of all) p.retire("the server is stopping");
     this.#phones.clear();

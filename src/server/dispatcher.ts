@@ -2,7 +2,7 @@
  * The dispatcher: the one {@link CommandHandler} behind every channel. Call commands go to
  * the phone through the monitor (which turns a successful command into its events, e.g.
  * `Initiated` after MakeCall), monitors to the monitor, RawCommands to the provider
- * (architecture.md "command" flow).
+ * (docs/architecture.md, "The picture").
  */
 
 import type {
@@ -11,7 +11,7 @@ import type {
   EventSubscriber,
   Outcome,
   RawReply,
-} from "../channel/mod.ts";
+} from "../contract.ts";
 import type { Monitor } from "../monitor/mod.ts";
 import type { PhoneRegistry } from "../phones/mod.ts";
 import type { ProviderService } from "../provider/mod.ts";

@@ -307,7 +307,7 @@ Deno.test("the session signals when pending replies drop below a mark", async ()
   assert.equal(c.session.pending, 0);
 });
 
-Deno.test("a MakeCall's reply is followed by its own Initiated, not by one of another channel's MakeCall", async () => {
+Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothing of that device in between", async () => {
   // A handler whose MakeCalls the test finishes, delivering events as the monitor would.
   let finish!: (outcome: Outcome) => void;
   const handler: CommandHandler = {
@@ -333,9 +333,10 @@ Deno.test("a MakeCall's reply is followed by its own Initiated, not by one of an
   c.send("MakeCall 101 103");
   await settle();
   // Another channel's MakeCall on 101 finished first, then this one.
+  const own = initiated(2, [dialing(1, "102"), dialing(2, "103")]);
   c.session.deliver(initiated(1, [dialing(1, "102")]));
-  c.session.deliver(initiated(2, [dialing(1, "102"), dialing(2, "103")]));
-  finish({ ok: true });
+  c.session.deliver(own);
+  finish({ ok: true, initiated: own });
   await settle();
   assert.deepEqual(c.take(), [
     "Initiated 101 makeCall 1 101",

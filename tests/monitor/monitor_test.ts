@@ -511,7 +511,9 @@ Deno.test("MakeCall: Initiated first, then callbacks that came while it was in f
   assert.deepEqual(a.events, []);
   let seenAtReply = -1;
   reply.resolve(OK);
-  assert.deepEqual(await made.then((o) => ((seenAtReply = a.events.length), o)), OK);
+  const outcome = await made.then((o) => ((seenAtReply = a.events.length), o));
+  // The outcome names the Initiated it caused, so the channel can put it right after the reply.
+  assert.deepEqual(outcome, { ok: true, initiated: a.events[0] });
   assert.deepEqual(a.lines, [
     "Initiated 101 1 [1:dialing:102]",
     "Established 101 outgoing 102 [1:connected:102]",
