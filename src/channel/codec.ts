@@ -151,7 +151,7 @@ export interface Reply {
 export type MonitorCommandName = "MonitorStart" | "MonitorStop";
 
 /** What one input line asks for, validated as far as it can be without the server. */
-export type Request =
+export type LineRequest =
   | { readonly kind: "empty" }
   | {
     readonly kind: "handshake";
@@ -215,8 +215,8 @@ export function normalizeNumber(tokens: readonly string[]): string | undefined {
 const HANDSHAKE_WORD = "stli";
 
 /** Parses `STLI[;Key=Value]...` (§2). Unknown keys are ignored; bad values refuse it. */
-function parseHandshake(word: string, extra: number): Request {
-  const reply = (status: ReplyStatus, reason?: ChannelReason): Request => ({
+function parseHandshake(word: string, extra: number): LineRequest {
+  const reply = (status: ReplyStatus, reason?: ChannelReason): LineRequest => ({
     kind: "reply",
     reply: { status, subject: "STLI", reason },
   });
@@ -248,7 +248,7 @@ function parseHandshake(word: string, extra: number): Request {
  * Parses one input line (§2, §3, §5). Never throws: every line gets a request, and a line
  * that is not a valid command gets its reply here.
  */
-export function parseLine(line: string): Request {
+export function parseLine(line: string): LineRequest {
   const trimmed = line.replace(/^[ \t]+/, "");
   if (trimmed.startsWith("{")) return { kind: "raw", line: trimmed.replace(/[ \t]+$/, "") };
   const tokens = tokenize(trimmed);

@@ -13,13 +13,13 @@ export {
   type HandshakeOptions,
   type InputItem,
   LineDecoder,
+  type LineRequest,
   modeName,
   type MonitorCommandName,
   normalizeNumber,
   parseLine,
   type Reply,
   type ReplyStatus,
-  type Request,
   tokenize,
 } from "./codec.ts";
 export { type ChannelLimits, Session, type SessionOptions, type SessionState } from "./session.ts";

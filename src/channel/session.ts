@@ -35,9 +35,9 @@ import {
   formatHandshakeReply,
   formatReply,
   type InputItem,
+  type LineRequest,
   parseLine,
   type Reply,
-  type Request,
 } from "./codec.ts";
 
 /**
@@ -180,7 +180,7 @@ export class Session implements EventSubscriber {
     this.#take(request);
   }
 
-  #take(request: Request): void {
+  #take(request: LineRequest): void {
     switch (request.kind) {
       case "empty":
         return;

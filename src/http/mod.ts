@@ -5,6 +5,7 @@
  * parse their requests with the same codec.
  */
 
+export { basicAuthorization } from "./basic_auth.ts";
 export {
   findHeadEnd,
   parseRequestHead,

@@ -114,14 +114,6 @@ function qopOf(offered: string): "auth" | "auth-int" | undefined {
   return undefined;
 }
 
-/** The `Authorization` value for Basic. */
-export function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
-}
-
 function hashOf(algorithm: DigestAlgorithm): (text: string) => string {
   const name = algorithm.startsWith("SHA-256") ? "sha256" : "md5";
   return (text) => createHash(name).update(text, "utf8").digest("hex");

@@ -10,7 +10,6 @@
 
 export {
   type AuthMode,
-  basicAuthorization,
   type Challenge,
   chooseChallenge,
   digestAuthorization,

@@ -11,14 +11,14 @@
 import type { RawReply } from "../contract.ts";
 import type { Clock } from "../clock.ts";
 import type { ProviderAuth, ProviderConfig } from "../config/mod.ts";
+import { basicAuthorization } from "../http/mod.ts";
 import { log, redactor } from "../log/mod.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { errorReply, type RawCommand, replyBody, routeOf, successReply } from "./_command.ts";
 import { ProviderError, RATE_LIMITED, stopped } from "./_errors.ts";
 import { RateGate, type RateGateStatus, retryAfterMs } from "./_rate_gate.ts";
-import { OAuthSession, type SessionStatus } from "./_session.ts";
+import { OAuthSession, type OAuthSessionStatus } from "./_session.ts";
 import {
-  basicAuthorization,
   type FetchLike,
   type HttpAnswer,
   type HttpClientFactory,
@@ -63,7 +63,7 @@ export interface AccountStatus {
   /** `https://host:port`. */
   readonly url: string;
   readonly auth: ProviderAuth;
-  readonly session?: SessionStatus;
+  readonly session?: OAuthSessionStatus;
   readonly rateLimits: RateGateStatus;
   readonly commands: number;
   readonly failures: number;

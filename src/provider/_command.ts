@@ -25,7 +25,7 @@ export interface RawCommand {
 }
 
 /** A parse outcome: the command, or why the line is not one. */
-export type ParseResult =
+export type RawCommandParse =
   | { readonly ok: true; readonly command: RawCommand }
   | { readonly ok: false; readonly reason: string };
 
@@ -40,7 +40,7 @@ function hasControl(text: string): boolean {
   return false;
 }
 
-function invalid(reason: string): ParseResult {
+function invalid(reason: string): RawCommandParse {
   return { ok: false, reason: `InvalidCommand: ${reason}` };
 }
 
@@ -81,7 +81,7 @@ function headerValue(
  * (sent as compact JSON with Content-Type application/json); `null` means no body.
  * `accept` defaults to application/json. Unknown members are ignored.
  */
-export function parseRawCommand(line: string): ParseResult {
+export function parseRawCommand(line: string): RawCommandParse {
   let value: unknown;
   try {
     value = JSON.parse(line);

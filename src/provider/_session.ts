@@ -24,7 +24,8 @@ import type { Clock } from "../clock.ts";
 import type { ProviderConfig } from "../config/mod.ts";
 import { log, redactor } from "../log/mod.ts";
 import { ProviderError, stopped } from "./_errors.ts";
-import { basicAuthorization, type HttpAnswer, type HttpRequest } from "./_transport.ts";
+import { basicAuthorization } from "../http/mod.ts";
+import type { HttpAnswer, HttpRequest } from "./_transport.ts";
 
 /** Where tokens are obtained and revoked (ringcentral.md §3.1, §3.6). */
 export const TOKEN_PATH = "/restapi/oauth/token";
@@ -35,7 +36,7 @@ const MAX_MARGIN_MS = 60_000;
 const DEFAULT_LIFETIME_S = 3600;
 
 /** Session states, see the module comment. */
-export type SessionState = "idle" | "acquiring" | "ready" | "refused" | "failed" | "closed";
+export type OAuthSessionState = "idle" | "acquiring" | "ready" | "refused" | "failed" | "closed";
 
 /** How requests to the token endpoint are sent: through the rate gate, with retries. */
 export type Exchange = (
@@ -44,8 +45,8 @@ export type Exchange = (
 ) => Promise<HttpAnswer>;
 
 /** What the status page shows of the session; never a token or a secret. */
-export interface SessionStatus {
-  readonly state: SessionState;
+export interface OAuthSessionStatus {
+  readonly state: OAuthSessionState;
   /** The grant used to log in: `jwt` or `password`. */
   readonly grant?: "jwt" | "password";
   readonly loggedInAt?: number;
@@ -154,7 +155,7 @@ export class OAuthSession {
   readonly #loginRetryMs: number;
   #token?: Token;
   #pending?: Promise<string>;
-  #state: SessionState = "idle";
+  #state: OAuthSessionState = "idle";
   #grant?: "jwt" | "password";
   #refusal?: { readonly error: ProviderError; readonly until: number };
   #lastError?: string;
@@ -252,7 +253,7 @@ export class OAuthSession {
   }
 
   /** The session for the status page. */
-  status(): SessionStatus {
+  status(): OAuthSessionStatus {
     return {
       state: this.#state,
       grant: this.#grant,

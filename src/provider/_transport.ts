@@ -55,16 +55,6 @@ function message(e: unknown): string {
   return String(e);
 }
 
-/**
- * The `Authorization` value for HTTP Basic (RFC 7617): `user:password` as UTF-8, base64.
- * Serves the OAuth client authentication (ringcentral.md §3.1) and `providerAuth = basic`.
- */
-export function basicAuthorization(user: string, password: string): string {
-  let binary = "";
-  for (const b of new TextEncoder().encode(`${user}:${password}`)) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
-}
-
 /** `https://host:port` for the config; IPv6 literals get their brackets. */
 export function originOf(config: ProviderConfig): string {
   return `${config.protocol.toLowerCase()}://${hostPort(config.hostname, config.port)}`;

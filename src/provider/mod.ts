@@ -27,7 +27,7 @@ export { ProviderError, RATE_LIMITED } from "./_errors.ts";
 export type { AccountStatus, RetryPolicy } from "./_account.ts";
 export { DEFAULT_RETRY } from "./_account.ts";
 export type { RateGateStatus, RateGroupStatus } from "./_rate_gate.ts";
-export type { SessionState, SessionStatus } from "./_session.ts";
+export type { OAuthSessionState, OAuthSessionStatus } from "./_session.ts";
 export type { FetchLike, HttpClientFactory } from "./_transport.ts";
 
 /** The boundaries and tunables of the service; every one has a production default. */

@@ -25,7 +25,7 @@ export type Peer =
   | { readonly kind: "external"; readonly number: string; readonly display: string };
 
 /** The other party as the phone shows it: the user part of its address and a name. */
-export interface Party {
+export interface SimParty {
   readonly user: string;
   readonly display: string;
 }
@@ -35,7 +35,7 @@ export interface SimCall {
   readonly callId: string;
   readonly direction: "incoming" | "outgoing";
   readonly state: SimCallState;
-  readonly remote: Party;
+  readonly remote: SimParty;
   readonly peer: Peer;
 }
 
@@ -140,9 +140,9 @@ export function isKnownKey(key: string): boolean {
 
 /** What a model needs from outside: who it is, how numbers resolve, fresh call ids. */
 export interface CallModelOptions {
-  readonly self: Party;
+  readonly self: SimParty;
   /** The party and peer a dialled number reaches. */
-  readonly resolve: (target: string) => { readonly peer: Peer; readonly party: Party };
+  readonly resolve: (target: string) => { readonly peer: Peer; readonly party: SimParty };
   readonly newCallId: () => string;
 }
 
@@ -150,7 +150,7 @@ type Call = {
   callId: string;
   direction: "incoming" | "outgoing";
   state: SimCallState;
-  remote: Party;
+  remote: SimParty;
   peer: Peer;
   heldSeq: number;
 };
@@ -233,7 +233,7 @@ export class CallModel {
   }
 
   /** A call comes in. With DND on it is refused at once, and nothing fires. */
-  incoming(callId: string, remote: Party, peer: Peer): Effect[] {
+  incoming(callId: string, remote: SimParty, peer: Peer): Effect[] {
     if (this.#dnd) return [{ kind: "ended", callId, peer, how: "reject" }];
     const call: Call = {
       callId,
@@ -279,7 +279,7 @@ export class CallModel {
   }
 
   /** The phone this outgoing call rang deflected it: it now rings someone else. */
-  redirected(callId: string, remote: Party, peer: Peer): Effect[] {
+  redirected(callId: string, remote: SimParty, peer: Peer): Effect[] {
     const call = this.#calls.find((c) => c.callId === callId);
     if (call) {
       call.remote = remote;
@@ -292,7 +292,13 @@ export class CallModel {
    * After an attended transfer the old call is replaced by a new, connected one. `received`
    * marks the phone that was the transfer target (it receives the replacing INVITE).
    */
-  replaced(oldId: string, newId: string, remote: Party, peer: Peer, received: boolean): Effect[] {
+  replaced(
+    oldId: string,
+    newId: string,
+    remote: SimParty,
+    peer: Peer,
+    received: boolean,
+  ): Effect[] {
     const out: Effect[] = [];
     const old = this.#remove(oldId);
     if (old) out.push({ kind: "event", name: "disconnected", call: view(old) });

@@ -24,7 +24,7 @@ export interface RawRequest {
 }
 
 /** What to do with a request. */
-export type RawReply =
+export type SimReply =
   | {
     readonly kind: "reply";
     readonly status: number;
@@ -37,7 +37,7 @@ export type RawReply =
   | { readonly kind: "reset" };
 
 /** Answers requests; must not throw. */
-export type RawHandler = (request: RawRequest) => Promise<RawReply>;
+export type RawHandler = (request: RawRequest) => Promise<SimReply>;
 
 /** Where and how to listen. */
 export interface RawServerOptions {
@@ -140,7 +140,7 @@ function wantsKeepAlive(r: RawRequest): boolean {
 }
 
 function replyBytes(
-  reply: Extract<RawReply, { kind: "reply" }>,
+  reply: Extract<SimReply, { kind: "reply" }>,
   keepAlive: boolean,
 ): Uint8Array {
   const body = new TextEncoder().encode(reply.body ?? "");

@@ -12,11 +12,11 @@ export {
   type EndHow,
   isKnownKey,
   KNOWN_KEYS,
-  type Party,
   type Peer,
   type SimCall,
   type SimCallState,
   type SimEventName,
+  type SimParty,
 } from "./calls.ts";
 export { SimDemoPhones, SimNetwork, type SimNetworkOptions } from "./network.ts";
 export {

@@ -14,7 +14,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { Effect, Party, Peer } from "./calls.ts";
+import type { Effect, Peer, SimParty } from "./calls.ts";
 import { SimPhone, type SimPhoneOptions, type SimSwitch } from "./phone.ts";
 
 /** Options of a network. */
@@ -74,7 +74,7 @@ export class SimNetwork {
     await Promise.all([...this.#phones.values()].map((p) => p.close()));
   }
 
-  #resolve(target: string): { peer: Peer; party: Party } {
+  #resolve(target: string): { peer: Peer; party: SimParty } {
     const phone = this.#phones.get(target);
     if (phone) {
       return {
@@ -88,7 +88,7 @@ export class SimNetwork {
     };
   }
 
-  #partyOf(peer: Peer): Party {
+  #partyOf(peer: Peer): SimParty {
     if (peer.kind === "external") return { user: peer.number, display: peer.display };
     const phone = this.#phones.get(peer.extension);
     return { user: peer.extension, display: phone?.displayName ?? "" };

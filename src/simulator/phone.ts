@@ -9,8 +9,8 @@
 import type { Clock } from "../clock.ts";
 import { ACTION_SETTINGS, ActionSender, type FiredAction, substitute } from "./actions.ts";
 import { type DigestOptions, LoginGuard } from "./auth.ts";
-import { CallModel, type Effect, isKnownKey, type Party, type SimCall } from "./calls.ts";
-import { RawHttpServer, type RawReply, type RawRequest } from "./http_server.ts";
+import { CallModel, type Effect, isKnownKey, type SimCall, type SimParty } from "./calls.ts";
+import { RawHttpServer, type RawRequest, type SimReply } from "./http_server.ts";
 import { hostPort } from "../net.ts";
 import { escapeHtml } from "../text.ts";
 
@@ -96,7 +96,7 @@ export interface RequestRecord {
 /** What a phone needs from its network. */
 export interface SimSwitch {
   readonly domain: string;
-  resolve(target: string): { peer: SimCall["peer"]; party: Party };
+  resolve(target: string): { peer: SimCall["peer"]; party: SimParty };
   newCallId(): string;
   /** The simulated phone with this extension, if any. */
   phone(extension: string): SimPhone | undefined;
@@ -419,7 +419,7 @@ export class SimPhone {
     });
   }
 
-  async #handle(r: RawRequest): Promise<RawReply> {
+  async #handle(r: RawRequest): Promise<SimReply> {
     this.#inProgress += 1;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.#inProgress);
     try {
@@ -441,7 +441,7 @@ export class SimPhone {
     }
   }
 
-  async #serve(r: RawRequest): Promise<RawReply> {
+  async #serve(r: RawRequest): Promise<SimReply> {
     const q = r.target.indexOf("?");
     const path = q < 0 ? r.target : r.target.slice(0, q);
     const params = new URLSearchParams(q < 0 ? "" : r.target.slice(q + 1));
@@ -468,7 +468,7 @@ export class SimPhone {
     return reply;
   }
 
-  async #answer(r: RawRequest, record: RequestRecord): Promise<RawReply> {
+  async #answer(r: RawRequest, record: RequestRecord): Promise<SimReply> {
     if (this.delayMs > 0) await this.#sleep(this.delayMs);
     if (this.#closed) return { kind: "reset" };
     const fault = this.fault;
@@ -505,7 +505,7 @@ export class SimPhone {
     return fault === "close" ? { kind: "close" } : reply;
   }
 
-  #route(record: RequestRecord): RawReply {
+  #route(record: RequestRecord): SimReply {
     const p = record.params;
     switch (record.path) {
       case "/":
@@ -536,7 +536,7 @@ export class SimPhone {
     }
   }
 
-  #command(p: URLSearchParams): RawReply {
+  #command(p: URLSearchParams): SimReply {
     let dialled = false;
     for (const [name, value] of p) {
       if (name === "key") {
@@ -559,7 +559,7 @@ export class SimPhone {
     return this.#page(200, `snom ${this.model}`);
   }
 
-  #saveSettings(p: URLSearchParams): RawReply {
+  #saveSettings(p: URLSearchParams): SimReply {
     const store = p.get("store_settings") === "save";
     for (const [name, value] of p) {
       if (name === "settings" || name === "store_settings") continue;
@@ -570,7 +570,7 @@ export class SimPhone {
     return this.#page(200, "Settings saved");
   }
 
-  #listSettings(): RawReply {
+  #listSettings(): SimReply {
     const lines = [...this.#settings]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k}: ${/pass/i.test(k) ? "" : escapeHtml(v)}`);
@@ -581,7 +581,7 @@ export class SimPhone {
     status: number,
     text: string,
     extra: readonly (readonly [string, string])[] = [],
-  ): RawReply {
+  ): SimReply {
     return {
       kind: "reply",
       status,

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  basicAuthorization,
-  chooseChallenge,
-  digestAuthorization,
-  parseChallenges,
-} from "../../src/phones/mod.ts";
+import { basicAuthorization } from "../../src/http/mod.ts";
+import { chooseChallenge, digestAuthorization, parseChallenges } from "../../src/phones/mod.ts";
 
 function params(header: string): Record<string, string> {
   const c = parseChallenges([header.replace(/^Digest /, "Digest ")])[0];
