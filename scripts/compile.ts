@@ -7,7 +7,7 @@
  *   deno task compile --target <t>    one target
  *   deno task compile --check         front half only (module graph, type check, embedding),
  *                                     for hosts without the denort runtime download; the
- *                                     output is not runnable (deno-toolchain.md §5)
+ *                                     output is not runnable (docs/building.md §5)
  */
 
 import { parseArgs } from "node:util";

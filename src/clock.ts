@@ -1,6 +1,6 @@
 /**
  * Time as a boundary: components take a {@link Clock} so tests can drive timers without
- * stubbing globals (architecture.md habit 2).
+ * stubbing globals (docs/architecture.md §9.2).
  */
 
 /** A timer handle as the runtime returns it. */

@@ -13,7 +13,7 @@ export type { Settings };
 
 // --- Commands and their outcomes (docs/channel-protocol.md §3) ---
 
-/** Channel commands that act on a phone (channel-protocol.md §3). */
+/** Channel commands that act on a phone (docs/channel-protocol.md §3). */
 export type CallCommandName =
   | "MakeCall"
   | "AnswerCall"
@@ -61,7 +61,7 @@ export interface EventSubscriber {
   monitorEnded(device: string): void;
 }
 
-/** The reply payload of a RawCommand (channel-protocol.md §5): compact JSON, one line. */
+/** The reply payload of a RawCommand (docs/channel-protocol.md §5): compact JSON, one line. */
 export interface RawReply {
   readonly ok: boolean;
   readonly json: string;

@@ -1,5 +1,5 @@
 /**
- * A phone's action URL through the whole server to the channels (channel-protocol.md §4):
+ * A phone's action URL through the whole server to the channels (docs/channel-protocol.md §4):
  * HTTP GET on the callback front → key and source check → the device's call state → event
  * lines on N channels that monitor the phone. Baseline, in the same run: a plain GET round
  * trip to the same front (a path it answers 404 without any of that work).

@@ -1,5 +1,5 @@
 /**
- * The plug-in channel over real TCP (channel-protocol.md §3): MakeCall-style commands against
+ * The plug-in channel over real TCP (docs/channel-protocol.md §3): MakeCall-style commands against
  * a handler that answers at once, so what is measured is the channel itself (codec, session,
  * ordering, writes). Baseline, in the same run: a raw TCP echo server sending each line back.
  *
@@ -8,7 +8,7 @@
  *   counted until all arrived.
  *
  * The last row is a MakeCall on a monitored phone: the reply, Initiated and DeviceInformation
- * (channel-protocol.md §4), three writes in quick succession, the case Nagle's algorithm hurt.
+ * (docs/channel-protocol.md §4), three writes in quick succession, the case Nagle's algorithm hurt.
  */
 
 import { ChannelServer, type CommandHandler, type EventSubscriber } from "../../src/channel/mod.ts";

@@ -2,7 +2,7 @@
  * The Hono app on `serverHttpPort`: the status page, its JSON API and live updates, and the
  * phone callback route. Phones authenticate with their per-phone secret (monitor); people
  * reach the status page from this computer freely and from other hosts only with
- * `adminPassword` (config.md).
+ * `adminPassword` (docs/configuration.md §5).
  */
 
 import { Hono } from "hono";

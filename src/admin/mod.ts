@@ -1,7 +1,7 @@
 /**
  * The HTTP side of the server on `serverHttpPort`: the status page and the phone callback
  * route, behind the tolerant HTTP/1.1 front. Rebinds on a changed port or bind address
- * (config.md "Live reload"), keeping the old listener when the new one cannot be bound.
+ * (docs/configuration.md §3), keeping the old listener when the new one cannot be bound.
  */
 
 import type { Settings } from "../contract.ts";

@@ -1,6 +1,6 @@
 /**
  * One accepted TCP connection around a {@link Session}: the read loop, the write queue with
- * its limit, and the close rules of channel-protocol.md §6. Private to the channel folder.
+ * its limit, and the close rules of docs/channel-protocol.md §6. Private to the channel folder.
  *
  * States:
  * - `open`: reading input, writing output.

@@ -1,7 +1,7 @@
 /**
- * The channel codec (channel-protocol.md §1–§5): bytes in, typed requests out; replies and
+ * The channel codec (docs/channel-protocol.md §1–§5): bytes in, typed requests out; replies and
  * events in, text lines out. No I/O and no clock, so transcripts can be replayed through it
- * whole or one byte at a time and must give the same lines (architecture.md habits 1 and 3).
+ * whole or one byte at a time and must give the same lines (docs/architecture.md §9.1, §9.3).
  */
 
 import type { CallCommandName, CallEvent, CallInfo, ErrorReason } from "../contract.ts";
@@ -199,7 +199,7 @@ const COMMANDS: ReadonlyMap<string, { name: CommandName; arity: Arity }> = new M
   ] as const).map(([name, min, max]) => [name.toLowerCase(), { name, arity: { min, max } }]),
 );
 
-/** Commands whose trailing tokens form a dial string (§3 "Numbers"). */
+/** Commands whose trailing tokens form a dial string (§3.3). */
 const DIALS: ReadonlySet<CommandName> = new Set(["MakeCall", "ConsultationCall", "TransferCall"]);
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The plug-in channel (channel-protocol.md): the STLI codec, the per-channel session and the
+ * The plug-in channel (docs/channel-protocol.md): the STLI codec, the per-channel session and the
  * TCP server component. Other folders import the channel only through this file.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The channel listener as a server component (channel-protocol.md §6, config.md "Live
+ * The channel listener as a server component (docs/channel-protocol.md §6, docs/configuration.md "Live
  * reload"): accepts plug-in connections on `serverBindAddress:serverPort`, applies the
  * allow-list and the channel limit, and follows new settings without dropping open channels.
  */
@@ -62,7 +62,7 @@ interface ListenerConfig {
   readonly port: number;
 }
 
-/** The STLI channel server (channel-protocol.md): a {@link Component}. */
+/** The STLI channel server (docs/channel-protocol.md): a {@link Component}. */
 export class ChannelServer implements Component {
   readonly name = "channel";
   readonly #handler: CommandHandler;

@@ -1,6 +1,6 @@
 /**
  * One channel's conversation, without I/O: input lines in, reply and event lines out through a
- * sink (channel-protocol.md §2–§4, §6). The TCP side lives in `_connection.ts`.
+ * sink (docs/channel-protocol.md §2–§4, §6). The TCP side lives in `_connection.ts`.
  *
  * Ordering (§3) — the channel pipelines:
  * - Every command takes a slot in reply order. Slots are written strictly in that order, so
@@ -42,7 +42,7 @@ import {
 
 /**
  * Limits shared by every open channel of a server; a reload changes them in place, so they
- * reach open channels at once (config.md "Live reload").
+ * reach open channels at once (docs/configuration.md §3).
  */
 export interface ChannelLimits {
   /** Append the reason token to ERROR replies (§3). */

@@ -1,5 +1,5 @@
 /**
- * CIDR address ranges for `serverAllowedClients` (channel-protocol.md §6). IPv4 and IPv6,
+ * CIDR address ranges for `serverAllowedClients` (docs/channel-protocol.md §6). IPv4 and IPv6,
  * including IPv4-mapped IPv6 addresses as a dual-stack listener reports them.
  */
 

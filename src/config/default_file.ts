@@ -1,5 +1,5 @@
 /**
- * The fully commented configuration file written on first start (config.md "Where the file
+ * The fully commented configuration file written on first start (docs/configuration.md "Where the file
  * is"). Generated from the key table, so every key is documented with its default.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Where the configuration file is (config.md "Where the file is"): `--config` wins, else the
+ * Where the configuration file is (docs/configuration.md §2): `--config` wins, else the
  * first existing `phone-companion.cfg` or `24uPhoneCompanionServer.cfg` in the executable's
  * folder (compiled) or the working folder (`deno run`).
  */

@@ -3,7 +3,7 @@
  * refers to. Errors stop a file from being used, warnings and infos do not.
  */
 
-/** How serious a finding is. `info` is for accepted-but-ignored vendor keys (config.md). */
+/** How serious a finding is. `info` is for accepted-but-ignored vendor keys (docs/configuration.md §1). */
 export type FindingLevel = "error" | "warning" | "info";
 
 /** One thing worth telling the user about a file, pointing at its line where there is one. */

@@ -1,7 +1,7 @@
 /**
  * Configuration: the file grammar, the key table, parsing into a frozen snapshot, discovery,
  * the generated default file, the reload loop, and the phone profiles a configuration names
- * (config.md).
+ * (docs/configuration.md).
  */
 
 export {
@@ -45,7 +45,7 @@ export {
   type RequestStep,
   type SuccessRule,
 } from "./profile.ts";
-export { KEY_NAMES, KEYS, SECRET_KEYS } from "./schema.ts";
+export { KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from "./schema.ts";
 export {
   BUILTIN_PROFILES,
   DEMO_PROFILE,

@@ -1,5 +1,5 @@
 /**
- * Parses the configuration file (config.md) into a frozen {@link ConfigSnapshot}, or into the
+ * Parses the configuration file (docs/configuration.md) into a frozen {@link ConfigSnapshot}, or into the
  * findings that say why it cannot be used. Pure: no I/O, so reload and `--check-config` share it.
  */
 
@@ -15,7 +15,7 @@ export interface ParseResult {
   readonly findings: readonly Finding[];
 }
 
-/** The key table by lower-case name: keys match case-insensitively (config.md "Format"). */
+/** The key table by lower-case name: keys match case-insensitively (docs/configuration.md §1). */
 const BY_NAME = new Map<string, (typeof KEYS)[number]>(KEYS.map((k) => [k.name.toLowerCase(), k]));
 
 const EXTENSION = /^[A-Za-z0-9_.+-]{1,32}$/;

@@ -25,7 +25,7 @@
 import type { Finding } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
 
-/** Channel commands a profile may define (channel-protocol.md §3). */
+/** Channel commands a profile may define (docs/channel-protocol.md §3). */
 export const PROFILE_COMMANDS = [
   "MakeCall",
   "AnswerCall",

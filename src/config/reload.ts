@@ -1,5 +1,5 @@
 /**
- * The live reload loop (config.md "Live reload"): every `configReloadSeconds` the file is read;
+ * The live reload loop (docs/configuration.md §3): every `configReloadSeconds` the file is read;
  * when its text changed, `onChange` gets the new text. Deciding whether the text is valid and
  * applying it is the caller's job, so a bad file never replaces good settings here.
  */

@@ -1,6 +1,6 @@
 /**
  * Every configuration key: its name, default, origin, meaning and value grammar
- * (config.md "Keys"). The parser, the generated default file and `--check-config` all read
+ * (docs/configuration.md §5). The parser, the generated default file and `--check-config` all read
  * this one table, so a key is documented where it is defined.
  */
 
@@ -102,7 +102,7 @@ function bindAddress(v: string): ValueResult<string> {
   return /^[0-9A-Fa-f.:]+$/.test(v) ? ok(v) : no("an IP address such as 0.0.0.0 or ::");
 }
 
-/** The keys of config.md, in the order the generated file lists them. */
+/** The keys of docs/configuration.md, in the order the generated file lists them. */
 export const KEYS = [
   {
     name: "serverPort",
@@ -349,7 +349,7 @@ export const KEYS = [
   },
 ] as const satisfies readonly KeyDef[];
 
-/** Names of all single-valued keys plus `phone`, as written in config.md. */
+/** Names of all single-valued keys plus `phone`, as written in docs/configuration.md. */
 export const KEY_NAMES: readonly string[] = [...KEYS.map((k) => k.name), "phone"];
 
 /** The names of keys whose values are secret. */

@@ -1,7 +1,7 @@
 /**
  * Settings: the configuration snapshot together with the phone profiles it names, loaded and
  * validated as one unit. A reload swaps settings only when the file and every profile are
- * valid (architecture.md habit 5); components receive them through `apply(settings)`.
+ * valid (docs/architecture.md §9.5); components receive them through `apply(settings)`.
  */
 
 import { isAbsolute, join, resolve } from "node:path";
@@ -44,7 +44,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
 
 /**
  * Finds a profile: beside the configuration file first, then among the built-in profiles
- * (config.md "Format"). Returns the path it was read from and its text.
+ * (docs/configuration.md §1). Returns the path it was read from and its text.
  */
 export async function findProfile(
   name: string,

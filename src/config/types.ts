@@ -5,13 +5,13 @@
 
 import type { Cidr } from "./cidr.ts";
 
-/** DeviceInformation mode of a channel (channel-protocol.md §2, §4). */
+/** DeviceInformation mode of a channel (docs/channel-protocol.md §2, §4). */
 export type DeviceInfoMode = "off" | "standard" | "extended";
 
 /** Log levels the config accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
 
-/** One `phone=` line (config.md "Format"). */
+/** One `phone=` line (docs/configuration.md §1). */
 export interface PhoneConfig {
   readonly extension: string;
   readonly host: string;

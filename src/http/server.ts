@@ -1,7 +1,7 @@
 /**
  * A small HTTP/1.1 server for the status page and phone callbacks. It exists because phones
  * substitute display names verbatim into action URLs, so request lines arrive with raw spaces
- * and odd bytes that `Deno.serve` rejects with 400 (deno-toolchain.md "Measured"). This front
+ * and odd bytes that `Deno.serve` rejects with 400 (docs/building.md §7.2). This front
  * reads the request line itself, repairs the target by percent-encoding what a URL may not
  * hold, and hands a normal `Request` plus the peer address to the handler (the Hono app).
  *

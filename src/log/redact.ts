@@ -1,5 +1,5 @@
 /**
- * Secret redaction for every log line (config.md: secrets never appear in the log). Two nets:
+ * Secret redaction for every log line (docs/configuration.md: secrets never appear in the log). Two nets:
  * the literal secret values the server knows (config passwords, provider tokens as they are
  * issued), and patterns that look like credentials whatever their value.
  */

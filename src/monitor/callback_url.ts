@@ -1,6 +1,6 @@
 /**
  * The action URLs the server writes into a phone, and how a callback proves it came from
- * there (channel-protocol.md §4 "Callbacks from phones"):
+ * there (docs/channel-protocol.md §4.1):
  *
  * `<base>/phone/<extension>/<notification>?k=<secret>&<profile variables>`
  *

@@ -1,6 +1,6 @@
 /**
- * The calls of one device, driven by what its phone reports (action URLs, snom-http.md §5.6)
- * and by the effects of channel commands, turned into the events of channel-protocol.md §4.
+ * The calls of one device, driven by what its phone reports (action URLs, docs/snom.md §5.6)
+ * and by the effects of channel commands, turned into the events of docs/channel-protocol.md §4.
  * Pure: no I/O, no timers; time comes in as `now`, the server-wide call references from
  * `nextCallRef`.
  *
@@ -201,7 +201,7 @@ export class DeviceCalls {
 
   /**
    * ClearConnection was accepted. With only ringing calls, the phone rejected the oldest of
-   * them and will report nothing (snom-http.md §5.6), so it ends here. Otherwise the phone
+   * them and will report nothing (docs/snom.md §5.6), so it ends here. Otherwise the phone
    * hung up an active call and reports that itself.
    */
   cleared(): CallEvent[] {

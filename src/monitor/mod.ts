@@ -1,6 +1,6 @@
 /**
  * Monitoring: action-URL callbacks from phones → call state per device → call events for the
- * channels that monitor the device (channel-protocol.md §4).
+ * channels that monitor the device (docs/channel-protocol.md §4).
  */
 
 export type {

@@ -1,8 +1,8 @@
 /**
  * The remote party as a phone reports it in `$remote` / `$display_remote`, reduced to what
- * events carry: the user part of the SIP URI (channel-protocol.md §4 "Event values") and,
+ * events carry: the user part of the SIP URI (docs/channel-protocol.md §4.2) and,
  * separately, a display name. Snom may send `sip:user@host`, `user@host` or a name-addr such
- * as `"Jane" <sip:12@host>` (snom-http.md §5.5), so every form is accepted.
+ * as `"Jane" <sip:12@host>` (docs/snom.md §5.5), so every form is accepted.
  */
 
 import { decodeLenient } from "./query.ts";

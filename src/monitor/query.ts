@@ -1,5 +1,5 @@
 /**
- * Reading the query of a phone's action-URL callback (snom-http.md §5.2, §5.5). Phones put
+ * Reading the query of a phone's action-URL callback (docs/snom.md §5.2, §5.5). Phones put
  * values into the URL verbatim, so this is lenient where a URL parser is strict: `+` stays a
  * plus (it starts international numbers), bad escapes stay as written, and an `&` inside a
  * value (a display name such as "Smith & Sons") does not cut the value short.

@@ -1,5 +1,5 @@
 /**
- * Does a callback come from the phone's configured host? (channel-protocol.md §4 "Callbacks
+ * Does a callback come from the phone's configured host? (docs/channel-protocol.md §4 "Callbacks
  * from phones"). Addresses compare by value, so `::ffff:192.0.2.7` (a dual-stack listener's
  * view of an IPv4 peer) equals `192.0.2.7`; host names are resolved and cached.
  */

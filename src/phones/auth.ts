@@ -5,7 +5,7 @@
  * client nonce is passed in so tests can use the RFC's examples.
  *
  * A SNOM answers Basic or Digest depending on its `http_scheme` setting, and the Digest realm
- * is not documented, so nothing here assumes a realm (snom-http.md §3.2).
+ * is not documented, so nothing here assumes a realm (docs/snom.md §3.2).
  */
 
 import { createHash } from "node:crypto";

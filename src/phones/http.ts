@@ -2,7 +2,7 @@
  * The HTTP boundary to phones: one request, one connection, one classified reply.
  *
  * Written on `node:net`/`node:tls` rather than `fetch` because phones need what `fetch`
- * cannot give (snom-http.md §2.4, §2.6):
+ * cannot give (docs/snom.md §2.4, §2.6):
  * - a connection the phone closes without any reply is a reply of its own ("closed"), and
  *   counts as success for dialling;
  * - HTTPS phones present self-signed certificates, so verification is off — for phones only;
@@ -83,7 +83,7 @@ function connect(
   host: string,
   port: number,
 ): net.Socket {
-  // Phones present self-signed certificates (snom-http.md §2.6): accepted here, for phones only.
+  // Phones present self-signed certificates (docs/snom.md §2.6): accepted here, for phones only.
   return protocol === "HTTPS"
     ? tls.connect({
       host,

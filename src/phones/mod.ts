@@ -1,7 +1,7 @@
 /**
  * Phones: profiles (how to drive a phone model), the phone registry with one serial queue
  * per phone, and the HTTP client with Basic and Digest auth that drives phones over their
- * web interface (snom-http.md §2–§4).
+ * web interface (docs/snom.md §2–§4).
  *
  * Wiring: `new PhoneRegistry()` is a server component (`apply(settings)`, `close()`); the
  * dispatcher calls `execute`, the monitor `localAddressFor`, `monitorSetup`,

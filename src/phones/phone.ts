@@ -2,7 +2,7 @@
  * One phone as the server drives it: its address and profile, its serial queue, what it
  * last answered, and the authentication it uses.
  *
- * Authentication (snom-http.md §3.2, §3.4): the first request goes out without credentials
+ * Authentication (docs/snom.md §3.2, §3.4): the first request goes out without credentials
  * unless the profile says `auth = basic`; the phone's challenge decides the scheme (Digest
  * before Basic). After one success the scheme is reused: Basic credentials are sent up front,
  * and a Digest nonce is reused with a rising nonce count, as common Digest clients do; a

@@ -1,7 +1,7 @@
 /**
  * The phone registry: every configured phone (the `phone=` lines) plus the demo phones
  * (`demoPhones`), each with its own serial queue, kept in step with the configuration as it
- * is reloaded (config.md "Live reload"). The dispatcher sends call commands through it, the
+ * is reloaded (docs/configuration.md §3). The dispatcher sends call commands through it, the
  * monitor configures action URLs through it, and the status page reads it.
  *
  * A phone added to the file is usable at once; a changed one keeps its queue and uses its

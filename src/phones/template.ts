@@ -3,14 +3,14 @@
  * placeholder is replaced by its value, encoded for where it stands. Pure, so what goes on
  * the wire can be checked without a phone.
  *
- * - In `resource`, values are percent-encoded (snom-http.md §1: `#` → `%23`, `*` → `%2A`;
+ * - In `resource`, values are percent-encoded (docs/snom.md §1: `#` → `%23`, `*` → `%2A`;
  *   `+` → `%2B`, because a query decodes a bare `+` as a space).
  * - In `body`, values are encoded for the `content_type`: JSON string escapes for `json`,
  *   XML escapes for `xml`, percent-encoding otherwise.
  * - `{numberKeys}` spells the number as key presses separated by `;` (`0;4;9;%23`).
  * - `{settings}` is `setting=<url>&...`; each URL is percent-encoded except `$`, so `&`
  *   inside it stays part of the value and the phone still sees its `$variables`
- *   (snom-http.md §4.1).
+ *   (docs/snom.md §4.1).
  */
 
 import type { NotificationName, RequestStep } from "../config/mod.ts";

@@ -1,6 +1,6 @@
 /**
  * One provider configuration at work: its HTTP transport, its rate-limit gate, its shared
- * OAuth session, and the RawCommand exchange (channel-protocol.md §5) with retries:
+ * OAuth session, and the RawCommand exchange (docs/channel-protocol.md §5) with retries:
  * 5xx answers and timeouts / network errors are tried again with capped exponential back-off
  * (a 503's `Retry-After` is honoured), other 4xx never; a 401 with an OAuth token renews the
  * token once and tries once more (at most one such renewal a minute, see
@@ -210,7 +210,7 @@ export class ProviderAccount {
     return errorReply(answer.status, reason, maxReplyBytes);
   }
 
-  /** The Authorization header for bearer, basic and none (config.md `providerAuth`). */
+  /** The Authorization header for bearer, basic and none (docs/configuration.md §5). */
   #staticAuth(): string | undefined {
     const c = this.config;
     switch (c.auth) {

@@ -1,12 +1,12 @@
 /**
- * The RawCommand line and its reply (channel-protocol.md §5), without any I/O: parsing and
+ * The RawCommand line and its reply (docs/channel-protocol.md §5), without any I/O: parsing and
  * validating the JSON object a channel received, and building the one-line JSON reply within
  * the channel's line limit.
  */
 
 import type { RawReply } from "../contract.ts";
 
-/** The methods a RawCommand may use (channel-protocol.md §5). */
+/** The methods a RawCommand may use (docs/channel-protocol.md §5). */
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** One of {@link METHODS}. */
@@ -195,7 +195,7 @@ export function errorReply(status: number, reason: string, maxBytes: number): Ra
 
 /**
  * A SUCCESS reply carrying the provider's body, or ERROR `ResponseTooLarge` when the whole
- * line would exceed `maxBytes` (channel-protocol.md §5: never cut silently).
+ * line would exceed `maxBytes` (docs/channel-protocol.md §5: never cut silently).
  */
 export function successReply(status: number, body: unknown, maxBytes: number): RawReply {
   const json = JSON.stringify({ status, body });

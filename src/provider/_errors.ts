@@ -1,7 +1,7 @@
 /**
  * The one named error of the provider: everything that ends a RawCommand without a provider
  * answer to pass on carries the HTTP status (or 0) and the reason the channel shows
- * (channel-protocol.md §5).
+ * (docs/channel-protocol.md §5).
  */
 
 /** A RawCommand (or token request) that failed; `reason` is what the channel reply says. */
@@ -22,7 +22,7 @@ export class ProviderError extends Error {
   }
 }
 
-/** The reply reason of requests held back by a rate-limit penalty (channel-protocol.md §5). */
+/** The reply reason of requests held back by a rate-limit penalty (docs/channel-protocol.md §5). */
 export const RATE_LIMITED = "RateLimited";
 
 /** Why work in flight ends when the service closes or the provider settings change. */

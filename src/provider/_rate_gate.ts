@@ -1,5 +1,5 @@
 /**
- * The rate-limit gate in front of every request to the provider (ringcentral.md §4): it
+ * The rate-limit gate in front of every request to the provider (docs/provider.md §4): it
  * tracks the `X-Rate-Limit-*` headers per group and, after a 429, lets no request of that
  * group reach the provider until `Retry-After` (default 30 s) has passed, for every channel
  * at once — a request sent into the penalty window would restart it (the "429 trap").
@@ -54,7 +54,7 @@ interface GroupState {
   penaltyUntil: number;
 }
 
-/** Default penalty when a 429 carries no usable `Retry-After` (ringcentral.md §4). */
+/** Default penalty when a 429 carries no usable `Retry-After` (docs/provider.md §4). */
 export const DEFAULT_RETRY_AFTER_MS = 30_000;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The one shared OAuth session of a provider account (ringcentral.md §3): every channel and
+ * The one shared OAuth session of a provider account (docs/provider.md §3): every channel and
  * every RawCommand uses the same access token; never a login per channel or per command.
  *
  * States:
@@ -27,7 +27,7 @@ import { ProviderError, stopped } from "./_errors.ts";
 import { basicAuthorization } from "../http/mod.ts";
 import type { HttpAnswer, HttpRequest } from "./_transport.ts";
 
-/** Where tokens are obtained and revoked (ringcentral.md §3.1, §3.6). */
+/** Where tokens are obtained and revoked (docs/provider.md §3.1, §3.6). */
 export const TOKEN_PATH = "/restapi/oauth/token";
 /** See {@link TOKEN_PATH}. */
 export const REVOKE_PATH = "/restapi/oauth/revoke";
@@ -104,7 +104,7 @@ function errorCode(body: unknown): string | undefined {
 }
 
 /**
- * A refused login in plain words with what to do (ringcentral.md §3.3, §5); the provider's
+ * A refused login in plain words with what to do (docs/provider.md §3.3, §5); the provider's
  * own code and description follow in brackets.
  */
 export function explainRefusal(
@@ -196,7 +196,7 @@ export class OAuthSession {
    * The provider refused `access` (401): the next `accessToken()` renews it, and the caller
    * may try once more (true). A token that was already replaced or invalidated is left alone,
    * so many refused requests cause one renewal. RingCentral advises against refreshing on
-   * 401s (ringcentral.md §3.4), so a provider that refuses even fresh tokens gets at most one
+   * 401s (docs/provider.md §3.4), so a provider that refuses even fresh tokens gets at most one
    * such renewal per {@link FORCED_RENEWAL_INTERVAL_MS} (false: answer the 401 as it is).
    */
   invalidate(access: string): boolean {
@@ -219,7 +219,7 @@ export class OAuthSession {
 
   /**
    * Ends the session: waits for a token request in flight, then revokes the token (errors
-   * ignored, no retry; ringcentral.md §3.6) and forgets it.
+   * ignored, no retry; docs/provider.md §3.6) and forgets it.
    */
   async revoke(timeoutMs: number): Promise<void> {
     await this.#pending?.catch(() => {});

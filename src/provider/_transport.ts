@@ -1,7 +1,7 @@
 /**
  * One HTTP exchange with the provider: the URL from `providerProtocol://providerHostname:
  * providerPort`, the HTTP client with the extra CA certificates of
- * `providerSslVerificationFilename` / `providerSslVerificationPath` (ringcentral.md §11.1),
+ * `providerSslVerificationFilename` / `providerSslVerificationPath` (docs/provider.md §11.1),
  * a timeout, and a bounded body. Certificate verification is never disabled; the extra CAs
  * are added to the runtime's roots. No retries here (see `_account.ts`).
  */
@@ -205,7 +205,7 @@ async function readCa(path: string, key: string): Promise<string> {
 
 /**
  * The PEM text of `caFile` and of every `*.pem` / `*.crt` in `caPath` (read when the
- * connection is made, config.md "Command line"). Throws `ProviderError` naming the file.
+ * connection is made, docs/configuration.md §4). Throws `ProviderError` naming the file.
  */
 export async function loadCaCertificates(config: ProviderConfig): Promise<string[]> {
   const out: string[] = [];

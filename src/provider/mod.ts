@@ -1,6 +1,6 @@
 /**
  * Provider: the RawCommand pass-through to RingCentral, `alliancephones` (RingCentral's API on
- * its own host) and custom REST providers (channel-protocol.md §5; ringcentral.md §3, §4,
+ * its own host) and custom REST providers (docs/channel-protocol.md §5; docs/provider.md §3, §4,
  * §11). All channels share one account per configuration: one OAuth session with
  * single-flight, proactive refresh; one rate-limit gate that holds a group's requests back
  * after a 429; one HTTP client that trusts the configured extra CAs and never an invalid
@@ -112,7 +112,7 @@ export class ProviderService implements Component {
 
   /**
    * Answers one RawCommand line (a JSON object as text) with the reply payload of
-   * channel-protocol.md §5, whose whole reply line fits in `maxReplyBytes`. Never throws.
+   * docs/channel-protocol.md §5, whose whole reply line fits in `maxReplyBytes`. Never throws.
    */
   async rawCommand(line: string, maxReplyBytes: number): Promise<RawReply> {
     try {

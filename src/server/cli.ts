@@ -1,5 +1,5 @@
 /**
- * Command-line flags (config.md "Command line"), parsed with `node:util` parseArgs. Pure, so
+ * Command-line flags (docs/configuration.md §4), parsed with `node:util` parseArgs. Pure, so
  * tests can check every answer; `main.ts` turns the result into output and an exit code.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Action URLs of a simulated SNOM (snom-http.md §5, §9.6): which setting fires for which
+ * Action URLs of a simulated SNOM (docs/snom.md §5, §9.6): which setting fires for which
  * event, `$variable` substitution, and a sender that fires one GET at a time, in event
  * order, with a short timeout, ignoring the reply.
  *

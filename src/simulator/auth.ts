@@ -1,5 +1,5 @@
 /**
- * The login check of a simulated SNOM (snom-http.md §3, §9.1): no login, Basic
+ * The login check of a simulated SNOM (docs/snom.md §3, §9.1): no login, Basic
  * (`http_scheme=off`) or Digest (`http_scheme=on`) with `http_user`/`http_pass`, and the
  * lock-out: three bad logins lock the web UI for `lockoutMs` (a minute on a SNOM), and each
  * further group of three doubles the time. A request without credentials only gets the

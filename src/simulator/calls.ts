@@ -1,5 +1,5 @@
 /**
- * The call model of one simulated SNOM phone (snom-http.md §9.5, §5.6). Pure: every
+ * The call model of one simulated SNOM phone (docs/snom.md §9.5, §5.6). Pure: every
  * operation changes the phone's calls and returns the effects — action-URL events for this
  * phone, and SIP-like messages for the other party, which the network delivers.
  *
@@ -39,7 +39,7 @@ export interface SimCall {
   readonly peer: Peer;
 }
 
-/** The events a SNOM reports through its action URLs (snom-http.md §5.1). */
+/** The events a SNOM reports through its action URLs (docs/snom.md §5.1). */
 export type SimEventName =
   | "incoming"
   | "outgoing"
@@ -94,7 +94,7 @@ export type Effect =
     readonly right: { readonly callId: string; readonly peer: Peer };
   };
 
-/** Key names the model knows (snom-http.md §2.2); digits, `*` and `#` come on top. */
+/** Key names the model knows (docs/snom.md §2.2); digits, `*` and `#` come on top. */
 export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "CANCEL",
   "ENTER",
@@ -482,7 +482,7 @@ export class CallModel {
     if (this.#entry?.callId === call.callId) this.#entry = undefined;
     this.#handset = false;
     if (call.state === "ringing") {
-      // Rejecting a ringing call fires no action URL (snom-http.md §5.6).
+      // Rejecting a ringing call fires no action URL (docs/snom.md §5.6).
       out.push({ kind: "ended", callId: call.callId, peer: call.peer, how: "reject" });
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * The simulated SNOM phone (snom-http.md §9): a real HTTP server per phone, wired into a
+ * The simulated SNOM phone (docs/snom.md §9): a real HTTP server per phone, wired into a
  * network so phones call each other by extension. Demo mode (`demoPhones`) and the tests of
  * every feature use it; see `network.ts` for a short example.
  */

@@ -1,6 +1,6 @@
 /**
  * A simulated SNOM desk phone: a real HTTP server on a loopback address that behaves as
- * snom-http.md §9 specifies — `command.htm` keys and `number=`, `dummy.htm`/`settings.htm`
+ * docs/snom.md §9 specifies — `command.htm` keys and `number=`, `dummy.htm`/`settings.htm`
  * settings, `info.htm`, Basic or Digest login with the three-strike lock-out, a call model,
  * and action URLs fired with SNOM's `$variable` substitution. Tests can make it slow, drop
  * connections, answer a given status, or close without a reply.
@@ -316,7 +316,7 @@ export class SimPhone {
 
   /**
    * Restarts the phone: calls are gone, settings are what was stored, and once up it calls
-   * `action_setup_url` ("Setup finished", snom-http.md §5.1), as a SNOM does after booting.
+   * `action_setup_url` ("Setup finished", docs/snom.md §5.1), as a SNOM does after booting.
    */
   reboot(): void {
     this.#apply(this.#model.releaseAll());

@@ -1,6 +1,6 @@
 /**
  * The channel over real sockets on loopback: every transcript, the connection rules of
- * channel-protocol.md §6, ordering across channels, limits, live reload and the status view.
+ * docs/channel-protocol.md §6, ordering across channels, limits, live reload and the status view.
  */
 
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * The strictest public client (stli-sources.md §4, §6, §8, §13 items 2, 3 and 5), emulated by
+ * The strictest public client (docs/channel-protocol.md §7.2–§7.4, §7.5 items 2, 3 and 5), emulated by
  * `tests/fakes/xp_stli_connection.ts`, against the channel over real sockets.
  */
 
@@ -83,7 +83,7 @@ for (const initiated of ["before outcome", "after outcome"] as const satisfies I
 }
 
 Deno.test("XP's client rejects a server that answers with the bare STLI reply", async () => {
-  // The negative check of stli-sources.md §13 item 2, over a real socket: a stand-in server
+  // The negative check of docs/channel-protocol.md §7.5 item 2, over a real socket: a stand-in server
   // that gives the bare reply to STLI;Version=2 fails the XP handshake.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = (async () => {

@@ -68,7 +68,7 @@ Deno.test("ignored vendor TLS keys are reported as info, not as warnings", () =>
   assert.match(infos.join("\n"), /TLS 1\.2 or newer, which meets providerMinProtocolVersion/);
 });
 
-Deno.test("an empty file gives every default of config.md", () => {
+Deno.test("an empty file gives every default of docs/configuration.md", () => {
   const { snapshot, findings } = parseConfig("", FILE);
   assert.deepEqual(findings, []);
   assert.ok(snapshot);

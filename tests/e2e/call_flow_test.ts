@@ -1,7 +1,7 @@
 /**
- * Whole calls end to end (issue 5 item 6): channel commands over TCP → the server → simulated
+ * Whole calls end to end: channel commands over TCP → the server → simulated
  * SNOM phones over HTTP → their action URLs back over HTTP → event lines on every monitoring
- * channel, compared whole (channel-protocol.md §3, §4).
+ * channel, compared whole (docs/channel-protocol.md §3, §4).
  */
 
 import assert from "node:assert/strict";
@@ -219,7 +219,7 @@ Deno.test("the vendor's transfer: TransferCall, then MakeCall to the target on a
   assert.deepEqual(ringing.map((c) => [c.state, c.remote.user]), [["ringing", "0049301234"]]);
   pcs.phone("103").answer();
   assert.equal(pcs.phone("103").calls[0].state, "connected");
-  // The transfer went to the phone as TRANSFER, then number=103 (snom-http.md §2).
+  // The transfer went to the phone as TRANSFER, then number=103 (docs/snom.md §2).
   const targets = pcs.phone("101").requests.map((r) => r.target);
   assert.deepEqual(targets.slice(-2), [
     "/command.htm?key=TRANSFER",

@@ -1,5 +1,5 @@
 /**
- * Phone callbacks end to end (channel-protocol.md §4 "Callbacks from phones"): only the
+ * Phone callbacks end to end (docs/channel-protocol.md §4.1): only the
  * phone's own address with the key the server gave it changes anything; request lines with
  * raw spaces, as phones send display names, are taken.
  */

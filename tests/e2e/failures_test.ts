@@ -1,5 +1,5 @@
 /**
- * Failure paths end to end (channel-protocol.md §3): every way a command can fail reaches the
+ * Failure paths end to end (docs/channel-protocol.md §3): every way a command can fail reaches the
  * channel as `error_ind ERROR <Command>`, with the reason token once `channelErrorDetail` is
  * switched on by a live reload; a phone that cannot be configured is not monitored.
  */

@@ -2,7 +2,7 @@
  * Bad input from everywhere at once, against the whole server: random bytes, broken UTF-8,
  * NULs, oversized lines and random commands on many channels; random bytes and malformed
  * callbacks on the HTTP port. Afterwards the server still works end to end and no secret
- * reached the log (architecture.md habit 4). The input is pseudo-random with a fixed seed,
+ * reached the log (docs/architecture.md §9.4). The input is pseudo-random with a fixed seed,
  * so a failure can be replayed.
  */
 

@@ -1,5 +1,5 @@
 /**
- * RawCommand end to end (channel-protocol.md §5): JSON lines on many channels → the server's
+ * RawCommand end to end (docs/channel-protocol.md §5): JSON lines on many channels → the server's
  * one shared provider session → the fake provider, and back as one reply line each.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Robustness end to end (issue 5 item 5, config.md "Live reload"): a phone whose action URLs
+ * Robustness end to end (docs/configuration.md §3): a phone whose action URLs
  * were reset by a restart is configured again, and phones come and go with the configuration
  * file while channels stay open.
  */

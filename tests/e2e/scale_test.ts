@@ -1,7 +1,7 @@
 /**
- * Scale (issue 5 item 5): 10,000 action-URL callbacks from 100 simulated phones, over real
+ * Scale: 10,000 action-URL callbacks from 100 simulated phones, over real
  * HTTP, reach 100 channels that each monitor every phone — complete, and in each phone's
- * order (channel-protocol.md §4). The full run is also a benchmark:
+ * order (docs/channel-protocol.md §4). The full run is also a benchmark:
  * `scripts/bench/callback_bench.ts` measures the same path's latency and throughput.
  */
 

@@ -1,7 +1,7 @@
 /**
- * Issue 3 item 5 with a real slow phone: a simulated SNOM that takes 5 s per request delays
+ * One slow phone, with a real slow phone: a simulated SNOM that takes 5 s per request delays
  * neither events nor other channels, and its channel's later replies keep their order
- * (channel-protocol.md §3).
+ * (docs/channel-protocol.md §3).
  */
 
 import assert from "node:assert/strict";

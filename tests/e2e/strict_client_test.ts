@@ -1,5 +1,5 @@
 /**
- * The strictest public client (issue 3, stli-sources.md §4, §6, §8), emulated by
+ * The strictest public client (docs/channel-protocol.md §7.2–§7.4), emulated by
  * `tests/fakes/xp_stli_connection.ts`, against the real server and its demo phones.
  */
 

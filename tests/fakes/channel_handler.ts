@@ -97,8 +97,10 @@ export class FakePhones implements CommandHandler {
   }
 
   /** Publishes an event built from the device's current calls. */
-  publish(device: string, body: CallEventBody): void {
-    this.emit({ ...body, device, calls: [...this.callsOf(device)] } as CallEvent);
+  publish(device: string, body: CallEventBody): CallEvent {
+    const event = { ...body, device, calls: [...this.callsOf(device)] } as CallEvent;
+    this.emit(event);
+    return event;
   }
 
   /** Adds an incoming call ringing on a device and publishes `Delivered`. */
@@ -188,7 +190,8 @@ export class FakePhones implements CommandHandler {
           { callRef, state: "dialing", remote: number ?? "", displayName: "" },
         ]);
         if (this.#initiated === "before outcome") {
-          this.publish(device, { type: "Initiated", callRef });
+          // As the monitor does: delivered first, and named in the outcome.
+          return { ok: true, initiated: this.publish(device, { type: "Initiated", callRef }) };
         } else {
           // Recipients and calls are decided now, delivery happens in a later turn.
           const event: CallEvent = {

@@ -1,5 +1,5 @@
 /**
- * A fake RingCentral-like provider for tests (ringcentral.md §3, §4, §6, §9.3): a real HTTP or
+ * A fake RingCentral-like provider for tests (docs/provider.md §3, §4, §6, §9.3): a real HTTP or
  * HTTPS server on 127.0.0.1 (port 0) that records every request it gets. It has
  * - the token endpoint with the JWT, password and refresh-token grants (Basic client
  *   authentication; single-use refresh tokens; a refresh ends the old access token at once;
@@ -36,7 +36,7 @@ export interface FakeProviderOptions {
   readonly passwordGrant?: "allowed" | "unauthorized_client" | "mfa_required";
   readonly accessTokenSeconds?: number;
   readonly refreshTokenSeconds?: number;
-  /** Per group; missing groups use RingCentral's defaults (ringcentral.md §4). */
+  /** Per group; missing groups use RingCentral's defaults (docs/provider.md §4). */
   readonly groups?: Readonly<Record<string, GroupLimit>>;
 }
 
@@ -86,7 +86,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/** RingCentral's default user-level limits (ringcentral.md §4). */
+/** RingCentral's default user-level limits (docs/provider.md §4). */
 export const RINGCENTRAL_GROUPS: Readonly<Record<string, GroupLimit>> = {
   Light: { limit: 50, windowSeconds: 60, penaltySeconds: 60 },
   Medium: { limit: 40, windowSeconds: 60, penaltySeconds: 60 },

@@ -1,7 +1,7 @@
 /**
  * A plain STLI test client over real TCP, for the channel tests and the end-to-end tests
  * alike: it sends bytes, and collects every line the server writes as it arrives, checking
- * that each ends in CR LF (channel-protocol.md §1). A test takes lines in order, waits for a
+ * that each ends in CR LF (docs/channel-protocol.md §1). A test takes lines in order, waits for a
  * given line, drains the channel with a sentinel command, or expects silence or the end.
  */
 

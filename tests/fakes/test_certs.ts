@@ -1,7 +1,7 @@
 /**
  * A throw-away certificate authority and a server certificate for `localhost` / 127.0.0.1,
  * made at test time with node:crypto and a small DER writer, so TLS tests need no openssl
- * and no certificate files in the repository (ringcentral.md §11).
+ * and no certificate files in the repository (docs/provider.md §11).
  */
 
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";

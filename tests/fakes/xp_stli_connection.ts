@@ -1,6 +1,6 @@
 /**
  * A test client that behaves like the strictest public STLI client, the XP framework's
- * `StliConnection` (stli-sources.md §4, §6, §8): it writes commands ending in LF, reads
+ * `StliConnection` (docs/channel-protocol.md §7.2–§7.4): it writes commands ending in LF, reads
  * exactly one line after each command and strips trailing whitespace (PHP `chop`), compares
  * whole lines with its expected replies, checks the handshake reply with
  * `sscanf("error_ind %s STLI%c%[^\r]") === 3`, and after `MakeCall` on an observed terminal
