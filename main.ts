@@ -7,6 +7,7 @@ import {
   discoverConfig,
   formatFinding,
   homeFolder,
+  readConfigText,
   renderDefaultConfig,
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
@@ -14,10 +15,13 @@ import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
 import { loadSettings, logFindings, Server } from "./src/server/mod.ts";
 import { PRODUCT } from "./src/version.ts";
 
+/** How long a stop may take before the process ends regardless (ms). */
+const STOP_LIMIT_MS = 1700;
+
 /** The configuration file's text, or undefined after saying why it cannot be read. */
 async function readConfig(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return await readConfigText(path);
   } catch (e) {
     console.error(
       `error: cannot read the configuration file ${path}: ${e instanceof Error ? e.message : e}`,
@@ -106,29 +110,47 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  let server: Server;
-  try {
-    server = await Server.start({ settings: result.settings, configText: text, logService });
-  } catch (e) {
-    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : "";
-    log("server").error(
-      "cannot start: {error}{cause}; is another Phone Companion Server running? " +
-        "Stop it or choose another serverPort in {path}",
-      { error: e instanceof Error ? e.message : String(e), cause, path: found.path },
-    );
-    await logService.close();
-    return 1;
-  }
+  // The log file first, so what follows (the default file written) is in it too.
+  await logService.apply(result.settings.config);
   if (wroteDefault) {
     log("config").info(
       "no configuration file was found, so a default one was written to {path}; edit it to add your phones",
       { path: found.path },
     );
   }
+  let server: Server;
+  try {
+    server = await Server.start({ settings: result.settings, configText: text, logService });
+  } catch (e) {
+    const cause = e instanceof Error && e.cause instanceof Error ? e.cause : undefined;
+    const bind = result.settings.config.server.bindAddress;
+    if (cause instanceof Deno.errors.AddrNotAvailable) {
+      log("server").error(
+        "cannot start: {error}; {bind} is not an address of this computer. Set " +
+          "serverBindAddress in {path} to one of its addresses, or to 0.0.0.0 for all of them",
+        { error: e instanceof Error ? e.message : String(e), bind, path: found.path },
+      );
+    } else {
+      log("server").error(
+        "cannot start: {error}{cause}; is another Phone Companion Server running? " +
+          "Stop it or choose another serverPort in {path}",
+        {
+          error: e instanceof Error ? e.message : String(e),
+          cause: cause ? ` (${cause.message})` : "",
+          path: found.path,
+        },
+      );
+    }
+    await logService.close();
+    return 1;
+  }
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
 
   const stopped = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  // Ctrl+C, a service manager's stop, and Ctrl+Break in a Windows console.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const s of signals) {
     try {
@@ -142,7 +164,17 @@ async function main(): Promise<number> {
     } catch { /* not registered */ }
   }
   log("server").info("stopping");
-  await server.close();
+  // Every part closes within about a second; should one not, the stop still ends in time
+  // (service managers kill what does not), with the log written out.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), STOP_LIMIT_MS));
+  const how = await Promise.race([server.close().then(() => "done" as const), late]);
+  clearTimeout(timer);
+  if (how === "late") {
+    log("server").warning("some parts had not finished closing after {ms} ms; stopping anyway", {
+      ms: STOP_LIMIT_MS,
+    });
+  }
   await logService.close();
   return 0;
 }

@@ -24,6 +24,11 @@ export interface AdminDeps {
   readonly callback?: (request: CallbackRequest) => CallbackResult | Promise<CallbackResult>;
   /** How often live updates are pushed, in milliseconds. */
   readonly liveIntervalMs?: number;
+  /**
+   * True for the address of a configured phone: its connections use a share of the listener
+   * that other clients cannot take, so callbacks are never starved.
+   */
+  readonly isPhoneAddress?: (address: string) => boolean;
 }
 
 /** Per-request context the front passes in (`app.fetch(request, env)`). */
@@ -123,7 +128,12 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
 
   app.get("/api/status", (c) => {
     c.header("cache-control", "no-store");
-    return c.body(redactor.redact(JSON.stringify(deps.status())), 200, {
+    // The last net works on values, never on the JSON text, so the output stays valid JSON.
+    const json = JSON.stringify(
+      deps.status(),
+      (_key, value) => typeof value === "string" ? redactor.redact(value) : value,
+    );
+    return c.body(json, 200, {
       "content-type": "application/json; charset=utf-8",
     });
   });

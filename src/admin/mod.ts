@@ -5,7 +5,7 @@
  */
 
 import type { Settings } from "../contract.ts";
-import { log } from "../log/mod.ts";
+import { log, RepeatedWarning } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
 import { type Http1Server, serveHttp1 } from "../http/mod.ts";
 
@@ -20,6 +20,8 @@ export class AdminServer {
   #settings?: Settings;
   #deps: AdminDeps;
   #failure?: string;
+  /** Problems anyone can cause (bad requests, refused connections), summarised per kind. */
+  readonly #problems = new RepeatedWarning(() => log("http"));
 
   constructor(deps: Omit<AdminDeps, "adminPassword">) {
     this.#deps = {
@@ -38,6 +40,8 @@ export class AdminServer {
     return {
       listening: this.#server ? `${this.#server.hostname}:${this.#server.port}` : "",
       error: this.#failure,
+      connections: this.#server?.connections ?? 0,
+      acceptErrors: this.#server?.acceptErrors ?? 0,
     };
   }
 
@@ -53,8 +57,9 @@ export class AdminServer {
         hostname: bindAddress,
         port: httpPort,
         handler: (request, info) => app.fetch(request, { remoteAddress: info.remoteAddress }),
+        preferred: this.#deps.isPhoneAddress,
         // Problems quote the request (`malformed header line '{x}'`): a value, not a template.
-        onProblem: (problem) => log("http").warning("{problem}", { problem }),
+        onProblem: (kind, problem) => this.#problems.note(kind, "{problem}", { problem }),
       });
     } catch (e) {
       this.#failure = `cannot listen on ${wanted}: ${e instanceof Error ? e.message : e}`;
@@ -77,6 +82,7 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    this.#problems.close();
     await this.#server?.close();
     this.#server = undefined;
     this.#bound = "";

@@ -6,7 +6,8 @@
 
 import { type Clock, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, type DeviceInfoMode } from "../config/mod.ts";
-import { log } from "../log/mod.ts";
+import { log, RepeatedWarning } from "../log/mod.ts";
+import { isConnectionError } from "../net.ts";
 import { Serial } from "../serial.ts";
 import type { CommandHandler, Component, Settings } from "../contract.ts";
 import type { ChannelLimits } from "./session.ts";
@@ -43,6 +44,8 @@ export interface ChannelServerStatus {
   readonly maxChannels: number;
   /** Connections refused since start (allow-list or channel limit). */
   readonly refused: number;
+  /** Accepts that failed since start (a client that reset before it was accepted, say). */
+  readonly acceptErrors: number;
   readonly channels: readonly ChannelStatus[];
 }
 
@@ -80,7 +83,11 @@ export class ChannelServer implements Component {
   #allowed: readonly Cidr[] = [];
   #maxChannels = 0;
   #refused = 0;
+  #acceptErrors = 0;
   #closed = false;
+  /** Refusals and failed accepts: anyone can cause them, so they are summarised. */
+  readonly #refusals = new RepeatedWarning(() => log("channel"));
+  readonly #acceptProblems = new RepeatedWarning(() => log("channel"));
   /** Shared by every open channel, so limits changed by a reload reach them at once. */
   readonly #limits: ChannelLimits = {
     errorDetail: false,
@@ -194,10 +201,35 @@ export class ChannelServer implements Component {
     }
   }
 
-  /** Makes `listener` the current one and accepts channels on it until it is closed. */
+  /**
+   * Makes `listener` the current one and accepts channels on it until it is closed. Should
+   * the loop end any other way, that is logged and the listener opened again.
+   */
   #serve(listener: Deno.TcpListener) {
     this.#listener = listener;
-    const loop = this.#acceptLoop(listener);
+    const loop = this.#acceptLoop(listener).catch(async (e) => {
+      if (this.#closed || listener !== this.#listener) return;
+      log("channel").error("the channel listener stopped ({error}); listening again", {
+        error: e,
+      });
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      this.#listener = undefined;
+      await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 100));
+      const config = this.#listenerConfig;
+      if (this.#closed || !config) return;
+      try {
+        this.#serve(this.#listen(config));
+      } catch (again) {
+        log("channel").error("cannot listen for channels on {hostname}:{port}: {error}", {
+          ...config,
+          error: again,
+        });
+      }
+    });
     this.#loops.set(listener, loop);
     loop.finally(() => this.#loops.delete(listener));
   }
@@ -213,20 +245,37 @@ export class ChannelServer implements Component {
     await this.#loops.get(listener);
   }
 
+  /**
+   * Accepts until the listener is closed. A failed accept concerns one client (it reset the
+   * connection before it was taken, say): it is counted, summarised in the log, and the loop
+   * goes on at once; only other errors (out of file handles) wait a moment first.
+   */
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
     while (true) {
       let conn: Deno.TcpConn;
       try {
         conn = await listener.accept();
       } catch (e) {
-        if (listener !== this.#listener || this.#closed || e instanceof Deno.errors.BadResource) {
-          return;
+        if (listener !== this.#listener || this.#closed) return;
+        if (e instanceof Deno.errors.BadResource) throw e; // closed under us: rebuild
+        this.#acceptErrors++;
+        this.#acceptProblems.note("accept", "accepting a channel failed: {error}", { error: e });
+        if (!isConnectionError(e)) {
+          await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 50));
         }
-        log("channel").error("accepting a channel failed: {error}", { error: e });
-        await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 100));
         continue;
       }
-      this.#admit(conn);
+      try {
+        this.#admit(conn);
+      } catch (e) {
+        this.#acceptErrors++;
+        this.#acceptProblems.note("admit", "taking a channel failed: {error}", { error: e });
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
     }
   }
 
@@ -246,7 +295,7 @@ export class ChannelServer implements Component {
       } catch {
         // the client already went away
       }
-      log("channel").warning("refused a channel from {peer}: {why}", {
+      this.#refusals.note(refusal, "refused a channel from {peer}: {why}", {
         peer: peerOf(addr),
         why: refusal,
       });
@@ -285,6 +334,7 @@ export class ChannelServer implements Component {
       listening: addr ? { hostname: addr.hostname, port: addr.port } : undefined,
       maxChannels: this.#maxChannels,
       refused: this.#refused,
+      acceptErrors: this.#acceptErrors,
       channels: [...this.#connections].map((c) => ({
         id: c.id,
         peer: c.peer,
@@ -301,6 +351,8 @@ export class ChannelServer implements Component {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#refusals.close();
+    this.#acceptProblems.close();
     await this.#applying.idle();
     const listener = this.#listener;
     this.#listenerConfig = undefined;

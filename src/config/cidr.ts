@@ -104,3 +104,15 @@ export function addressAllowed(address: string, ranges: readonly Cidr[]): boolea
     r.family === 4 ? v4 !== undefined && inRange(v4, r) : v6 !== undefined && inRange(v6, r)
   );
 }
+
+/**
+ * A comparable key for an IP address literal (IPv4, IPv6 with or without brackets or zone,
+ * IPv4-mapped IPv6 as IPv4), or undefined when `text` is not an address.
+ */
+export function addressKey(text: string): string | undefined {
+  if (text.includes("/")) return undefined;
+  const parsed = parseCidr(text);
+  if (!parsed) return undefined;
+  const bytes = mappedIPv4(parsed.bytes) ?? parsed.bytes;
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -6,6 +6,7 @@
 
 export {
   addressAllowed,
+  addressKey,
   type Cidr,
   DEFAULT_ALLOWED_CLIENTS,
   mappedIPv4,
@@ -28,7 +29,15 @@ export {
 } from "./findings.ts";
 export { type Line, nearest, readLines } from "./lines.ts";
 export { deepFreeze, parseConfig, type ParseResult } from "./parse.ts";
-export { type ConfigWatch, type ReadText, watchConfig, type WatchOptions } from "./reload.ts";
+export {
+  ConfigTooLarge,
+  type ConfigWatch,
+  MAX_CONFIG_BYTES,
+  readConfigText,
+  type ReadText,
+  watchConfig,
+  type WatchOptions,
+} from "./reload.ts";
 export {
   COMMAND_PLACEHOLDERS,
   commandSteps,

@@ -13,6 +13,14 @@ import type { ConfigSnapshot, PhoneConfig, ProviderAuth, ProviderConfig } from "
 export interface ParseResult {
   readonly snapshot?: ConfigSnapshot;
   readonly findings: readonly Finding[];
+  /**
+   * True when the file sets nothing at all (empty, or only comments): never applied over
+   * settings in effect, since it is far more likely a file being written than a wish for
+   * every default (docs/configuration.md §3).
+   */
+  readonly empty: boolean;
+  /** The profiles its `phone=` lines name, with their lines, even when the file has errors. */
+  readonly profiles: ReadonlyMap<string, number>;
 }
 
 /** The key table by lower-case name: keys match case-insensitively (docs/configuration.md §1). */
@@ -74,8 +82,11 @@ export function parseConfig(text: string, file: string): ParseResult {
   const seenAt = new Map<string, number>();
   const phones: PhoneConfig[] = [];
   const extensions = new Map<string, number>();
+  const profiles = new Map<string, number>();
+  let settings = 0;
 
   for (const l of readLines(text)) {
+    settings++; // every line that is not blank or a comment
     if (l.kind === "invalid") {
       // The line is not echoed: it may be a password written without its key.
       error(l.line, undefined, "expected 'key = value', got a line without '='");
@@ -101,6 +112,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       } else {
         extensions.set(p.extension, l.line);
         phones.push(p);
+        if (!profiles.has(p.profile)) profiles.set(p.profile, l.line);
       }
       continue;
     }
@@ -115,8 +127,12 @@ export function parseConfig(text: string, file: string): ParseResult {
       continue;
     }
     if (seenAt.has(def.name)) {
-      error(l.line, def.name, `${def.name} is already set on line ${seenAt.get(def.name)}`);
-      continue;
+      warn(
+        l.line,
+        def.name,
+        `${def.name} is also set on line ${seenAt.get(def.name)}; this later line wins`,
+      );
+      values.delete(def.name);
     }
     seenAt.set(def.name, l.line);
     const r = def.parse(l.value);
@@ -245,7 +261,16 @@ export function parseConfig(text: string, file: string): ParseResult {
     };
   }
 
-  if (hasErrors(findings)) return { findings };
+  const empty = settings === 0;
+  if (empty) {
+    findings.push({
+      level: "warning",
+      file,
+      message: "the file sets nothing (it is empty or holds only comments): every key takes " +
+        "its default, and a running server keeps the settings in effect",
+    });
+  }
+  if (hasErrors(findings)) return { findings, empty, profiles };
 
   const secrets = [
     ...[...SECRET_KEYS].map((name) => String(values.get(name) ?? "")),
@@ -283,7 +308,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     configReloadSeconds: v.configReloadSeconds,
     secrets,
   };
-  return { snapshot: deepFreeze(snapshot), findings };
+  return { snapshot: deepFreeze(snapshot), findings, empty, profiles };
 }
 
 /** Freezes an object graph so no component can change the shared snapshot. */

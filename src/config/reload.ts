@@ -1,7 +1,9 @@
 /**
  * The live reload loop (docs/configuration.md §3): every `configReloadSeconds` the file is read;
- * when its text changed, `onChange` gets the new text. Deciding whether the text is valid and
- * applying it is the caller's job, so a bad file never replaces good settings here.
+ * when its text changed and then stayed the same for one more check (so a file caught while
+ * an editor writes it is not taken), `onChange` gets the new text. Deciding whether the text
+ * is valid and applying it is the caller's job, so a bad file never replaces good settings
+ * here. A file larger than {@link MAX_CONFIG_BYTES} is not read at all.
  */
 
 import type { Clock, TimerId } from "../clock.ts";
@@ -9,6 +11,30 @@ import { Serial } from "../serial.ts";
 
 /** How the loop reads the file; the real one reads the disk, tests may pass a fake. */
 export type ReadText = (path: string) => Promise<string>;
+
+/** The largest configuration file read (1 MiB); a real one is a few kilobytes. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/** A configuration file too large to be one. */
+export class ConfigTooLarge extends Error {
+  constructor(path: string, size: number) {
+    super(
+      `${path} is ${size} bytes, more than the ${MAX_CONFIG_BYTES} bytes a configuration file ` +
+        `may have; it was not read`,
+    );
+    this.name = "ConfigTooLarge";
+  }
+}
+
+/** Reads a configuration file, refusing one above {@link MAX_CONFIG_BYTES} unread. */
+export async function readConfigText(path: string): Promise<string> {
+  const { size } = await Deno.stat(path);
+  if (size > MAX_CONFIG_BYTES) throw new ConfigTooLarge(path, size);
+  const text = await Deno.readTextFile(path);
+  // The file may have grown between the two calls.
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigTooLarge(path, text.length);
+  return text;
+}
 
 /** Options of {@link watchConfig}. */
 export interface WatchOptions {
@@ -27,14 +53,19 @@ export interface WatchOptions {
 /** A running watch; `stop()` ends it and waits for a check in progress. */
 export interface ConfigWatch {
   stop(): Promise<void>;
-  /** Checks now instead of waiting (tests); resolves once a changed text is applied. */
+  /**
+   * One check now instead of waiting; resolves once a changed text is applied. As with the
+   * timer, a changed text is applied by the check after the one that first saw it.
+   */
   checkNow(): Promise<void>;
 }
 
 /** Starts polling the configuration file. */
 export function watchConfig(options: WatchOptions): ConfigWatch {
-  const read = options.read ?? ((p: string) => Deno.readTextFile(p));
+  const read = options.read ?? readConfigText;
   let last = options.initialText;
+  /** A changed text seen by the last check, applied if the next check sees it again. */
+  let candidate: string | undefined;
   let lastFailure = "";
   let stopped = false;
   let timer: TimerId | undefined;
@@ -51,7 +82,11 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
       return;
     }
     lastFailure = "";
-    if (text === last) return;
+    if (text === last || text !== candidate) {
+      candidate = text === last ? undefined : text;
+      return;
+    }
+    candidate = undefined;
     last = text;
     await options.onChange(text);
   };

@@ -59,13 +59,29 @@ function onOff(v: string): ValueResult<boolean> {
   return no("on or off");
 }
 
-const UNITS: Record<string, number> = { "": 1, k: 1024, kib: 1024, m: 1 << 20, mib: 1 << 20 };
+/**
+ * Size units, all counted in 1024s (as Windows shows file sizes): `10 MB`, `10MB` and
+ * `10 MiB` are the same size.
+ */
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
+};
 
 function bytes(min: number, max: number) {
   return (v: string): ValueResult<number> => {
     const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(v);
     const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-    const expected = `a size in bytes ${min}-${max} (suffix KiB or MiB allowed)`;
+    const expected = `a size of ${min}-${max} bytes, such as 10 MB, 512 KB or 65536`;
     if (!m || unit === undefined) return no(expected);
     const n = Number(m[1]) * unit;
     return n >= min && n <= max ? ok(n) : no(expected);

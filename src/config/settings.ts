@@ -4,7 +4,7 @@
  * valid (docs/architecture.md §9.5); components receive them through `apply(settings)`.
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type Finding, hasErrors } from "./findings.ts";
 import { deepFreeze, parseConfig } from "./parse.ts";
 import { parseProfile, type Profile } from "./profile.ts";
@@ -26,6 +26,8 @@ export interface Settings {
 export interface LoadResult {
   readonly settings?: Settings;
   readonly findings: readonly Finding[];
+  /** The file sets nothing at all; see `ParseResult.empty`. */
+  readonly empty: boolean;
 }
 
 /** Reads a text file, or returns undefined when it does not exist. */
@@ -70,17 +72,19 @@ export async function loadSettings(
   const parsed = parseConfig(text, file);
   const findings: Finding[] = [...parsed.findings];
   const config = parsed.snapshot;
-  if (!config) return { findings };
+  const empty = parsed.empty;
 
-  const wanted = new Map<string, number>();
-  for (const p of config.phones) if (!wanted.has(p.profile)) wanted.set(p.profile, p.line);
-  if (config.demoPhones > 0 && !wanted.has(DEMO_PROFILE)) wanted.set(DEMO_PROFILE, 0);
+  // Every profile the file names is checked even when the file has errors, so one
+  // `--check-config` run shows everything there is to fix.
+  const wanted = new Map(parsed.profiles);
+  if (config && config.demoPhones > 0 && !wanted.has(DEMO_PROFILE)) wanted.set(DEMO_PROFILE, 0);
+  const configDir = config?.dir ?? dirname(file);
 
   const profiles = new Map<string, Profile>();
   for (const [name, line] of wanted) {
     let found: { path: string; text: string } | undefined;
     try {
-      found = await findProfile(name, config.dir, read);
+      found = await findProfile(name, configDir, read);
     } catch (e) {
       findings.push({
         level: "error",
@@ -105,6 +109,6 @@ export async function loadSettings(
     findings.push(...result.findings);
     if (result.profile) profiles.set(name, result.profile);
   }
-  if (hasErrors(findings)) return { findings };
-  return { settings: deepFreeze({ config, profiles }), findings };
+  if (!config || hasErrors(findings)) return { findings, empty };
+  return { settings: deepFreeze({ config, profiles }), findings, empty };
 }

@@ -23,6 +23,7 @@ import {
 import { Redactor } from "./redact.ts";
 
 export { REDACTED, Redactor } from "./redact.ts";
+export { RepeatedWarning, SUMMARY_INTERVAL_MS } from "./repeated.ts";
 export type { Logger } from "@logtape/logtape";
 
 const ROOT = "pcs";
@@ -69,6 +70,77 @@ export function formatRecord(record: LogRecord): string {
     LEVEL_LABEL[record.level]
   } [${area}] ${message}`;
   return redactor.redact(line).replace(/\r?\n|\r/g, "\\n");
+}
+
+/** How long an info line may wait in memory before it is written to the log file (ms). */
+export const FILE_FLUSH_MS = 500;
+
+const URGENT = new Set(["warning", "error", "fatal"]);
+
+/**
+ * The log file's sink: lines are collected and written together at most
+ * {@link FILE_FLUSH_MS} after the first of them, and at once with any warning or error, so a
+ * killed server loses at most half a second of info lines and no warning. One write (and one
+ * sync) per batch keeps the file off the hot path of busy sites.
+ */
+function batchedFileSink(
+  file: Sink & Disposable,
+  maxBytes: number,
+  format: (r: LogRecord) => string,
+  onProblem: (message: string) => void,
+): Sink & Disposable {
+  // The file rotates between writes: a batch goes out in pieces of at most a quarter of the
+  // file's size, so rotation still happens close to `logMaxBytes`.
+  const piece = Math.max(1024, maxBytes >> 2);
+  const write = (text: string) =>
+    file({
+      category: [ROOT],
+      level: "info",
+      message: [text],
+      rawMessage: text,
+      timestamp: Date.now(),
+      properties: {},
+    });
+  let pending: string[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failed = false;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    try {
+      let chunk = "";
+      for (const line of lines) {
+        if (chunk.length > 0 && chunk.length + line.length > piece) {
+          write(chunk);
+          chunk = "";
+        }
+        chunk += line;
+      }
+      write(chunk);
+      failed = false;
+    } catch (e) {
+      // A full disk or a removed folder: say so once, keep serving.
+      if (!failed) onProblem(`cannot write the log file: ${render(e)}`);
+      failed = true;
+    }
+  };
+  const sink = (record: LogRecord) => {
+    pending.push(format(record) + "\n");
+    if (URGENT.has(record.level)) flush();
+    else if (timer === undefined) {
+      timer = setTimeout(flush, FILE_FLUSH_MS);
+      Deno.unrefTimer(timer);
+    }
+  };
+  return Object.assign(sink, {
+    [Symbol.dispose]: () => {
+      flush();
+      file[Symbol.dispose]();
+    },
+  });
 }
 
 /** Where log lines go besides the file; tests pass a collector, the server the console. */
@@ -131,12 +203,18 @@ export class LogService {
     if (settings.filePath) {
       try {
         mkdirSync(dirname(settings.filePath), { recursive: true });
-        sinks.file = getRotatingFileSink(settings.filePath, {
-          maxSize: settings.maxBytes,
-          maxFiles: settings.maxFiles,
-          formatter: (r: LogRecord) => format(r) + "\n",
-          flushInterval: 1000,
-        });
+        sinks.file = batchedFileSink(
+          getRotatingFileSink(settings.filePath, {
+            maxSize: settings.maxBytes,
+            maxFiles: settings.maxFiles,
+            // Batches come ready-made from batchedFileSink and are written at once.
+            formatter: (r: LogRecord) => String(r.message[0]),
+            bufferSize: 0,
+          }),
+          settings.maxBytes,
+          format,
+          (problem) => console.error(problem),
+        );
       } catch (e) {
         this.fileProblem = `cannot write the log file ${settings.filePath}: ${render(e)}`;
       }

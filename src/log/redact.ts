@@ -7,6 +7,13 @@
 /** What a redacted secret is replaced with. */
 export const REDACTED = "***";
 
+/**
+ * The shortest secret replaced by its text. Secrets are kept out of every output by field in
+ * the first place; this net is the last one, and a short secret (`adminPassword = 0`) would
+ * match digits of times, ports and versions, mangle the text and give the secret away.
+ */
+export const MIN_REDACTED_LENGTH = 8;
+
 const PATTERNS: readonly [RegExp, string][] = [
   [/\b(Bearer|Basic|Digest)\s+[^\s,";]+/gi, `$1 ${REDACTED}`],
   [
@@ -59,7 +66,8 @@ export class Redactor {
   }
 
   #changed(): void {
-    this.#needles = [...this.#secrets].sort((a, b) => b.length - a.length).flatMap((s) => {
+    const long = [...this.#secrets].filter((s) => s.length >= MIN_REDACTED_LENGTH);
+    this.#needles = long.sort((a, b) => b.length - a.length).flatMap((s) => {
       const encoded = encodeURIComponent(s);
       return encoded === s ? [s] : [s, encoded];
     });

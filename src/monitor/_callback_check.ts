@@ -7,7 +7,7 @@
 
 import type { NotificationName } from "../config/mod.ts";
 import type { CallbackRequest } from "../contract.ts";
-import { log } from "../log/mod.ts";
+import { log, type RepeatedWarning } from "../log/mod.ts";
 import { CALLBACK_PARAMS, parseCallbackPath } from "./callback_url.ts";
 import type { PhoneReport } from "./calls.ts";
 import { parseParty } from "./party.ts";
@@ -55,8 +55,12 @@ export function readCallback(
   return { ...target, params, key: params.get(CALLBACK_PARAMS.secret) };
 }
 
-/** Counts and logs a refused callback. */
+/**
+ * Counts a refused callback and logs it; repeats for the same phone and reason are summarised
+ * (anyone who can reach the port can send forged callbacks).
+ */
 export function refuse(
+  warnings: RepeatedWarning,
   record: CallbackRecord | undefined,
   extension: string,
   address: string,
@@ -66,11 +70,11 @@ export function refuse(
     record.refused++;
     record.lastRefusal = `${why} from ${address}`;
   }
-  logger().warning("refused a callback for phone {device} from {address}: {why}", {
-    device: extension,
-    address,
-    why,
-  });
+  warnings.note(
+    `${extension} ${why}`,
+    "refused a callback for phone {device} from {address}: {why}",
+    { device: extension, address, why },
+  );
 }
 
 /**

@@ -28,4 +28,5 @@ export {
 export { CALLBACK_PARAMS, callbackBase, callbackUrls, parseCallbackPath } from "./callback_url.ts";
 export { comparableNumber, parseParty, type Party } from "./party.ts";
 export { decodeLenient, parseQuery } from "./query.ts";
-export { addressKey, type Lookup, SourceCheck, systemLookup } from "./source.ts";
+export { addressKey } from "../config/mod.ts";
+export { type Lookup, SourceCheck, systemLookup } from "./source.ts";

@@ -44,7 +44,7 @@ import type {
   Outcome,
   Settings,
 } from "../contract.ts";
-import { log, redactor } from "../log/mod.ts";
+import { log, redactor, RepeatedWarning } from "../log/mod.ts";
 import { newSecret, sameSecret } from "../secret.ts";
 import { type CallbackRecord, phoneReport, readCallback, refuse } from "./_callback_check.ts";
 import { Device, type PendingStart } from "./_device.ts";
@@ -110,6 +110,8 @@ export class Monitor implements Component {
   #settings?: Settings;
   #nextCallRef = 1;
   #closed = false;
+  /** Refused callbacks, summarised per phone and reason. */
+  readonly #refusals = new RepeatedWarning(() => log("monitor"));
 
   constructor(options: MonitorOptions) {
     this.#phones = options.phones;
@@ -148,6 +150,7 @@ export class Monitor implements Component {
   /** Stops timers, drops every subscriber and waits for configurations in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#refusals.close();
     const inFlight: Promise<Outcome>[] = [];
     for (const { device, setup } of this.#entries.values()) {
       device.stop();
@@ -261,7 +264,13 @@ export class Monitor implements Component {
     const address = request.remoteAddress;
     const entry = this.#entries.get(extension);
     if (!entry || !sameSecret(key, entry.setup.secret)) {
-      refuse(entry?.callbacks, extension, address, key === undefined ? "no key" : "wrong key");
+      refuse(
+        this.#refusals,
+        entry?.callbacks,
+        extension,
+        address,
+        key === undefined ? "no key" : "wrong key",
+      );
       if (entry && key !== undefined && entry.device.subscribers.size > 0) {
         void this.#oldKey(entry, address);
       }
@@ -279,7 +288,13 @@ export class Monitor implements Component {
     const genuine = typeof check === "boolean" ? check : await check;
     if (!genuine || this.#entries.get(extension) !== entry) {
       if (genuine) return { status: 404 };
-      refuse(entry.callbacks, extension, address, `not from the phone's host ${host}`);
+      refuse(
+        this.#refusals,
+        entry.callbacks,
+        extension,
+        address,
+        `not from the phone's host ${host}`,
+      );
       return { status: 403 };
     }
     entry.callbacks.lastCallbackAt = this.#clock.now();

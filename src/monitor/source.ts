@@ -6,7 +6,7 @@
 
 import { lookup } from "node:dns/promises";
 import type { Clock } from "../clock.ts";
-import { mappedIPv4, parseCidr } from "../config/mod.ts";
+import { addressKey } from "../config/mod.ts";
 import { log } from "../log/mod.ts";
 
 /** Resolves a host name to its addresses (all families). */
@@ -15,18 +15,6 @@ export type Lookup = (host: string) => Promise<readonly string[]>;
 /** The system resolver (hosts file and DNS, as the OS does it). */
 export const systemLookup: Lookup = async (host) =>
   (await lookup(host, { all: true })).map((a) => a.address);
-
-/**
- * A comparable key for an IP address literal (IPv4, IPv6 with or without brackets or zone,
- * IPv4-mapped IPv6 as IPv4), or undefined when `text` is not an address.
- */
-export function addressKey(text: string): string | undefined {
-  if (text.includes("/")) return undefined;
-  const parsed = parseCidr(text);
-  if (!parsed) return undefined;
-  const bytes = mappedIPv4(parsed.bytes) ?? parsed.bytes;
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 interface Resolved {
   keys: ReadonlySet<string>;

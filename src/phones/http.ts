@@ -29,6 +29,8 @@ export interface PhoneRequest {
   readonly headers: readonly (readonly [string, string])[];
   readonly body: string;
   readonly timeoutMs: number;
+  /** Aborting ends the exchange at once, as `unreachable` (the server is stopping). */
+  readonly signal?: AbortSignal;
 }
 
 /** A reply from a phone, as the rest of the client needs to tell replies apart. */
@@ -108,6 +110,7 @@ export const netTransport: PhoneTransport = {
         settled = true;
         clearTimeout(timer);
         clearTimeout(quiet);
+        r.signal?.removeEventListener("abort", aborted);
         socket.destroy();
         resolve(reply);
       };
@@ -120,7 +123,10 @@ export const netTransport: PhoneTransport = {
       const timer = setTimeout(() => {
         // A status already in hand is an answer, even if the body never completes.
         finish(fromReader() ?? { kind: "timeout" });
-      }, r.timeoutMs);
+      }, Math.max(0, r.timeoutMs));
+      const aborted = () => finish({ kind: "unreachable", message: "the server is stopping" });
+      if (r.signal?.aborted) aborted();
+      r.signal?.addEventListener("abort", aborted, { once: true });
       socket.once(r.protocol === "HTTPS" ? "secureConnect" : "connect", () => {
         socket.write(requestBytes(r), () => {
           written = true;

@@ -51,7 +51,10 @@ export interface PhoneTarget {
 export interface PhoneContext {
   readonly transport: PhoneTransport;
   readonly clock: Clock;
-  /** How long one HTTP request may take, read at the start of each request. */
+  /**
+   * How long a command may take from its arrival to its answer (`phoneTimeoutSeconds`), time
+   * spent waiting behind other commands included; read when the command arrives.
+   */
   readonly timeoutMs: () => number;
   readonly authCooldownMs: number;
   readonly lockCooldownMs: number;
@@ -130,6 +133,10 @@ export class Phone {
   #lastError?: CommandRecord;
   #retired = false;
   #busy = false;
+  /** What waiting commands fail with when the queue is cancelled. */
+  #cancelReason: ErrorReason = "UnknownDevice";
+  /** Ends requests in flight when the server stops. */
+  readonly #stopping = new AbortController();
 
   constructor(target: PhoneTarget, ctx: PhoneContext) {
     this.#target = target;
@@ -161,7 +168,13 @@ export class Phone {
   /** Fails every waiting command; the one in flight finishes. Later commands fail at once. */
   retire(detail: string): void {
     this.#retired = true;
+    this.#cancelReason = "UnknownDevice";
     this.#queue.cancelWaiting(detail);
+  }
+
+  /** Ends the request in flight at once (the server is stopping); call after `retire`. */
+  abort(): void {
+    this.#stopping.abort();
   }
 
   /** Resolves when the phone has nothing in flight and nothing waiting. */
@@ -179,7 +192,7 @@ export class Phone {
         ),
       );
     }
-    return this.#enqueue(command, async () => {
+    return this.#enqueue(command, async (deadline) => {
       const t = this.#target;
       const steps = commandSteps(t.profile, command, number !== undefined);
       if (steps === "NotSupported") {
@@ -193,7 +206,7 @@ export class Phone {
       if (steps === "NumberRequired") {
         return fail("InvalidNumber", `profile ${t.profile.name} needs a number for ${command}`);
       }
-      return await this.#run(steps, { number, extension: t.extension });
+      return await this.#run(steps, { number, extension: t.extension }, deadline);
     });
   }
 
@@ -202,7 +215,7 @@ export class Phone {
    * `[monitorAutoConfiguration]` request(s), in this phone's queue.
    */
   configureMonitoring(urls: ReadonlyMap<NotificationName, string>): Promise<Outcome> {
-    return this.#enqueue("configureMonitoring", async () => {
+    return this.#enqueue("configureMonitoring", async (deadline) => {
       const t = this.#target;
       const monitor = t.profile.monitor;
       if (!monitor) {
@@ -212,7 +225,7 @@ export class Phone {
         extension: t.extension,
         urls,
         settings: monitor.notifications,
-      });
+      }, deadline);
     });
   }
 
@@ -265,9 +278,16 @@ export class Phone {
     return t.profile.auth === "basic" ? { kind: "basic" } : { kind: "unknown" };
   }
 
-  #enqueue(command: string, job: () => Promise<Outcome>): Promise<Outcome> {
+  /**
+   * Runs a command in this phone's queue. Its deadline is set when it arrives: whatever waits
+   * before it, it is answered within `timeoutMs` of its arrival (docs/channel-protocol.md
+   * §3.4).
+   */
+  #enqueue(command: string, job: (deadline: number) => Promise<Outcome>): Promise<Outcome> {
+    const arrived = this.#ctx.clock.now();
+    const deadline = arrived + this.#ctx.timeoutMs();
     const removed = (detail: string): Outcome =>
-      this.#record(command, fail("UnknownDevice", detail), 0);
+      this.#record(command, fail(this.#cancelReason, detail), 0);
     if (this.#retired) {
       return Promise.resolve(removed(`phone ${this.#target.extension} is no longer configured`));
     }
@@ -283,7 +303,10 @@ export class Phone {
       this.#busy = true;
       let result: Outcome;
       try {
-        result = this.#blockedOutcome() ?? await job();
+        result = this.#blockedOutcome() ??
+          (started >= deadline
+            ? fail("Timeout", `waited ${started - arrived} ms behind other commands to this phone`)
+            : await job(deadline));
       } catch (e) {
         result = fail(
           "PhoneUnreachable",
@@ -330,6 +353,22 @@ export class Phone {
     return outcome;
   }
 
+  /**
+   * The phone did not answer in time: the commands waiting behind this one would only wait for
+   * the same silence, so they fail at once with `PhoneUnreachable`. Commands that arrive later
+   * try the phone again, one at a time.
+   */
+  #silent(detail: string): Failure {
+    if (this.#queue.waiting > 0) {
+      this.#cancelReason = "PhoneUnreachable";
+      this.#queue.cancelWaiting(
+        `phone ${this.#target.extension} did not answer the command before this one`,
+      );
+      this.#cancelReason = "UnknownDevice";
+    }
+    return fail("Timeout", detail);
+  }
+
   #blockedOutcome(): Failure | undefined {
     const b = this.#blocked;
     if (!b) return undefined;
@@ -349,10 +388,14 @@ export class Phone {
     return fail(reason, detail);
   }
 
-  async #run(steps: readonly RequestStep[], values: TemplateValues): Promise<Outcome> {
+  async #run(
+    steps: readonly RequestStep[],
+    values: TemplateValues,
+    deadline: number,
+  ): Promise<Outcome> {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
-      const outcome = await this.#step(step, expandStep(step, values));
+      const outcome = await this.#step(step, expandStep(step, values), deadline);
       if (!outcome.ok) {
         const where = steps.length > 1 ? `step ${i + 1} of ${steps.length}: ` : "";
         return { ...outcome, detail: `${where}${outcome.detail ?? ""}` };
@@ -367,9 +410,9 @@ export class Phone {
   }
 
   /** One request, with authentication, classified against the step's success rule. */
-  async #step(step: RequestStep, request: ExpandedStep): Promise<Outcome> {
+  async #step(step: RequestStep, request: ExpandedStep, deadline: number): Promise<Outcome> {
     const t = this.#target;
-    const reply = await this.#exchange(request);
+    const reply = await this.#exchange(request, deadline);
     if ("reason" in reply) return reply;
     log("phones").debug("{method} {target} to {extension}: {reply}", {
       method: request.method,
@@ -386,7 +429,7 @@ export class Phone {
     if (matches(step.success, reply)) return { ok: true };
     switch (reply.kind) {
       case "timeout":
-        return fail("Timeout", `no reply within ${this.#ctx.timeoutMs()} ms`);
+        return this.#silent(`no reply in time (phoneTimeoutSeconds)`);
       case "unreachable":
         return fail("PhoneUnreachable", `cannot reach ${t.host}:${t.port}: ${reply.message}`);
       case "closed":
@@ -404,7 +447,7 @@ export class Phone {
    * Sends a request and answers the phone's login challenge. Returns the final reply, or an
    * AuthFailed outcome when logging in failed (and starts the cool-down).
    */
-  async #exchange(request: ExpandedStep): Promise<PhoneReply | Failure> {
+  async #exchange(request: ExpandedStep, deadline: number): Promise<PhoneReply | Failure> {
     const t = this.#target;
     let authorization = this.#authorization(request);
     let sentState = this.#auth;
@@ -417,6 +460,8 @@ export class Phone {
       ];
       if (request.contentType !== "") headers.push(["Content-Type", request.contentType]);
       if (authorization) headers.push(["Authorization", authorization]);
+      const left = deadline - this.#ctx.clock.now();
+      if (left <= 0) return this.#silent("no time left for another request before the deadline");
       const reply = await this.#ctx.transport.exchange({
         protocol: t.protocol,
         host: t.host,
@@ -425,7 +470,8 @@ export class Phone {
         target: request.target,
         headers,
         body: request.body,
-        timeoutMs: this.#ctx.timeoutMs(),
+        timeoutMs: left,
+        signal: this.#stopping.signal,
       });
       // A 401 that is the lock-out page is not a login to answer; `#step` reports it.
       if (reply.kind !== "response" || reply.status !== 401) return reply;

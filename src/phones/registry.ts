@@ -12,7 +12,8 @@
  * real phones, with the `snom.cfg` profile.
  */
 
-import { DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
+import { lookup } from "node:dns/promises";
+import { addressKey, DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
 import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
@@ -20,6 +21,9 @@ import { Serial } from "../serial.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
 import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
 import { hostPort } from "../net.ts";
+
+/** How long a stop waits for requests in flight to phones before it ends them (ms). */
+export const CLOSE_GRACE_MS = 800;
 
 /** How long a phone is left alone after it refused our login (ms). */
 export const AUTH_COOLDOWN_MS = 60_000;
@@ -78,6 +82,8 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   #timeoutMs = 5000;
   /** Settings are applied one at a time, in order. */
   readonly #applying = new Serial();
+  /** The phones' addresses (as `addressKey`s); names are resolved when settings arrive. */
+  #addresses: ReadonlySet<string> = new Set();
   #closed = false;
 
   constructor(options: PhoneRegistryOptions<P> = {}) {
@@ -89,7 +95,10 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     return this.#applying.run(() => this.#apply(settings));
   }
 
-  /** Fails waiting commands, lets requests in flight finish, stops the demo phones. */
+  /**
+   * Fails waiting commands, gives requests in flight {@link CLOSE_GRACE_MS} to finish and then
+   * ends them (so a hung phone cannot hold up a stop), stops the demo phones.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -97,9 +106,25 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     const all = [...this.#phones.values(), ...this.#retiring];
     for (const p of all) p.retire("the server is stopping");
     this.#phones.clear();
-    await Promise.all(all.map((p) => p.idle()));
+    const idle = Promise.all(all.map((p) => p.idle()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+    await Promise.race([idle, grace]);
+    clearTimeout(timer);
+    for (const p of all) p.abort();
+    await idle;
     await this.#options.demoPhones?.close();
     this.#demo.clear();
+  }
+
+  /**
+   * True when `address` is where a configured phone is (its literal address, or what its host
+   * name resolved to when the settings were applied): the HTTP listener keeps a share of its
+   * connections for these, so phone callbacks are never starved.
+   */
+  isPhoneAddress(address: string): boolean {
+    const key = addressKey(address);
+    return key !== undefined && this.#addresses.has(key);
   }
 
   /** True when the extension is a configured or demo phone. */
@@ -255,12 +280,36 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         demo: target.demo ? ", simulated" : "",
       });
     }
+    this.#learnAddresses([...targets.values()].map((t) => t.host));
     // Demo phones stop only once their registry entries are retired.
     for (const [extension, sim] of this.#demo) {
       if (wantedDemo.has(extension)) continue;
       this.#demo.delete(extension);
       await sim.close();
       log("phones").info("demo phone {extension} stopped", { extension });
+    }
+  }
+
+  /** Literal addresses count at once; names once resolved (in the background). */
+  #learnAddresses(hosts: readonly string[]): void {
+    const keys = new Set<string>();
+    const names: string[] = [];
+    for (const host of hosts) {
+      const key = addressKey(host);
+      if (key) keys.add(key);
+      else names.push(host);
+    }
+    this.#addresses = keys;
+    for (const name of names) {
+      lookup(name, { all: true }).then((found) => {
+        if (this.#addresses !== keys) return; // newer settings took over
+        for (const a of found) {
+          const key = addressKey(a.address);
+          if (key) keys.add(key);
+        }
+      }).catch(() => {
+        // Unknown for now; the phone's callbacks still count against the common share.
+      });
     }
   }
 

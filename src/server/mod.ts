@@ -89,6 +89,7 @@ export class Server {
     this.http = new AdminServer({
       status: () => this.status(),
       callback: (request) => this.monitor.handleCallback(request),
+      isPhoneAddress: (address) => this.phones.isPhoneAddress(address),
     });
     // Apply order: the monitor after the phones it asks about; listeners last, so nothing
     // arrives before the parts behind them are ready. Closing runs in reverse.
@@ -163,8 +164,12 @@ export class Server {
     }
   }
 
-  /** Reads the configuration file now, as the reload loop would. */
+  /**
+   * Reads the configuration file now, twice, as two checks of the reload loop would: a
+   * changed file that reads the same both times is applied.
+   */
   async reloadNow(): Promise<void> {
+    await this.#watch?.checkNow();
     await this.#watch?.checkNow();
   }
 
@@ -191,6 +196,17 @@ export class Server {
         if (!result.settings) {
           log("config").error(
             "{file} has errors; keeping the last good settings until it is fixed",
+            { file },
+          );
+          return;
+        }
+        if (result.empty) {
+          // An emptied file is far likelier a mistake or a file being written than a wish to
+          // drop every phone and move both ports: it is never applied over running settings.
+          this.#lastReload = { ...this.#lastReload!, applied: false };
+          log("config").warning(
+            "{file} sets nothing; keeping the settings in effect (write at least one key to " +
+              "change them)",
             { file },
           );
           return;

@@ -68,9 +68,14 @@ Deno.test("ignored vendor TLS keys are reported as info, not as warnings", () =>
   assert.match(infos.join("\n"), /TLS 1\.2 or newer, which meets providerMinProtocolVersion/);
 });
 
-Deno.test("an empty file gives every default of docs/configuration.md", () => {
-  const { snapshot, findings } = parseConfig("", FILE);
-  assert.deepEqual(findings, []);
+Deno.test("an empty file gives every default of docs/configuration.md, with a warning", () => {
+  const { snapshot, findings, empty } = parseConfig("# only a comment\n\n", FILE);
+  assert.equal(empty, true);
+  assert.deepEqual(findings.map((f) => [f.level, f.message]), [[
+    "warning",
+    "the file sets nothing (it is empty or holds only comments): every key takes its default, " +
+    "and a running server keeps the settings in effect",
+  ]]);
   assert.ok(snapshot);
   assert.equal(snapshot.server.port, 26535);
   assert.equal(snapshot.server.httpPort, 26536);
@@ -133,10 +138,28 @@ Deno.test("an unknown key is a warning with the nearest known key, never fatal",
   assert.ok(findings.every((f) => f.level === "warning"));
 });
 
-Deno.test("a key set twice is an error naming both lines", () => {
+Deno.test("a key set twice is a warning naming both lines, and the later line wins", () => {
   assert.deepEqual(messages("serverPort=1\nserverport=2"), [
-    "/srv/pcs/phone-companion.cfg:2: serverPort is already set on line 1",
+    "/srv/pcs/phone-companion.cfg:2: serverPort is also set on line 1; this later line wins",
   ]);
+  const { snapshot, findings } = parseConfig("serverPort=1\nserverport=2", FILE);
+  assert.equal(snapshot?.server.port, 2);
+  assert.deepEqual(findings.map((f) => f.level), ["warning"]);
+});
+
+Deno.test("sizes take KB, MB and GB (counted in 1024s), KiB and MiB, with or without a space", () => {
+  const size = (text: string) => parseConfig(`logMaxBytes = ${text}`, FILE).snapshot?.log.maxBytes;
+  assert.equal(size("10 MB"), 10 << 20);
+  assert.equal(size("10MB"), 10 << 20);
+  assert.equal(size("10 MiB"), 10 << 20);
+  assert.equal(size("512 KB"), 512 << 10);
+  assert.equal(size("1 GB"), 1 << 30);
+  assert.equal(size("65536"), 65536);
+  assert.equal(size("10 MBX"), undefined);
+  assert.match(
+    messages("logMaxBytes = lots").join("\n"),
+    /logMaxBytes must be a size of 4096-1073741824 bytes, such as 10 MB, 512 KB or 65536/,
+  );
 });
 
 Deno.test("phone lines: host with port, credentials, and each kind of mistake", () => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { type ConfigWatch, watchConfig } from "../../src/config/mod.ts";
-import { ManualClock } from "../helpers.ts";
+import { join } from "node:path";
+import {
+  ConfigTooLarge,
+  type ConfigWatch,
+  MAX_CONFIG_BYTES,
+  readConfigText,
+  watchConfig,
+} from "../../src/config/mod.ts";
+import { ManualClock, tempDir } from "../helpers.ts";
 
 /** Lets pending promise callbacks run. */
 async function settle(): Promise<void> {
@@ -43,6 +50,9 @@ Deno.test("checkNow while the timer's check is applying a change resolves only o
   w.file.text = "b";
   w.clock.advance(5000);
   await settle();
+  assert.deepEqual(w.started, [], "a change is applied only when the next check sees it again");
+  w.clock.advance(5000);
+  await settle();
   assert.deepEqual(w.started, ["b"]);
   let done = false;
   const now = w.watch.checkNow().then(() => done = true);
@@ -57,6 +67,7 @@ Deno.test("checkNow while the timer's check is applying a change resolves only o
 Deno.test("a timer check waits for a checkNow in progress, so changes apply one at a time, in order", async () => {
   const w = heldWatch();
   w.file.text = "b";
+  await w.watch.checkNow();
   const now = w.watch.checkNow();
   await settle();
   w.file.text = "c";
@@ -65,7 +76,40 @@ Deno.test("a timer check waits for a checkNow in progress, so changes apply one 
   assert.deepEqual(w.started, ["b"], "a second change started while the first was applying");
   await w.releaseAll();
   await now;
+  w.clock.advance(5000);
+  await settle();
   await w.releaseAll();
   assert.deepEqual(w.applied, ["b", "c"]);
   await w.watch.stop();
+});
+
+Deno.test("a file caught while it is written is not applied until it reads the same twice", async () => {
+  const w = heldWatch();
+  w.file.text = "phone=101@10.0.0.1 sn";
+  await w.watch.checkNow();
+  w.file.text = "phone=101@10.0.0.1 snom.cfg\nphone=102@";
+  await w.watch.checkNow();
+  assert.deepEqual(w.started, [], "a text that changed between two checks was applied");
+  w.file.text = "phone=101@10.0.0.1 snom.cfg\nphone=102@10.0.0.2 snom.cfg\n";
+  await w.watch.checkNow();
+  const done = w.watch.checkNow();
+  await settle();
+  await w.releaseAll();
+  await done;
+  assert.deepEqual(w.applied, ["phone=101@10.0.0.1 snom.cfg\nphone=102@10.0.0.2 snom.cfg\n"]);
+  await w.watch.stop();
+});
+
+Deno.test("a configuration file above 1 MiB is refused unread, with a clear reason", async () => {
+  const dir = await tempDir();
+  try {
+    const path = join(dir.path, "huge.cfg");
+    await Deno.writeTextFile(path, "# " + "x".repeat(MAX_CONFIG_BYTES) + "\n");
+    await assert.rejects(readConfigText(path), ConfigTooLarge);
+    await assert.rejects(readConfigText(path), /more than the 1048576 bytes/);
+    await Deno.writeTextFile(path, "serverPort = 26535\n");
+    assert.equal(await readConfigText(path), "serverPort = 26535\n");
+  } finally {
+    await dir.remove();
+  }
 });

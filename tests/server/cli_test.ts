@@ -59,7 +59,9 @@ Deno.test("--check-config prints every finding with its line and exits 1 on erro
         `warning: ${bad}:2: unknown key 'serverprot', did you mean 'serverPort'?`,
         `error: ${bad}:3: phone has a username but no password; expected '<extension>@<host>[:<port>] <profile file> [<username> <password>]'`,
         `info: ${bad}:5: providerVerifyDepth is accepted for compatibility and ignored: the runtime has no such setting`,
-        `${bad}: 2 error(s), 1 warning(s)`,
+        // The profiles are checked even though the file itself has errors.
+        `error: ${bad}:4: profile 'nosuch.cfg' not found beside the configuration file nor built in`,
+        `${bad}: 3 error(s), 1 warning(s)`,
         "",
       ].join("\n"),
     );
