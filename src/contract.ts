@@ -74,9 +74,17 @@ export interface CommandHandler {
   /**
    * Sends a call command to the device's phone. `number` is normalised, or undefined. A
    * MakeCall accepted on a monitored device delivers its Initiated event to the subscribers
-   * before the promise resolves and names it in the outcome (`initiated`).
+   * before the promise resolves and names it in the outcome (`initiated`). `arrivedAt`
+   * (clock milliseconds) is when the command's line was read: the answer comes within
+   * `phoneTimeoutSeconds` of it, however long the command waited (docs/channel-protocol.md
+   * §3.4).
    */
-  callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome>;
+  callControl(
+    device: string,
+    command: CallCommandName,
+    number?: string,
+    arrivedAt?: number,
+  ): Promise<Outcome>;
   /** Makes sure the phone reports to this server, then subscribes the channel. */
   monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome>;
   /** Unsubscribes the channel; idempotent. */

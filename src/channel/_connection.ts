@@ -89,6 +89,7 @@ export class Connection {
       limits: options.limits,
       write: (line) => this.#send(line),
       onFinish: (why) => this.#finish(why),
+      now: () => options.clock.now(),
     });
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     log("channel").info("channel {id} opened from {peer}", { id: this.id, peer: this.peer });

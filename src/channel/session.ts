@@ -64,6 +64,8 @@ export interface SessionOptions {
   readonly write: (line: string) => void;
   /** Called once when the session finished by itself (after `BYE`, or after the input ended). */
   readonly onFinish: (why: "bye" | "input ended") => void;
+  /** Clock milliseconds, for when a command arrived. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** The session lifecycle (see the module comment). */
@@ -112,6 +114,7 @@ export class Session implements EventSubscriber {
   readonly #limits: ChannelLimits;
   readonly #write: (line: string) => void;
   readonly #onFinish: (why: "bye" | "input ended") => void;
+  readonly #now: () => number;
   #state: SessionState = "open";
   #mode: DeviceInfoMode;
   readonly #slots: Slot[] = [];
@@ -129,6 +132,7 @@ export class Session implements EventSubscriber {
     this.#limits = options.limits;
     this.#write = options.write;
     this.#onFinish = options.onFinish;
+    this.#now = options.now ?? Date.now;
     this.#mode = options.deviceInformation;
   }
 
@@ -213,10 +217,15 @@ export class Session implements EventSubscriber {
       case "call": {
         const { command, device, number } = request;
         if (!this.#knows(device)) return this.#unknownDevice(command);
+        const arrivedAt = this.#now();
         return this.#enqueue(
           device,
           command,
-          () => this.#outcome(command, () => this.#handler.callControl(device, command, number)),
+          () =>
+            this.#outcome(
+              command,
+              () => this.#handler.callControl(device, command, number, arrivedAt),
+            ),
         );
       }
     }

@@ -203,7 +203,8 @@ export const KEYS = [
     name: "phoneTimeoutSeconds",
     default: "5",
     source: "ours",
-    doc: "How long one HTTP request to a phone may take.",
+    doc: "How long a command to a phone may take from its arrival to its answer, time spent " +
+      "waiting behind other commands to the same phone included.",
     parse: integer(1, 120, "a number of seconds"),
   },
   {

@@ -277,7 +277,13 @@ export class DeviceCalls {
     if (n === "onOutgoingCall") {
       if (call) return call;
       const made = this.#madeCallFor(r.remote, true);
-      if (made) return this.#bind(made, r, now);
+      if (made) {
+        // The MakeCall's own call, now reported by the phone: Initiated came with the reply,
+        // Originated comes now, with the same callRef (docs/channel-protocol.md §4.2).
+        call = this.#bind(made, r, now);
+        this.#emit({ type: "Originated", called: call.remote });
+        return call;
+      }
       call = this.#add({
         callId: r.callId,
         state: "dialing",

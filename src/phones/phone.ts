@@ -133,6 +133,8 @@ export class Phone {
   #lastError?: CommandRecord;
   #retired = false;
   #busy = false;
+  /** When the phone last let a request time out; cleared by any reply. */
+  #silentSince?: number;
   /** What waiting commands fail with when the queue is cancelled. */
   #cancelReason: ErrorReason = "UnknownDevice";
   /** Ends requests in flight when the server stops. */
@@ -182,8 +184,11 @@ export class Phone {
     return this.#queue.idle();
   }
 
-  /** Sends a call command: the profile's request sequence, in this phone's queue. */
-  execute(command: CallCommandName, number?: string): Promise<Outcome> {
+  /**
+   * Sends a call command: the profile's request sequence, in this phone's queue. `arrivedAt`
+   * is when the command reached the server (default now); its deadline counts from there.
+   */
+  execute(command: CallCommandName, number?: string, arrivedAt?: number): Promise<Outcome> {
     if (number !== undefined && !NUMBER.test(number)) {
       return Promise.resolve(
         fail(
@@ -207,7 +212,7 @@ export class Phone {
         return fail("InvalidNumber", `profile ${t.profile.name} needs a number for ${command}`);
       }
       return await this.#run(steps, { number, extension: t.extension }, deadline);
-    });
+    }, arrivedAt);
   }
 
   /**
@@ -283,8 +288,12 @@ export class Phone {
    * before it, it is answered within `timeoutMs` of its arrival (docs/channel-protocol.md
    * §3.4).
    */
-  #enqueue(command: string, job: (deadline: number) => Promise<Outcome>): Promise<Outcome> {
-    const arrived = this.#ctx.clock.now();
+  #enqueue(
+    command: string,
+    job: (deadline: number) => Promise<Outcome>,
+    arrivedAt?: number,
+  ): Promise<Outcome> {
+    const arrived = arrivedAt ?? this.#ctx.clock.now();
     const deadline = arrived + this.#ctx.timeoutMs();
     const removed = (detail: string): Outcome =>
       this.#record(command, fail(this.#cancelReason, detail), 0);
@@ -303,7 +312,7 @@ export class Phone {
       this.#busy = true;
       let result: Outcome;
       try {
-        result = this.#blockedOutcome() ??
+        result = this.#blockedOutcome() ?? this.#stillSilent(arrived) ??
           (started >= deadline
             ? fail("Timeout", `waited ${started - arrived} ms behind other commands to this phone`)
             : await job(deadline));
@@ -359,6 +368,7 @@ export class Phone {
    * try the phone again, one at a time.
    */
   #silent(detail: string): Failure {
+    this.#silentSince = this.#ctx.clock.now();
     if (this.#queue.waiting > 0) {
       this.#cancelReason = "PhoneUnreachable";
       this.#queue.cancelWaiting(
@@ -367,6 +377,19 @@ export class Phone {
       this.#cancelReason = "UnknownDevice";
     }
     return fail("Timeout", detail);
+  }
+
+  /**
+   * A command that arrived before the phone's last silence, while no reply has come since,
+   * would only wait for the same silence: it fails at once.
+   */
+  #stillSilent(arrived: number): Failure | undefined {
+    const since = this.#silentSince;
+    if (since === undefined || arrived > since) return undefined;
+    return fail(
+      "PhoneUnreachable",
+      `phone ${this.#target.extension} did not answer the command before this one`,
+    );
   }
 
   #blockedOutcome(): Failure | undefined {
@@ -473,6 +496,7 @@ export class Phone {
         timeoutMs: left,
         signal: this.#stopping.signal,
       });
+      if (reply.kind !== "timeout" && reply.kind !== "unreachable") this.#silentSince = undefined;
       // A 401 that is the lock-out page is not a login to answer; `#step` reports it.
       if (reply.kind !== "response" || reply.status !== 401) return reply;
       if (isLockoutPage(reply, t.profile.lockoutMarker)) return reply;

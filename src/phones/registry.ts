@@ -138,10 +138,15 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   }
 
   /** Sends a call command to a phone. `number` is normalised (digits, leading `+`, `#`, `*`). */
-  execute(extension: string, command: CallCommandName, number?: string): Promise<Outcome> {
+  execute(
+    extension: string,
+    command: CallCommandName,
+    number?: string,
+    arrivedAt?: number,
+  ): Promise<Outcome> {
     const phone = this.#phones.get(extension);
     if (!phone) return Promise.resolve(unknown(extension));
-    return phone.execute(command, number);
+    return phone.execute(command, number, arrivedAt);
   }
 
   /**

@@ -1,8 +1,12 @@
 /**
  * One provider configuration at work: its HTTP transport, its rate-limit gate, its shared
  * OAuth session, and the RawCommand exchange (docs/channel-protocol.md §5) with retries:
- * 5xx answers and timeouts / network errors are tried again with capped exponential back-off
- * (a 503's `Retry-After` is honoured), other 4xx never; a 401 with an OAuth token renews the
+ * for requests that may safely be repeated (GET, HEAD, PUT, DELETE, OPTIONS), 5xx answers and
+ * timeouts / network errors are tried again with capped exponential back-off (a 503's
+ * `Retry-After` is honoured). A POST or PATCH may have acted even when no answer came (a
+ * RingOut must not ring twice), so it is tried again only where the provider surely did not
+ * act: the connection was refused, or a 503 said when to come back. Other 4xx never; a 401
+ * with an OAuth token renews the
  * token once and tries once more (at most one such renewal a minute, see
  * `OAuthSession.invalidate`). Every attempt passes the rate gate, so a penalty that
  * starts during a back-off stops the retry.
@@ -25,6 +29,9 @@ import {
   type HttpRequest,
   Transport,
 } from "./_transport.ts";
+
+/** Methods a repeated request cannot do harm with (RFC 9110 §9.2.2). */
+const REPEATABLE = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 
 /** How failed attempts are tried again. */
 export interface RetryPolicy {
@@ -243,6 +250,7 @@ export class ProviderAccount {
     const signal = options.signal ?? this.#stop.signal;
     const attempts = Math.max(1, options.attempts ?? this.#retry.attempts);
     const route = routeOf(request.method, request.path);
+    const repeatable = REPEATABLE.has(request.method.toUpperCase());
     for (let attempt = 1;; attempt++) {
       const ticket = await this.gate.admit(route, signal);
       let answer: HttpAnswer;
@@ -251,17 +259,19 @@ export class ProviderAccount {
       } catch (e) {
         ticket.release();
         if (!(e instanceof ProviderError) || !e.retryable || attempt >= attempts) throw e;
+        if (!repeatable && !e.notSent) throw e;
         await this.#pause(this.#backoff(attempt), e.reason, attempt, attempts, signal);
         continue;
       }
       ticket.done(answer.status, answer.headers);
       if (answer.status < 500 || attempt >= attempts) return answer;
       let delay = this.#backoff(attempt);
-      if (answer.status === 503) {
-        const after = retryAfterMs(answer.headers, this.#clock.now());
-        if (after !== undefined && after > this.#retry.maxRetryAfterMs) return answer;
-        if (after !== undefined) delay = after;
-      }
+      const after = answer.status === 503
+        ? retryAfterMs(answer.headers, this.#clock.now())
+        : undefined;
+      if (!repeatable && after === undefined) return answer;
+      if (after !== undefined && after > this.#retry.maxRetryAfterMs) return answer;
+      if (after !== undefined) delay = after;
       await this.#pause(delay, `HTTP ${answer.status}`, attempt, attempts, signal);
     }
   }

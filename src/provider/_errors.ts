@@ -9,16 +9,19 @@ export class ProviderError extends Error {
   override readonly name = "ProviderError";
   /** True for failures worth another try after a pause: timeouts and network errors. */
   readonly retryable: boolean;
+  /** True when the request surely never reached the provider (the connection was refused). */
+  readonly notSent: boolean;
 
   constructor(
     /** HTTP status of the provider's answer, or 0 when there was none. */
     readonly status: number,
     /** One line, no secrets: `RateLimited`, `Timeout: …`, `LoginRefused: …`, … */
     readonly reason: string,
-    options?: ErrorOptions & { readonly retryable?: boolean },
+    options?: ErrorOptions & { readonly retryable?: boolean; readonly notSent?: boolean },
   ) {
     super(reason, options);
     this.retryable = options?.retryable ?? false;
+    this.notSent = options?.notSent ?? false;
   }
 }
 

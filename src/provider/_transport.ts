@@ -137,7 +137,9 @@ export class Transport {
           { cause: e },
         );
       }
-      throw new ProviderError(0, `Unreachable: ${text}`, { cause: e, retryable: true });
+      // Refused, or the name did not resolve: no byte of the request reached the provider.
+      const notSent = /connection refused|dns|lookup|name resolution|no address/i.test(text);
+      throw new ProviderError(0, `Unreachable: ${text}`, { cause: e, retryable: true, notSent });
     } finally {
       this.#clock.clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);

@@ -32,12 +32,17 @@ export class Dispatcher implements CommandHandler {
     return this.#phones.has(device);
   }
 
-  callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome> {
+  callControl(
+    device: string,
+    command: CallCommandName,
+    number?: string,
+    arrivedAt?: number,
+  ): Promise<Outcome> {
     return this.#monitor.command(
       device,
       command,
       number,
-      () => this.#phones.execute(device, command, number),
+      () => this.#phones.execute(device, command, number, arrivedAt),
     );
   }
 

@@ -68,7 +68,8 @@ for (const mode of ["standard", "extended"] as const) {
     });
 
     // MakeCall: 101 dials 102, 102 rings. The call made keeps its reference when the phone
-    // reports it as outgoing, so 101 shows it once.
+    // reports it as outgoing, so 101 shows it once: Initiated with the reply, Originated when
+    // the phone reports it (docs/channel-protocol.md §4.2).
     let got = await run("MakeCall 101 102");
     const r1 = refIn(got[0].lines, /^Initiated 101 makeCall (\d+) 101$/);
     const r2 = refIn(got[0].lines, /^DeviceInformation 102 1 \((\d+):alerting:101\b/);
@@ -77,6 +78,8 @@ for (const mode of ["standard", "extended"] as const) {
       "101": [
         `Initiated 101 makeCall ${r1} 101`,
         `DeviceInformation 101 1 (${r1}:dialing:102${name("")})`,
+        "Originated 101 newCall 101 102 101",
+        `DeviceInformation 101 1 (${r1}:dialing:102${name("Phone%20102")})`,
       ],
       "102": [
         "Delivered 102 newCall 102 101 102",
@@ -254,8 +257,13 @@ Deno.test("two channels dialling from one phone at once each get their own Initi
     `Initiated 101 makeCall ${r2} 101`,
     `DeviceInformation 101 2 (${r1}:dialing:102,${r2}:dialing:103)`,
   ];
+  // Then the phone reports each dial as its own outgoing call: Originated, same callRefs.
   const rest = [
+    "Originated 101 newCall 101 102 101",
+    `DeviceInformation 101 2 (${r1}:dialing:102,${r2}:dialing:103)`,
     "ConnectionCleared 101 normalClearing 101",
+    `DeviceInformation 101 1 (${r2}:dialing:103)`,
+    "Originated 101 newCall 101 103 101",
     `DeviceInformation 101 1 (${r2}:dialing:103)`,
   ];
   const reply = "error_ind SUCCESS MakeCall";
@@ -296,7 +304,12 @@ Deno.test("phones with Basic and Digest logins are monitored and driven end to e
   const r1 = refIn(got[0].lines, /^Initiated 201 makeCall (\d+) 201$/);
   const r2 = refIn(got[0].lines, /^DeviceInformation 202 1 \((\d+):alerting:201\)$/);
   const made = {
-    "201": [`Initiated 201 makeCall ${r1} 201`, `DeviceInformation 201 1 (${r1}:dialing:202)`],
+    "201": [
+      `Initiated 201 makeCall ${r1} 201`,
+      `DeviceInformation 201 1 (${r1}:dialing:202)`,
+      "Originated 201 newCall 201 202 201",
+      `DeviceInformation 201 1 (${r1}:dialing:202)`,
+    ],
     "202": ["Delivered 202 newCall 202 201 202", `DeviceInformation 202 1 (${r2}:alerting:201)`],
   };
   assert.deepEqual(got.map((g) => g.byDevice), [made, made]);

@@ -33,10 +33,15 @@ for (const [when, actionDelayMs] of [["at once", 0], ["30 ms late", 30]] as cons
         `<<< Initiated 101 makeCall ${ref} 101`,
         `<<< DeviceInformation 101 1 (${ref}:dialing:102)`,
       ]);
-      // The phone's own report of the call it dialled arrives too, and adds nothing.
+      // The phone's own report of the call it dialled comes after the three lines, as the
+      // same call's Originated (docs/channel-protocol.md §4.2): never between them.
       await pcs.phonesIdle();
       assert.ok(pcs.phone("101").actions.some((a) => a.event === "outgoing" && a.status === 200));
-      // Drained with a line the server answers at once: nothing came before its reply.
+      assert.deepEqual(await sock.readLines(2), [
+        "Originated 101 newCall 101 102 101",
+        `DeviceInformation 101 1 (${ref}:dialing:102)`,
+      ]);
+      // Drained with a line the server answers at once: nothing else came before its reply.
       assert.equal(await sock.command("Ping"), "error_ind INVALCMD Ping");
       await xp.close();
       await sock.expectEnd();

@@ -129,3 +129,75 @@ Deno.test("a client that stalls in the middle of a request body is cut off, not 
     await server.close();
   }
 });
+
+Deno.test("CONNECT, TRACE and TRACK are answered 405, and the server keeps serving", async () => {
+  const { server, seen } = echoServer();
+  try {
+    for (const method of ["CONNECT", "TRACE", "TRACK"]) {
+      const reply = await rawExchange(server.port, `${method} / HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 405 Method Not Allowed\r\n/, method);
+      assert.match(reply, /\r\nallow: GET, HEAD, POST\r\n/i);
+    }
+    assert.equal(seen.length, 0, "a refused method reached the handler");
+    assert.match(await rawExchange(server.port, "GET /fine HTTP/1.0\r\n\r\n"), /^HTTP\/1\.1 200 /);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a request with two Content-Length headers is answered 400, never guessed", async () => {
+  const { server, seen } = echoServer();
+  try {
+    const reply = await rawExchange(
+      server.port,
+      "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc",
+    );
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(reply, /more than one Content-Length/);
+    assert.equal(seen.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a refused client (401, 403) is not kept connected", async () => {
+  const server = serveHttp1({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("no", { status: 403 }),
+  });
+  try {
+    // A keep-alive request, and the connection still closes after the answer.
+    const reply = await rawExchange(server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(reply, /^HTTP\/1\.1 403 Forbidden\r\n/);
+    assert.match(reply, /\r\nconnection: close\r\n/i);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("one address holds at most its share of connections; preferred addresses more", async () => {
+  const server = serveHttp1({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("ok"),
+    maxConnections: 8,
+    maxConnectionsPerAddress: 2,
+    reservedConnections: 4,
+    preferred: (address) => address === "127.0.0.1",
+  });
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    const open = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return server.connections;
+    };
+    assert.equal(await open(), 6, "a preferred address is held to the total only");
+  } finally {
+    for (const c of conns) c.close();
+    await server.close();
+  }
+});

@@ -244,6 +244,7 @@ Deno.test("TransferCall then MakeCall, when the phone dials the target as a seco
     ),
     [
       "Held 101 [17:held:555,18:dialing:103]",
+      "Originated 101 103 [17:held:555,18:dialing:103]",
       "Established 101 outgoing 103 [17:held:555,18:connected:103]",
       "Transferred 101 103 [18:connected:103]",
       "ConnectionCleared 101 []",
@@ -369,16 +370,25 @@ Deno.test("MakeCall: Initiated, and the phone's outgoing report is the same call
       report("onConnected", "x", "102"),
       report("onDisconnected", "x", "102"),
     ),
-    ["Established 101 outgoing 102 [17:connected:102]", "ConnectionCleared 101 []"],
+    [
+      // The same call (17), now reported by the phone: Originated after Initiated.
+      "Originated 101 102 [17:dialing:102]",
+      "Established 101 outgoing 102 [17:connected:102]",
+      "ConnectionCleared 101 []",
+    ],
   );
 });
 
 Deno.test("MakeCall: the phone's report binds even when the dial plan rewrote the number", () => {
   const m = machine();
   m.made("+4930123", T0);
-  assert.deepEqual(run(m, report("onOutgoingCall", "x", "004930123")), []);
+  assert.deepEqual(run(m, report("onOutgoingCall", "x", "004930123")), [
+    "Originated 101 004930123 [17:dialing:004930123]",
+  ]);
   m.made("0301234", T0);
-  assert.deepEqual(run(m, report("onOutgoingCall", "y", "90301234")), []);
+  assert.deepEqual(run(m, report("onOutgoingCall", "y", "90301234")), [
+    "Originated 101 90301234 [17:dialing:004930123,18:dialing:90301234]",
+  ]);
   assert.deepEqual(m.calls().map((c) => `${c.callRef}:${c.remote}`), [
     "17:004930123",
     "18:90301234",

@@ -516,10 +516,11 @@ Deno.test("MakeCall: Initiated first, then callbacks that came while it was in f
   assert.deepEqual(outcome, { ok: true, initiated: a.events[0] });
   assert.deepEqual(a.lines, [
     "Initiated 101 1 [1:dialing:102]",
+    "Originated 101 102 [1:dialing:102]",
     "Established 101 outgoing 102 [1:connected:102]",
   ]);
   assert.deepEqual(b.lines, a.lines);
-  assert.equal(seenAtReply, 2);
+  assert.equal(seenAtReply, 3);
   await phoneCalls(r, "101", "onDisconnected", "cid=x&n=0");
   assert.equal(a.lines.at(-1), "ConnectionCleared 101 []");
   await r.monitor.close();

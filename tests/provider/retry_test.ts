@@ -159,10 +159,51 @@ Deno.test("an unreachable provider is tried again, then answered Unreachable", a
     assert.equal(reply.status, 0);
     assert.match(reply.error!, /^Unreachable: .*Connection refused/);
     assert.equal(calls, 4);
+    // A refused connection carried nothing: even a POST is sent again.
+    const posted = await raw(provider, { method: "POST", resource: "/echo", body: {} });
+    assert.match(posted.error!, /^Unreachable: .*Connection refused/);
+    assert.equal(calls, 8);
     const status = provider.status();
     assert.ok(status.configured);
-    assert.deepEqual([status.commands, status.failures], [1, 1]);
+    assert.deepEqual([status.commands, status.failures], [2, 2]);
   } finally {
     await provider.close();
   }
+});
+
+const RINGOUT = "/restapi/v1.0/account/~/extension/~/ring-out";
+const POST_RINGOUT = {
+  method: "POST",
+  resource: RINGOUT,
+  body: { from: { phoneNumber: "+15551230001" }, to: { phoneNumber: "+15551230002" } },
+};
+
+Deno.test("a POST answered 500 is not sent again: the provider may already have acted", async () => {
+  await using r = await rig();
+  r.fake.failNext(RINGOUT, 500);
+  const reply = await raw(r.provider, POST_RINGOUT);
+  assert.equal(reply.status, 500);
+  assert.equal(r.fake.requestsTo(RINGOUT).length, 1, "a RingOut was sent twice");
+});
+
+Deno.test("a POST that timed out is not sent again", async () => {
+  await using r = await rig({ lines: { providerTimeoutSeconds: 20 } });
+  await raw(r.provider, { method: "GET", resource: "/restapi" });
+  r.fake.hold(RINGOUT, 1);
+  const reply = raw(r.provider, POST_RINGOUT);
+  await r.fake.waitFor((q) => q.some((x) => x.path === RINGOUT));
+  r.clock.advance(20_000);
+  const result = await reply;
+  assert.match(result.error!, /^Timeout/);
+  assert.equal(r.fake.requestsTo(RINGOUT).length, 1);
+});
+
+Deno.test("a POST answered 503 with Retry-After is sent again after that pause", async () => {
+  await using r = await rig();
+  r.fake.failNext(RINGOUT, { status: 503, headers: { "Retry-After": "3" } });
+  const reply = raw(r.provider, POST_RINGOUT);
+  assert.equal(await r.clock.nextTimer(isPause), 3000);
+  r.clock.advance(3000);
+  assert.equal((await reply).ok, true);
+  assert.equal(r.fake.requestsTo(RINGOUT).length, 2);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, startMain, tempDir, waitFor } from "../helpers.ts";
+import { freePort, runMain, startMain, tempDir, waitFor } from "../helpers.ts";
 
 function config(lines: Record<string, string | number>, extra = ""): string {
   return Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n" + extra;
@@ -26,8 +26,32 @@ Deno.test("first start in an empty folder writes a documented default file and r
       /INFO {2}\[config\] no configuration file was found, so a default one was written/,
     );
     assert.match(log, /INFO {2}\[server\] stopped\n$/);
+    assert.ok(
+      log.indexOf("a default one was written") < log.indexOf("[server] started with"),
+      "the log says the default file was written before it says the server started",
+    );
   } finally {
     await server.stop();
+    await dir.remove();
+  }
+});
+
+Deno.test("a bind address that is not on this computer is named as such, not as a busy port", async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, "phone-companion.cfg");
+    // 192.0.2.1 is reserved for documentation: no computer has it. Binding fails locally;
+    // nothing is sent anywhere.
+    await Deno.writeTextFile(
+      file,
+      config({ serverBindAddress: "192.0.2.1", serverPort: freePort(), demoPhones: 0 }),
+    );
+    const r = await runMain(["--config", file], dir.path);
+    assert.equal(r.code, 1);
+    const all = r.stdout + r.stderr;
+    assert.match(all, /192\.0\.2\.1 is not an address of this computer/);
+    assert.doesNotMatch(all, /another Phone Companion Server running/);
+  } finally {
     await dir.remove();
   }
 });
