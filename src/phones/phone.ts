@@ -437,9 +437,11 @@ export class Phone {
     const t = this.#target;
     const reply = await this.#exchange(request, deadline);
     if ("reason" in reply) return reply;
+    // The path only: a query may carry the action URLs with their callback keys.
+    const [path, query] = request.target.split("?", 2);
     log("phones").debug("{method} {target} to {extension}: {reply}", {
       method: request.method,
-      target: request.target,
+      target: query === undefined ? path : `${path}?… (${query.split("&").length} parameters)`,
       extension: t.extension,
       reply: reply.kind === "response" ? reply.status : reply.kind,
     });

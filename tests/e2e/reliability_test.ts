@@ -234,3 +234,23 @@ Deno.test("the log file holds the start-up lines within a second, before any sto
   );
   assert.match(text, /\[phones\] phone 101 at 127\.0\.0\.1/);
 });
+
+Deno.test("a short admin password neither breaks the status JSON nor shows where it occurs", async () => {
+  await using pcs = await startServer({ lines: ["demoPhones = 2", "adminPassword = snom"] });
+  const res = await fetch(`http://127.0.0.1:${pcs.httpPort}/api/status`);
+  const text = await res.text();
+  const status = JSON.parse(text) as { phones: { profile: string }[] };
+  assert.deepEqual(status.phones.map((p) => p.profile), ["snom.cfg", "snom.cfg"]);
+  assert.ok(!text.includes("***"), "text was replaced in the status");
+  assert.ok(pcs.logLines.some((l) => l.includes("(snom.cfg, simulated)")));
+  assert.ok(!pcs.logLines.some((l) => l.includes("***")), "text was replaced in the log");
+});
+
+Deno.test("debug lines of phone requests carry no callback key", async () => {
+  await using pcs = await startServer({ lines: ["demoPhones = 1", "logLevel = debug"] });
+  const c = await pcs.channel("STLI;Version=2");
+  assert.equal(await c.command("MonitorStart 101"), "error_ind SUCCESS MonitorStart");
+  const written = pcs.logLines.filter((l) => l.includes("[phones]") && l.includes("dummy.htm"));
+  assert.ok(written.length > 0, "no debug line for writing the action URLs");
+  assert.ok(written.every((l) => !/k(=|%3D)/i.test(l) && !l.includes("***")), written.join("\n"));
+});
