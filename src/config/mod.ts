@@ -45,7 +45,7 @@ export {
   type RequestStep,
   type SuccessRule,
 } from "./profile.ts";
-export { KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from "./schema.ts";
+export { ADMIN_PASSWORD_MIN, KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from "./schema.ts";
 export {
   BUILTIN_PROFILES,
   DEMO_PROFILE,
@@ -58,6 +58,7 @@ export {
 export type {
   ConfigSnapshot,
   DeviceInfoMode,
+  LogFormatName,
   LogLevelName,
   PhoneConfig,
   ProviderAuth,
