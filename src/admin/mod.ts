@@ -1,7 +1,8 @@
 /**
- * The HTTP side of the server on `serverHttpPort`: the status page and the phone callback
- * route, behind the tolerant HTTP/1.1 front. Rebinds on a changed port or bind address
- * (docs/configuration.md §3), keeping the old listener when the new one cannot be bound.
+ * The HTTP side of the server on `serverHttpPort`: the status page, `/healthz`, `/metrics`
+ * (docs/status-page.md) and the phone callback route, behind the tolerant HTTP/1.1 front.
+ * Rebinds on a changed port or bind address (docs/configuration.md §3), keeping the old
+ * listener when the new one cannot be bound.
  */
 
 import type { Settings } from "../contract.ts";
@@ -9,8 +10,23 @@ import { log } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
 import { type Http1Server, serveHttp1 } from "../http/mod.ts";
 
-export { type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
-export { renderStatus } from "./status_html.ts";
+export { ADMIN_USER, type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
+export { defaultLoginDelayMs } from "./failed_logins.ts";
+export { callInWords, callsInProgress, renderPage, renderSections, SECTIONS } from "./page.ts";
+export type {
+  CallView,
+  ChannelView,
+  ConfigurationView,
+  FindingView,
+  Health,
+  LastCommandView,
+  ListenersView,
+  MetricsText,
+  PhoneView,
+  ProblemView,
+  ProviderView,
+  StatusView,
+} from "./view.ts";
 
 /** The HTTP listener component. */
 export class AdminServer {

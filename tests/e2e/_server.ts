@@ -123,6 +123,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
           logService,
           clock: options.clock,
           watch: true,
+          findings: loaded.findings,
         });
       } catch (e) {
         if (attempt < 3 && e instanceof ChannelBindError) continue;
