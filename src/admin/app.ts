@@ -18,7 +18,13 @@ import { sameSecret } from "../secret.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { FAVICON_SVG, PAGE_CSS, pageScript } from "./assets.ts";
 import { defaultLoginDelayMs, FailedLogins } from "./failed_logins.ts";
-import { renderPage, renderSections, type SectionId, SECTIONS } from "./page.ts";
+import {
+  type RenderedSection,
+  renderPage,
+  renderSections,
+  type SectionId,
+  SECTIONS,
+} from "./page.ts";
 import type { Health, MetricsText, StatusView } from "./view.ts";
 
 /** What the app reads from the rest of the server, through functions so it is always current. */
@@ -41,6 +47,8 @@ export interface AdminDeps {
   readonly clock?: Clock;
   /** The pause before answering a failed login, by failures in the last minute. */
   readonly loginDelayMs?: (failures: number) => number;
+  /** Ends every live-update stream, so closing the listener need not wait for them. */
+  readonly stopLive?: AbortSignal;
 }
 
 /** Per-request context the front passes in (`app.fetch(request, env)`). */
@@ -70,15 +78,20 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
   "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
- * The rendered sections, shared by every open page and made at most once per interval,
- * so many open pages cost one rendering (docs/status-page.md §3).
+ * The rendered sections, shared by every open page and made at most once per interval, so
+ * many open pages cost one rendering (docs/status-page.md §3). Each section has a version
+ * that changes whenever its HTML does (unique to this app, so a restarted server never
+ * matches an old page's), so a page that connects for live updates is sent only what it
+ * does not have yet.
  */
 class SectionCache {
   readonly #view: () => StatusView;
   readonly #clock: Clock;
   readonly #intervalMs: number;
+  readonly #run = crypto.randomUUID().slice(0, 8);
+  #next = 0;
   #at = -Infinity;
-  #sections?: Record<SectionId, string>;
+  #sections?: Record<SectionId, RenderedSection>;
 
   constructor(view: () => StatusView, clock: Clock, intervalMs: number) {
     this.#view = view;
@@ -87,16 +100,30 @@ class SectionCache {
   }
 
   /** The sections, rendered anew when older than the interval or when `fresh`. */
-  get(fresh = false): Record<SectionId, string> {
+  get(fresh = false): Record<SectionId, RenderedSection> {
     const now = this.#clock.now();
-    if (fresh || !this.#sections || now - this.#at >= this.#intervalMs) {
-      const fresh = renderSections(this.#view());
-      for (const id of SECTIONS) fresh[id] = redactor.redact(fresh[id]);
-      this.#sections = fresh;
-      this.#at = now;
+    if (!fresh && this.#sections && now - this.#at < this.#intervalMs) return this.#sections;
+    const html = renderSections(this.#view());
+    const next = {} as Record<SectionId, RenderedSection>;
+    for (const id of SECTIONS) {
+      const text = redactor.redact(html[id]);
+      const old = this.#sections?.[id];
+      next[id] = old?.html === text ? old : { html: text, version: `${this.#run}.${++this.#next}` };
     }
-    return this.#sections;
+    this.#sections = next;
+    this.#at = now;
+    return next;
   }
+}
+
+/** `summary:v1,phones:v2`, as the page sends what it has, read into a map. */
+function readHave(have: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of (have ?? "").split(",")) {
+    const at = pair.indexOf(":");
+    if (at > 0) out.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return out;
 }
 
 /** Builds the app. */
@@ -197,29 +224,45 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
     return c.body(redactor.redact(m.body), 200, { ...NO_STORE, "content-type": m.contentType });
   });
 
+  const stopLive = deps.stopLive;
+  /** Waits `ms`, or less when the live streams are being stopped. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopLive?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopLive?.addEventListener("abort", done);
+    });
+
   app.get("/api/live", (c) => {
     c.header("cache-control", "no-store");
     return streamSSE(c, async (stream) => {
-      let open = true;
+      let open = !stopLive?.aborted;
       stream.onAbort(() => {
         open = false;
       });
-      const sent = new Map<SectionId, string>();
+      // What the page already shows is not sent again.
+      const sent = readHave(c.req.query("have"));
       let lastMessage = clock.now();
       await stream.write("retry: 2000\n\n");
       while (open) {
         const now = sections.get();
         for (const id of SECTIONS) {
-          if (sent.get(id) === now[id]) continue;
-          await stream.writeSSE({ event: id, data: now[id] });
-          sent.set(id, now[id]);
+          const { html, version } = now[id];
+          if (sent.get(id) === version) continue;
+          await stream.writeSSE({ event: id, data: html, id: version });
+          sent.set(id, version);
           lastMessage = clock.now();
         }
         if (clock.now() - lastMessage >= pingMs) {
           await stream.writeSSE({ event: "ping", data: "" });
           lastMessage = clock.now();
         }
-        await stream.sleep(interval);
+        await pause(interval);
+        if (stopLive?.aborted) break;
       }
     });
   });

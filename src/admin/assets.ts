@@ -5,6 +5,13 @@
  * and greys out the data (docs/status-page.md §3).
  */
 
+import { COLUMNS } from "./page.ts";
+
+/** Below 760 px each table row is a card, each cell labelled with its column's name. */
+const CARD_LABELS = Object.entries(COLUMNS).flatMap(([table, names]) =>
+  names.map((name, i) => `table.${table} td:nth-child(${i + 1})::before{content:"${name}"}`)
+).join("\n");
+
 /** The style sheet, `/page.css`. Tables turn into cards below 760 px. */
 export const PAGE_CSS = `
 :root{--bad:#b00020;--ok:#1b7f3b;--warn:#8a5a00;--muted:#5f6368;--line:#d9dce1}
@@ -27,8 +34,14 @@ a.tile:hover{border-color:#8d95a3}
 .tile .label{font-size:.78rem;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .tile .value{font-size:1.3rem;font-weight:650;overflow-wrap:anywhere}
 .tile .note{font-size:.82rem;color:#3c4043;overflow-wrap:anywhere}
-table.rows{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}
-table.rows th,table.rows td{padding:.4rem .6rem;text-align:left;vertical-align:top;border-bottom:1px solid #eceef1;overflow-wrap:anywhere}
+table.rows{display:block;width:100%;background:#fff;border:1px solid var(--line)}
+table.rows thead,table.rows tbody{display:block}
+table.rows tr{display:grid;grid-template-columns:var(--cols)}
+table.phones{--cols:7rem 10.5rem 15rem 7.5rem minmax(0,1fr) minmax(0,1fr)}
+table.channels{--cols:5.5rem 12rem 9.5rem minmax(0,1fr) minmax(0,1fr) 7rem}
+table.findings{--cols:6rem 15rem minmax(0,1fr)}
+table.rows tbody tr{content-visibility:auto;contain-intrinsic-size:auto 3rem}
+table.rows th,table.rows td{display:block;min-width:0;padding:.4rem .6rem;text-align:left;border-bottom:1px solid #eceef1;overflow-wrap:anywhere}
 table.rows th{background:#eef0f3;font-weight:600;font-size:.85rem}
 tr.unreachable td{background:#fff4f4}
 .detail{display:block;font-size:.82rem;color:#4d5156}
@@ -38,6 +51,7 @@ tr.unreachable td{background:#fff4f4}
 .tag{font-size:.75rem;padding:0 .35em;border-radius:3px;background:#e4e7ec;color:#333;white-space:nowrap}
 .call{display:block}.call.alerting{font-weight:650}
 .when{font-size:.82rem;color:var(--muted);white-space:nowrap}
+td.nowrap{white-space:nowrap}
 ol.problems{list-style:none;margin:0;padding:0;background:#fff;border:1px solid var(--line)}
 ol.problems li{padding:.35rem .6rem;border-bottom:1px solid #eceef1;overflow-wrap:anywhere}
 .level{font-size:.72rem;text-transform:uppercase;font-weight:700;letter-spacing:.03em}
@@ -51,11 +65,12 @@ body.stale main{opacity:.45;filter:grayscale(1)}
 @media (max-width:760px){
 header{padding:.75rem .75rem .25rem}main{padding:0 .75rem 1.5rem}.banner{margin:.4rem .75rem 0}
 .tiles{grid-template-columns:repeat(auto-fill,minmax(140px,1fr))}
-table.rows,table.rows tbody,table.rows tr,table.rows td{display:block;width:100%}
+table.rows tr{display:block}
 table.rows thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-table.rows tr{border-bottom:2px solid var(--line);padding:.25rem 0}
-table.rows td{border:0;padding:.2rem .6rem .2rem 7.4rem;position:relative;min-height:1.6rem}
-table.rows td::before{content:attr(data-label);position:absolute;left:.6rem;width:6.5rem;font-weight:600;color:#4d5156;font-size:.82rem}
+table.rows tbody tr{border-bottom:2px solid var(--line);padding:.25rem 0;contain-intrinsic-size:auto 12rem}
+table.rows td{border:0;padding:.2rem .6rem .2rem 7.4rem;display:flow-root;white-space:normal}
+table.rows td::before{float:left;width:6.5rem;margin-left:-6.8rem;font-weight:600;color:#4d5156;font-size:.82rem;line-height:1.3}
+${CARD_LABELS}
 }
 `;
 
@@ -70,15 +85,17 @@ export function pageScript(sections: readonly string[]): string {
   let last = Date.now();
   let lost = false;
   let source;
-  const local = (d) => d.toDateString() === new Date().toDateString()
-    ? d.toLocaleTimeString()
-    : d.toLocaleString();
+  const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+  const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  const local = (d, today = new Date().toDateString()) =>
+    (d.toDateString() === today ? timeOnly : dateTime).format(d);
   const localize = (root) => {
+    const today = new Date().toDateString();
     for (const t of root.querySelectorAll("time[datetime]")) {
       const d = new Date(t.getAttribute("datetime"));
       if (Number.isNaN(d.getTime())) continue;
-      t.textContent = local(d);
-      t.title = d.toLocaleString();
+      t.textContent = local(d, today);
+      t.title = dateTime.format(d);
     }
   };
   const alive = () => {
@@ -101,11 +118,15 @@ export function pageScript(sections: readonly string[]): string {
     document.body.classList.add("stale");
   };
   const connect = () => {
-    source = new EventSource("/api/live");
+    // The versions of the sections shown, so only newer ones are sent.
+    const have = SECTIONS.map((id) => id + ":" + (document.getElementById(id).dataset.v || ""));
+    source = new EventSource("/api/live?have=" + encodeURIComponent(have.join(",")));
+    source.onopen = alive;
     for (const id of SECTIONS) {
       source.addEventListener(id, (e) => {
         const el = document.getElementById(id);
         el.innerHTML = e.data;
+        el.dataset.v = e.lastEventId;
         localize(el);
         alive();
       });

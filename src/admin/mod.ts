@@ -32,6 +32,8 @@ export type {
 export class AdminServer {
   readonly name = "http";
   #server?: Http1Server;
+  /** Ends the live-update streams of the current listener. */
+  #live?: AbortController;
   #bound = "";
   #settings?: Settings;
   #deps: AdminDeps;
@@ -62,7 +64,8 @@ export class AdminServer {
     const { bindAddress, httpPort } = settings.config.server;
     const wanted = `${bindAddress}:${httpPort}`;
     if (wanted === this.#bound && this.#server) return;
-    const app = createAdminApp(this.#deps);
+    const live = new AbortController();
+    const app = createAdminApp({ ...this.#deps, stopLive: live.signal });
     let next: Http1Server;
     try {
       next = serveHttp1({
@@ -83,16 +86,20 @@ export class AdminServer {
       return;
     }
     const old = this.#server;
+    const oldLive = this.#live;
     this.#server = next;
+    this.#live = live;
     this.#bound = wanted;
     this.#failure = undefined;
     log("http").info("status page and phone callbacks on http://{address}/", {
       address: `${next.hostname}:${next.port}`,
     });
+    oldLive?.abort();
     old?.close();
   }
 
   async close(): Promise<void> {
+    this.#live?.abort();
     await this.#server?.close();
     this.#server = undefined;
     this.#bound = "";

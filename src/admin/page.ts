@@ -22,6 +22,22 @@ export const SECTIONS = ["summary", "phones", "channels", "problems", "configura
 /** One live section. */
 export type SectionId = (typeof SECTIONS)[number];
 
+/** A section's HTML and the version the page and the live stream know it by. */
+export interface RenderedSection {
+  readonly html: string;
+  readonly version: string;
+}
+
+/**
+ * The columns of each table. At narrow widths every row becomes a card and each cell is
+ * labelled with its column's name by the style sheet, which is made from this list.
+ */
+export const COLUMNS = {
+  phones: ["Extension", "Address", "Reachable", "Monitored by", "Calls", "Last command"],
+  channels: ["Channel", "Plug-in at", "Connected since", "Handshake", "Monitors", "Commands"],
+  findings: ["Level", "Where", "Finding"],
+} as const;
+
 /** How many unreachable extensions the summary names before "and N more". */
 const NAMED_UNREACHABLE = 8;
 
@@ -203,23 +219,18 @@ function phoneRow(p: PhoneView): string {
     : p.calls.length === 0
     ? muted("no calls")
     : p.calls.map((c) => `<span class="call ${c.state}">${callInWords(c)}</span>`).join("");
-  const cells = [
-    ["Extension", `<b>${esc(p.extension)}</b>${p.demo ? ' <span class="tag">demo</span>' : ""}`],
-    ["Address", esc(p.address)],
-    ["Reachable", reachableCell(p)],
-    ["Monitored by", p.monitoredBy === 0 ? muted("no channel") : plural(p.monitoredBy, "channel")],
-    ["Calls", calls],
-    ["Last command", lastCell(p.last)],
-  ];
-  return `<tr class="${p.reachable}">${
-    cells.map(([label, html]) => `<td data-label="${label}">${html}</td>`).join("")
-  }</tr>`;
+  const extension = `<b>${esc(p.extension)}</b>${p.demo ? ' <span class="tag">demo</span>' : ""}`;
+  const monitored = p.monitoredBy === 0 ? muted("no channel") : plural(p.monitoredBy, "channel");
+  return `<tr class="${p.reachable}"><td class="nowrap">${extension}</td>` +
+    `<td class="nowrap">${esc(p.address)}</td><td>${reachableCell(p)}</td>` +
+    `<td>${monitored}</td><td>${calls}</td><td>${lastCell(p.last)}</td></tr>`;
 }
 
-function table(headers: readonly string[], rows: readonly string[]): string {
-  return `<table class="rows"><thead><tr>${
-    headers.map((h) => `<th scope="col">${h}</th>`).join("")
-  }</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+function table(kind: keyof typeof COLUMNS, rows: readonly string[]): string {
+  // Laid out as a grid (see the style sheet), so the table roles are said explicitly.
+  return `<table class="rows ${kind}" role="table"><thead role="rowgroup"><tr role="row">${
+    COLUMNS[kind].map((h) => `<th scope="col" role="columnheader">${h}</th>`).join("")
+  }</tr></thead><tbody role="rowgroup">${rows.join("")}</tbody></table>`;
 }
 
 function renderPhones(v: StatusView): string {
@@ -227,10 +238,7 @@ function renderPhones(v: StatusView): string {
   if (v.phones.length === 0) {
     return `${head}<p class="muted">No phones are configured: add phone= lines to the configuration file.</p>`;
   }
-  return head + table(
-    ["Extension", "Address", "Reachable", "Monitored by", "Calls", "Last command"],
-    v.phones.map(phoneRow),
-  );
+  return head + table("phones", v.phones.map(phoneRow));
 }
 
 function channelRow(c: ChannelView): string {
@@ -239,17 +247,9 @@ function channelRow(c: ChannelView): string {
     ? muted("none")
     : esc(c.monitored.slice(0, 20).join(", ")) +
       (c.monitored.length > 20 ? ` and ${c.monitored.length - 20} more` : "");
-  const cells = [
-    ["Channel", `#${c.id}`],
-    ["Plug-in at", esc(c.peer)],
-    ["Connected since", time(c.connectedSince)],
-    ["Handshake", `${handshake}<span class="detail">DeviceInformation ${esc(c.mode)}</span>`],
-    ["Monitors", monitored],
-    ["Commands", String(c.commands)],
-  ];
-  return `<tr>${
-    cells.map(([label, html]) => `<td data-label="${label}">${html}</td>`).join("")
-  }</tr>`;
+  return `<tr><td>#${c.id}</td><td>${esc(c.peer)}</td><td>${time(c.connectedSince)}</td>` +
+    `<td>${handshake}<span class="detail">DeviceInformation ${esc(c.mode)}</span></td>` +
+    `<td>${monitored}</td><td>${c.commands}</td></tr>`;
 }
 
 function renderChannels(v: StatusView): string {
@@ -257,10 +257,7 @@ function renderChannels(v: StatusView): string {
   if (v.channels.length === 0) {
     return `${head}<p class="muted">No plug-in is connected.</p>`;
   }
-  return head + table(
-    ["Channel", "Plug-in at", "Connected since", "Handshake", "Monitors", "Commands"],
-    v.channels.map(channelRow),
-  );
+  return head + table("channels", v.channels.map(channelRow));
 }
 
 function problemItem(p: ProblemView): string {
@@ -289,14 +286,12 @@ function renderConfiguration(v: StatusView): string {
     ? `<p class="muted">Unchanged since the server started.</p>`
     : `<p>Last change read at ${time(c.checkedAt)}.</p>`;
   const findings = c.findings.length === 0 ? `<p class="muted">No findings.</p>` : table(
-    ["Level", "Where", "Finding"],
+    "findings",
     c.findings.map((f) => {
       const name = f.file.split(/[\\/]/).pop() ?? f.file;
       const where = f.line === undefined ? name : `${name}, line ${f.line}`;
-      return `<tr class="${f.level}"><td data-label="Level"><span class="level">${f.level}</span></td>` +
-        `<td data-label="Where">${esc(where)}</td><td data-label="Finding">${
-          esc(f.message)
-        }</td></tr>`;
+      return `<tr class="${f.level}"><td><span class="level">${f.level}</span></td>` +
+        `<td>${esc(where)}</td><td>${esc(f.message)}</td></tr>`;
     }),
   );
   return `<h2>Configuration</h2>${state}${checked}${findings}`;
@@ -314,8 +309,14 @@ export function renderSections(view: StatusView): Record<SectionId, string> {
 }
 
 /** The whole page around the sections. */
-export function renderPage(title: string, version: string, sections: Record<SectionId, string>) {
-  const body = SECTIONS.map((id) => `<section id="${id}">${sections[id]}</section>`).join("\n");
+export function renderPage(
+  title: string,
+  version: string,
+  sections: Record<SectionId, RenderedSection>,
+): string {
+  const body = SECTIONS.map((id) =>
+    `<section id="${id}" data-v="${esc(sections[id].version)}">${sections[id].html}</section>`
+  ).join("\n");
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,6 +1,6 @@
-/** Status views for the page tests: a small server and a big one, at fixed times. */
+/** A status view for the page tests, at a fixed time. */
 
-import type { PhoneView, StatusView } from "../../src/admin/mod.ts";
+import type { StatusView } from "../../src/admin/mod.ts";
 
 /** 2026-11-26 10:15:00 UTC. */
 export const NOW = Date.UTC(2026, 10, 26, 10, 15, 0);
@@ -76,49 +76,5 @@ export function sampleView(overrides: Partial<StatusView> = {}): StatusView {
       count: 1,
     }],
     ...overrides,
-  };
-}
-
-/** A view of `phones` phones and `channels` channels, every second phone in a call. */
-export function bigView(phones: number, channels: number): StatusView {
-  const base = sampleView();
-  const list: PhoneView[] = [];
-  for (let i = 0; i < phones; i++) {
-    const extension = String(1000 + i);
-    list.push({
-      extension,
-      address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:80`,
-      demo: false,
-      reachable: i % 50 === 0 ? "unreachable" : "reachable",
-      reachableSince: NOW - i * 1000,
-      checkedAt: NOW - 1000,
-      reachDetail: i % 50 === 0 ? "no answer within 5000 ms" : "answered HTTP 401",
-      monitoredBy: i % 3,
-      callsKnown: true,
-      calls: i % 2 === 0
-        ? [{ state: "connected", remote: `+4930${i}`, displayName: `Customer ${i}` }]
-        : [],
-      last: { at: NOW - i * 10, command: "MakeCall", ok: true, ms: 30 },
-    });
-  }
-  return {
-    ...base,
-    phones: list,
-    channels: Array.from({ length: channels }, (_, i) => ({
-      id: i + 1,
-      peer: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}:${40000 + i}`,
-      connectedSince: NOW - i * 60_000,
-      handshake: "STLI;Version=2",
-      mode: "standard",
-      monitored: [String(1000 + 2 * i), String(1001 + 2 * i)],
-      commands: i * 3,
-    })),
-    problems: Array.from({ length: 100 }, (_, i) => ({
-      at: NOW - i * 1000,
-      level: i % 10 === 0 ? "error" : "warning",
-      area: "phones",
-      message: `phone ${1000 + i} at 10.0.0.${i + 1}:80 is unreachable: no answer within 5000 ms`,
-      count: 1,
-    })),
   };
 }

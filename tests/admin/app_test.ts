@@ -313,3 +313,22 @@ Deno.test("a malformed request is logged with the text it sent, braces and all",
     lines.join("\n"),
   );
 });
+
+Deno.test("a page that connects for live updates is sent only the sections it does not have", async () => {
+  let view = sampleView();
+  const a = app({ view: () => view });
+  const html = await (await a.request("/", {}, local)).text();
+  const have = [...html.matchAll(/<section id="(\w+)" data-v="([^"]+)">/g)]
+    .map(([, id, v]) => `${id}:${v}`);
+  assert.equal(have.length, 5);
+  view = sampleView({ channels: [] });
+  const res = await a.request(`/api/live?have=${encodeURIComponent(have.join(","))}`, {}, local);
+  const reader = res.body!.getReader();
+  try {
+    const got = await events(reader, 3);
+    assert.deepEqual(got.map((e) => e.event), ["summary", "channels", "ping"]);
+    assert.match(got[1].data, /No plug-in is connected/);
+  } finally {
+    await reader.cancel();
+  }
+});
