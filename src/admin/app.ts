@@ -70,7 +70,7 @@ export function isLoopback(address: string): boolean {
 const LOCAL_ONLY =
   "This page answers on this computer only. Set adminPassword in the configuration to open it to other hosts.\n";
 
-/** Strings that cannot be cached or framed. */
+/** For replies that are out of date a moment later. */
 const NO_STORE = { "cache-control": "no-store" };
 
 /** Nothing but the server's own files (docs/status-page.md §1). */
@@ -204,13 +204,13 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
     "/page.js",
     (c) => c.body(script, 200, { "content-type": "text/javascript; charset=utf-8" }),
   );
-  const icon = (c: { body: (b: string, s: 200, h: Record<string, string>) => Response }) =>
-    c.body(FAVICON_SVG, 200, {
-      "content-type": "image/svg+xml",
-      "cache-control": "max-age=86400",
+  // Browsers ask for /favicon.ico whatever the page names; both get the same icon.
+  const icon = () =>
+    new Response(FAVICON_SVG, {
+      headers: { "content-type": "image/svg+xml", "cache-control": "max-age=86400" },
     });
-  app.get("/favicon.svg", (c) => icon(c));
-  app.get("/favicon.ico", (c) => icon(c));
+  app.get("/favicon.svg", icon);
+  app.get("/favicon.ico", icon);
 
   app.get("/api/status", (c) =>
     c.body(redactor.redact(JSON.stringify(deps.status())), 200, {
