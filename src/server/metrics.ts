@@ -6,6 +6,7 @@
  */
 
 import client from "prom-client";
+import type { CallbackRefusal } from "../contract.ts";
 
 /** What is read from the components at scrape time. */
 export interface MetricsReadings {
@@ -17,6 +18,15 @@ export interface MetricsReadings {
 
 /** Seconds: a phone answers in tens of milliseconds; `phoneTimeoutSeconds` is at most 120. */
 const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+/** Every reason a callback is refused for (`CallbackRefusal`). */
+const REFUSALS: readonly CallbackRefusal[] = [
+  "unknown_phone",
+  "too_long",
+  "no_key",
+  "wrong_key",
+  "wrong_source",
+];
 
 let processRegistry: client.Registry | undefined;
 
@@ -121,6 +131,9 @@ export class ServerMetrics {
       labelNames: ["outcome"] as const,
       registers,
     });
+    // The known label values start at 0, so a dashboard sees them before the first one.
+    for (const reason of REFUSALS) this.callbacksRefused.inc({ reason }, 0);
+    for (const outcome of ["applied", "rejected", "unreadable"]) this.reloads.inc({ outcome }, 0);
   }
 
   /** Counts one finished command. */

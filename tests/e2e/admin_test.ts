@@ -121,6 +121,8 @@ Deno.test("/metrics after real traffic: commands, latency, callbacks, events, ch
   assert.equal(v("pcs_callbacks_refused_total", { reason: "wrong_key" }), 1);
   assert.equal(v("pcs_callbacks_refused_total", { reason: "no_key" }), 1);
   assert.equal(v("pcs_callbacks_refused_total", { reason: "unknown_phone" }), 1);
+  assert.equal(v("pcs_callbacks_refused_total", { reason: "too_long" }), 0, "listed before any");
+  assert.equal(v("pcs_config_reloads_total", { outcome: "unreadable" }), 0);
   assert.ok(v("pcs_events_sent_total") >= 4, "Initiated, Delivered, ... to channel A");
   assert.equal(v("pcs_channels_open"), 1);
   assert.equal(v("pcs_channels_refused_total"), 0);
