@@ -120,7 +120,12 @@ async function main(): Promise<number> {
   }
   let server: Server;
   try {
-    server = await Server.start({ settings: result.settings, configText: text, logService });
+    server = await Server.start({
+      settings: result.settings,
+      configText: text,
+      logService,
+      findings: result.findings,
+    });
   } catch (e) {
     const cause = e instanceof Error && e.cause instanceof Error ? e.cause : undefined;
     const bind = result.settings.config.server.bindAddress;

@@ -142,13 +142,22 @@ export interface CallbackRequest {
   readonly remoteAddress: string;
 }
 
+/** Why a callback was refused, as the metrics count it (docs/status-page.md §6). */
+export type CallbackRefusal =
+  | "unknown_phone"
+  | "too_long"
+  | "no_key"
+  | "wrong_key"
+  | "wrong_source";
+
 /**
  * The answer to a callback. The body is always empty `text/plain` (a Snom shows an XML body
  * on its screen): 200 accepted, 400 malformed, 403 wrong key or wrong source (nothing
- * changed), 404 not a callback path or an unknown phone.
+ * changed), 404 not a callback path or an unknown phone. Every refusal says why.
  */
 export interface CallbackResult {
   readonly status: 200 | 400 | 403 | 404;
+  readonly refused?: CallbackRefusal;
 }
 
 /** What the monitor needs to point a phone's action URLs at the server. */

@@ -1,34 +1,59 @@
 /**
- * The Hono app on `serverHttpPort`: the status page, its JSON API and live updates, and the
- * phone callback route. Phones authenticate with their per-phone secret (monitor); people
- * reach the status page from this computer freely and from other hosts only with
- * `adminPassword` (docs/configuration.md §5).
+ * The Hono app on `serverHttpPort`: the status page, its live updates, `/healthz`,
+ * `/metrics`, `/api/status`, and the phone callback route (docs/status-page.md). Phones
+ * authenticate with their per-phone secret (monitor). People reach the rest from this
+ * computer freely, and from other hosts only as user `admin` with `adminPassword`
+ * (docs/status-page.md §2), through Hono's own IP restriction and Basic auth middleware.
  */
 
-import { Hono } from "hono";
-import { html, raw } from "hono/html";
+import { Hono, type MiddlewareHandler } from "hono";
+import { basicAuth } from "hono/basic-auth";
+import { ipRestriction } from "hono/ip-restriction";
 import { streamSSE } from "hono/streaming";
+import { type Clock, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
 import type { CallbackRequest, CallbackResult } from "../contract.ts";
 import { sameSecret } from "../secret.ts";
 import { PRODUCT, VERSION } from "../version.ts";
-import { renderStatus } from "./status_html.ts";
+import { FAVICON_SVG, PAGE_CSS, pageScript } from "./assets.ts";
+import { defaultLoginDelayMs, FailedLogins } from "./failed_logins.ts";
+import {
+  type RenderedSection,
+  renderPage,
+  renderSections,
+  type SectionId,
+  SECTIONS,
+} from "./page.ts";
+import type { Health, MetricsText, StatusView } from "./view.ts";
 
 /** What the app reads from the rest of the server, through functions so it is always current. */
 export interface AdminDeps {
-  /** The whole status as plain JSON data; must contain no secrets. */
+  /** The whole status as plain JSON data (`/api/status`); must contain no secrets. */
   readonly status: () => Record<string, unknown>;
+  /** What the page shows. */
+  readonly view: () => StatusView;
+  /** `/healthz`. */
+  readonly health: () => Health;
+  /** `/metrics`; undefined: 404. */
+  readonly metrics?: () => Promise<MetricsText>;
   readonly adminPassword: () => string;
   /** Phone callbacks; undefined until monitoring is wired. */
   readonly callback?: (request: CallbackRequest) => CallbackResult | Promise<CallbackResult>;
-  /** How often live updates are pushed, in milliseconds. */
+  /** Least time between two renderings of live updates, in milliseconds. Default 1000. */
   readonly liveIntervalMs?: number;
   /**
    * True for the address of a configured phone: its connections use a share of the listener
    * that other clients cannot take, so callbacks are never starved.
    */
   readonly isPhoneAddress?: (address: string) => boolean;
+  /** A `ping` goes out after this long without another message. Default 5000. */
+  readonly pingMs?: number;
+  readonly clock?: Clock;
+  /** The pause before answering a failed login, by failures in the last minute. */
+  readonly loginDelayMs?: (failures: number) => number;
+  /** Ends every live-update stream, so closing the listener need not wait for them. */
+  readonly stopLive?: AbortSignal;
 }
 
 /** Per-request context the front passes in (`app.fetch(request, env)`). */
@@ -36,47 +61,85 @@ export interface AdminEnv {
   readonly remoteAddress: string;
 }
 
-const LOOPBACK: readonly Cidr[] = ["127.0.0.0/8", "::1/128"].map((range) => parseCidr(range)!);
+/** The user name of the page (docs/status-page.md §2). */
+export const ADMIN_USER = "admin";
+
+const LOOPBACK_RANGES = ["127.0.0.0/8", "::1/128"];
+const LOOPBACK: readonly Cidr[] = LOOPBACK_RANGES.map((range) => parseCidr(range)!);
 
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms (read like `serverAllowedClients`). */
 export function isLoopback(address: string): boolean {
   return addressAllowed(address, LOOPBACK);
 }
 
-function passwordMatches(header: string | undefined, password: string): boolean {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? "");
-  if (!m) return false;
-  let decoded: string;
-  try {
-    decoded = new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)));
-  } catch {
-    return false;
+const LOCAL_ONLY =
+  "This page answers on this computer only. Set adminPassword in the configuration to open it to other hosts.\n";
+
+/** For replies that are out of date a moment later. */
+const NO_STORE = { "cache-control": "no-store" };
+
+/** Nothing but the server's own files (docs/status-page.md §1). */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/**
+ * The rendered sections, shared by every open page and made at most once per interval, so
+ * many open pages cost one rendering (docs/status-page.md §3). Each section has a version
+ * that changes whenever its HTML does (unique to this app, so a restarted server never
+ * matches an old page's), so a page that connects for live updates is sent only what it
+ * does not have yet.
+ */
+class SectionCache {
+  readonly #view: () => StatusView;
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #run = crypto.randomUUID().slice(0, 8);
+  #next = 0;
+  #at = -Infinity;
+  #sections?: Record<SectionId, RenderedSection>;
+
+  constructor(view: () => StatusView, clock: Clock, intervalMs: number) {
+    this.#view = view;
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
   }
-  return sameSecret(decoded.slice(decoded.indexOf(":") + 1), password);
+
+  /** The sections, rendered anew when older than the interval or when `fresh`. */
+  get(fresh = false): Record<SectionId, RenderedSection> {
+    const now = this.#clock.now();
+    if (!fresh && this.#sections && now - this.#at < this.#intervalMs) return this.#sections;
+    const html = renderSections(this.#view());
+    const next = {} as Record<SectionId, RenderedSection>;
+    for (const id of SECTIONS) {
+      const text = redactor.redact(html[id]);
+      const old = this.#sections?.[id];
+      next[id] = old?.html === text ? old : { html: text, version: `${this.#run}.${++this.#next}` };
+    }
+    this.#sections = next;
+    this.#at = now;
+    return next;
+  }
 }
 
-const PAGE_SCRIPT = `
-const target = document.getElementById("status");
-const state = document.getElementById("live");
-const source = new EventSource("/api/live");
-source.addEventListener("status", (e) => { target.innerHTML = e.data; state.textContent = "live"; });
-source.onerror = () => { state.textContent = "reconnecting…"; };
-`;
-
-const PAGE_STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fafafa}
-h1{font-size:1.3rem;margin:0 0 .2rem} h2{font-size:1.05rem;margin:1.4rem 0 .4rem}
-table{border-collapse:collapse;margin:.3rem 0 .8rem;background:#fff}
-td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0;font-weight:600} .muted{color:#777} .bad{color:#b00020;font-weight:600}
-#live{font-size:.8rem;color:#777;margin-left:.5rem}
-`;
+/** `summary:v1,phones:v2`, as the page sends what it has, read into a map. */
+function readHave(have: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of (have ?? "").split(",")) {
+    const at = pair.indexOf(":");
+    if (at > 0) out.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return out;
+}
 
 /** Builds the app. */
 export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
   const app = new Hono<{ Bindings: AdminEnv }>();
-  const interval = deps.liveIntervalMs ?? 2000;
-  const statusHtml = () => redactor.redact(renderStatus(deps.status()));
+  const clock = deps.clock ?? systemClock;
+  const interval = deps.liveIntervalMs ?? 1000;
+  const pingMs = deps.pingMs ?? 5000;
+  const sections = new SectionCache(deps.view, clock, interval);
+  const failures = new FailedLogins(clock, deps.loginDelayMs ?? defaultLoginDelayMs);
+  const remote = (c: { env: AdminEnv }) => c.env.remoteAddress;
 
   app.all("/phone/*", async (c) => {
     if (!deps.callback) return c.body(null, 404);
@@ -92,68 +155,130 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
     });
   });
 
-  app.use("*", async (c, next) => {
-    if (isLoopback(c.env.remoteAddress)) return await next();
-    const password = deps.adminPassword();
-    if (password === "") {
-      return c.text(
-        "The status page answers on this computer only. Set adminPassword in the configuration to open it to other hosts.\n",
-        403,
-      );
-    }
-    if (!passwordMatches(c.req.header("authorization"), password)) {
-      c.header("www-authenticate", `Basic realm="${PRODUCT}", charset="UTF-8"`);
-      return c.text("Authentication required (user admin, the adminPassword).\n", 401);
-    }
-    await next();
+  /** Without a password: this computer only. */
+  const localOnly = ipRestriction(
+    remote,
+    { allowList: LOOPBACK_RANGES },
+    (_remote, c) => c.text(LOCAL_ONLY, 403),
+  );
+  /** With a password: user `admin`; failed logins are slowed down and logged. */
+  const login = basicAuth({
+    realm: PRODUCT,
+    invalidUserMessage: "Authentication required: user admin and the adminPassword.\n",
+    verifyUser: async (user, password, c) => {
+      const address = remote(c as unknown as { env: AdminEnv });
+      // Both compared every time, so the answer's timing tells nothing about which was wrong.
+      const userOk = sameSecret(user, ADMIN_USER);
+      const passwordOk = sameSecret(password, deps.adminPassword());
+      if (userOk && passwordOk) {
+        failures.succeeded(address);
+        return true;
+      }
+      await failures.failed(address);
+      return false;
+    },
   });
+  const guard: MiddlewareHandler<{ Bindings: AdminEnv }> = async (c, next) => {
+    if (deps.adminPassword() === "") return await localOnly(c, next);
+    if (isLoopback(c.env.remoteAddress)) return await next();
+    return await login(c, next);
+  };
 
-  app.get("/", (c) =>
-    c.html(html`
-      <!doctype html>
-      <html lang="en">
-        <head>
-          <meta charset="utf-8">
-          <title>${PRODUCT}</title>
-          <meta name="viewport" content="width=device-width, initial-scale=1">
-          <style>${raw(PAGE_STYLE)}</style>
-        </head>
-        <body>
-          <h1>${PRODUCT} <span class="muted">${VERSION}</span><span id="live"></span></h1>
-          <div id="status">${raw(statusHtml())}</div>
-          <script>${raw(PAGE_SCRIPT)}</script>
-        </body>
-      </html>
-    `));
-
-  app.get("/api/status", (c) => {
-    c.header("cache-control", "no-store");
-    // The last net works on values, never on the JSON text, so the output stays valid JSON.
-    const json = JSON.stringify(
-      deps.status(),
-      (_key, value) => typeof value === "string" ? redactor.redact(value) : value,
-    );
-    return c.body(json, 200, {
+  // Anyone who may see the page may ask for the health check, without a password.
+  app.get("/healthz", async (c, next) => {
+    if (deps.adminPassword() === "") return await localOnly(c, next);
+    await next();
+  }, (c) => {
+    const h = deps.health();
+    const body = h.ok ? { status: "ok" } : { status: "unavailable", reasons: h.reasons };
+    return c.body(redactor.redact(JSON.stringify(body)), h.ok ? 200 : 503, {
+      ...NO_STORE,
       "content-type": "application/json; charset=utf-8",
     });
   });
 
-  app.get("/api/live", (c) =>
-    streamSSE(c, async (stream) => {
-      let open = true;
+  app.use("*", guard);
+
+  app.get("/", (c) => {
+    const page = renderPage(PRODUCT, VERSION, sections.get(true));
+    return c.html(page, 200, { ...NO_STORE, "content-security-policy": CSP });
+  });
+  app.get("/page.css", (c) => c.body(PAGE_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
+  const script = pageScript(SECTIONS);
+  app.get(
+    "/page.js",
+    (c) => c.body(script, 200, { "content-type": "text/javascript; charset=utf-8" }),
+  );
+  // Browsers ask for /favicon.ico whatever the page names; both get the same icon.
+  const icon = () =>
+    new Response(FAVICON_SVG, {
+      headers: { "content-type": "image/svg+xml", "cache-control": "max-age=86400" },
+    });
+  app.get("/favicon.svg", icon);
+  app.get("/favicon.ico", icon);
+
+  // The last net works on values, never on the JSON text, so the output stays valid JSON.
+  app.get("/api/status", (c) =>
+    c.body(
+      JSON.stringify(
+        deps.status(),
+        (_key, value) => typeof value === "string" ? redactor.redact(value) : value,
+      ),
+      200,
+      {
+        ...NO_STORE,
+        "content-type": "application/json; charset=utf-8",
+      },
+    ));
+
+  app.get("/metrics", async (c) => {
+    if (!deps.metrics) return c.text("Not found\n", 404);
+    const m = await deps.metrics();
+    return c.body(redactor.redact(m.body), 200, { ...NO_STORE, "content-type": m.contentType });
+  });
+
+  const stopLive = deps.stopLive;
+  /** Waits `ms`, or less when the live streams are being stopped. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopLive?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopLive?.addEventListener("abort", done);
+    });
+
+  app.get("/api/live", (c) => {
+    c.header("cache-control", "no-store");
+    return streamSSE(c, async (stream) => {
+      let open = !stopLive?.aborted;
       stream.onAbort(() => {
         open = false;
       });
-      let last = "";
+      // What the page already shows is not sent again.
+      const sent = readHave(c.req.query("have"));
+      let lastMessage = clock.now();
+      await stream.write("retry: 2000\n\n");
       while (open) {
-        const page = statusHtml();
-        if (page !== last) {
-          await stream.writeSSE({ event: "status", data: page });
-          last = page;
+        const now = sections.get();
+        for (const id of SECTIONS) {
+          const { html, version } = now[id];
+          if (sent.get(id) === version) continue;
+          await stream.writeSSE({ event: id, data: html, id: version });
+          sent.set(id, version);
+          lastMessage = clock.now();
         }
-        await stream.sleep(interval);
+        if (clock.now() - lastMessage >= pingMs) {
+          await stream.writeSSE({ event: "ping", data: "" });
+          lastMessage = clock.now();
+        }
+        await pause(interval);
+        if (stopLive?.aborted) break;
       }
-    }));
+    });
+  });
 
   app.notFound((c) => c.text("Not found\n", 404));
   return app;

@@ -1,7 +1,8 @@
 /**
- * The HTTP side of the server on `serverHttpPort`: the status page and the phone callback
- * route, behind the tolerant HTTP/1.1 front. Rebinds on a changed port or bind address
- * (docs/configuration.md §3), keeping the old listener when the new one cannot be bound.
+ * The HTTP side of the server on `serverHttpPort`: the status page, `/healthz`, `/metrics`
+ * (docs/status-page.md) and the phone callback route, behind the tolerant HTTP/1.1 front.
+ * Rebinds on a changed port or bind address (docs/configuration.md §3), keeping the old
+ * listener when the new one cannot be bound.
  */
 
 import type { Settings } from "../contract.ts";
@@ -9,13 +10,30 @@ import { log, RepeatedWarning } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
 import { type Http1Server, serveHttp1 } from "../http/mod.ts";
 
-export { type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
-export { renderStatus } from "./status_html.ts";
+export { ADMIN_USER, type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
+export { defaultLoginDelayMs } from "./failed_logins.ts";
+export { callInWords, callsInProgress, renderPage, renderSections, SECTIONS } from "./page.ts";
+export type {
+  CallView,
+  ChannelView,
+  ConfigurationView,
+  FindingView,
+  Health,
+  LastCommandView,
+  ListenersView,
+  MetricsText,
+  PhoneView,
+  ProblemView,
+  ProviderView,
+  StatusView,
+} from "./view.ts";
 
 /** The HTTP listener component. */
 export class AdminServer {
   readonly name = "http";
   #server?: Http1Server;
+  /** Ends the live-update streams of the current listener. */
+  #live?: AbortController;
   #bound = "";
   #settings?: Settings;
   #deps: AdminDeps;
@@ -50,7 +68,8 @@ export class AdminServer {
     const { bindAddress, httpPort } = settings.config.server;
     const wanted = `${bindAddress}:${httpPort}`;
     if (wanted === this.#bound && this.#server) return;
-    const app = createAdminApp(this.#deps);
+    const live = new AbortController();
+    const app = createAdminApp({ ...this.#deps, stopLive: live.signal });
     let next: Http1Server;
     try {
       next = serveHttp1({
@@ -72,17 +91,21 @@ export class AdminServer {
       return;
     }
     const old = this.#server;
+    const oldLive = this.#live;
     this.#server = next;
+    this.#live = live;
     this.#bound = wanted;
     this.#failure = undefined;
     log("http").info("status page and phone callbacks on http://{address}/", {
       address: `${next.hostname}:${next.port}`,
     });
+    oldLive?.abort();
     old?.close();
   }
 
   async close(): Promise<void> {
     this.#problems.close();
+    this.#live?.abort();
     await this.#server?.close();
     this.#server = undefined;
     this.#bound = "";

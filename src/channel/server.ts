@@ -35,6 +35,10 @@ export interface ChannelStatus {
   readonly monitored: readonly string[];
   readonly queuedBytes: number;
   readonly pendingCommands: number;
+  /** Lines the client sent so far. */
+  readonly commands: number;
+  /** `STLI` or `STLI;Version=2`; undefined before the handshake. */
+  readonly handshake?: string;
 }
 
 /** The channel server, for the status page. */
@@ -343,6 +347,8 @@ export class ChannelServer implements Component {
         monitored: c.session.monitored,
         queuedBytes: c.queuedBytes,
         pendingCommands: c.session.pending,
+        commands: c.session.commands,
+        handshake: c.session.handshake,
       })),
     };
   }

@@ -124,6 +124,8 @@ export class Session implements EventSubscriber {
   readonly #holders = new Map<LaneKey, Slot>();
   readonly #monitored = new Set<string>();
   #settled: Waiter[] = [];
+  #commands = 0;
+  #handshake?: string;
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -149,6 +151,16 @@ export class Session implements EventSubscriber {
   /** Devices this channel monitors now, sorted. */
   get monitored(): string[] {
     return [...this.#monitored].sort();
+  }
+
+  /** Lines the client sent so far, handshake included (docs/status-page.md §1). */
+  get commands(): number {
+    return this.#commands;
+  }
+
+  /** The handshake the client made (`STLI` or `STLI;Version=2`), if any. */
+  get handshake(): string | undefined {
+    return this.#handshake;
   }
 
   /** Commands read whose replies are not written yet. */
@@ -185,6 +197,7 @@ export class Session implements EventSubscriber {
   }
 
   #take(request: LineRequest): void {
+    if (request.kind !== "empty") this.#commands++;
     switch (request.kind) {
       case "empty":
         return;
@@ -192,6 +205,9 @@ export class Session implements EventSubscriber {
         return this.#answer(request.reply);
       case "handshake": {
         this.#mode = request.options.deviceInformation ?? this.#defaultMode;
+        this.#handshake = request.bare || request.options.version === undefined
+          ? "STLI"
+          : `STLI;Version=${request.options.version}`;
         return this.#answerLine(formatHandshakeReply(request.bare, request.options, this.#mode));
       }
       case "bye":

@@ -54,7 +54,7 @@ export {
   type RequestStep,
   type SuccessRule,
 } from "./profile.ts";
-export { KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from "./schema.ts";
+export { ADMIN_PASSWORD_MIN, KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from "./schema.ts";
 export {
   BUILTIN_PROFILES,
   DEMO_PROFILE,
@@ -67,6 +67,7 @@ export {
 export type {
   ConfigSnapshot,
   DeviceInfoMode,
+  LogFormatName,
   LogLevelName,
   PhoneConfig,
   ProviderAuth,

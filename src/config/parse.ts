@@ -6,7 +6,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type Finding, hasErrors } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
-import { KEY_NAMES, KEYS, type RawValues, SECRET_KEYS } from "./schema.ts";
+import { KEY_NAMES, type KeyDef, KEYS, type RawValues, SECRET_KEYS } from "./schema.ts";
 import type { ConfigSnapshot, PhoneConfig, ProviderAuth, ProviderConfig } from "./types.ts";
 
 /** The result of a parse: a snapshot when there is no error, and every finding either way. */
@@ -144,6 +144,8 @@ export function parseConfig(text: string, file: string): ParseResult {
       continue;
     }
     values.set(def.name, r.value);
+    const doubt = (def as KeyDef).warn?.(r.value);
+    if (doubt) warn(l.line, def.name, doubt);
   }
 
   for (const def of KEYS) {
@@ -294,10 +296,12 @@ export function parseConfig(text: string, file: string): ParseResult {
       level: v.logLevel,
       maxBytes: v.logMaxBytes,
       maxFiles: v.logMaxFiles,
+      format: v.logFormat,
     },
     phones,
     demoPhones: v.demoPhones,
     phoneTimeoutSeconds: v.phoneTimeoutSeconds,
+    phoneCheckSeconds: v.phoneCheckSeconds,
     channel: {
       deviceInformation: v.channelDeviceInformation,
       errorDetail: v.channelErrorDetail,

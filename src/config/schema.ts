@@ -22,6 +22,11 @@ export interface KeyDef<T = unknown> {
   /** An example written (commented out) into the generated file when there is no default. */
   readonly example?: string;
   readonly parse: (value: string) => ValueResult<T>;
+  /**
+   * A value that parses but is probably a mistake: the warning to report (docs/configuration.md
+   * §1), without the value when the key is secret.
+   */
+  warn?(value: T): string | undefined;
 }
 
 const ok = <T>(value: T): ValueResult<T> => ({ ok: true, value });
@@ -118,6 +123,9 @@ function bindAddress(v: string): ValueResult<string> {
   return /^[0-9A-Fa-f.:]+$/.test(v) ? ok(v) : no("an IP address such as 0.0.0.0 or ::");
 }
 
+/** Shorter admin passwords are a warning (docs/configuration.md §1). */
+export const ADMIN_PASSWORD_MIN = 10;
+
 /** The keys of docs/configuration.md, in the order the generated file lists them. */
 export const KEYS = [
   {
@@ -178,6 +186,14 @@ export const KEYS = [
     parse: oneOf(["debug", "info", "warning", "error"] as const),
   },
   {
+    name: "logFormat",
+    default: "text",
+    source: "ours",
+    doc: "text: one readable line per record; json: JSON Lines (one JSON object per record, " +
+      "LogTape's JSON Lines formatter) for log collectors. Applies to the console and the file.",
+    parse: oneOf(["text", "json"] as const),
+  },
+  {
     name: "logMaxBytes",
     default: "10MiB",
     source: "ours",
@@ -195,9 +211,14 @@ export const KEYS = [
     name: "adminPassword",
     source: "ours",
     secret: true,
-    doc: "Password for the status page from other hosts (user name: admin). " +
-      "When empty the page answers loopback only.",
+    doc: "Password for the status page, /metrics and /healthz from other hosts (user name: " +
+      "admin). When empty they answer this computer only. Use at least 10 characters.",
     parse: text,
+    warn: (v: string) =>
+      v !== "" && [...v].length < ADMIN_PASSWORD_MIN
+        ? `adminPassword is shorter than ${ADMIN_PASSWORD_MIN} characters; ` +
+          "anyone who can reach the status page can guess it quickly"
+        : undefined,
   },
   {
     name: "phoneTimeoutSeconds",
@@ -206,6 +227,14 @@ export const KEYS = [
     doc: "How long a command to a phone may take from its arrival to its answer, time spent " +
       "waiting behind other commands to the same phone included.",
     parse: integer(1, 120, "a number of seconds"),
+  },
+  {
+    name: "phoneCheckSeconds",
+    default: "60",
+    source: "ours",
+    doc: "How often every phone is checked for reachability (a connection and a request " +
+      "without credentials, so it never counts as a failed login). 0: no checks.",
+    parse: integer(0, 86400, "a number of seconds"),
   },
   {
     name: "demoPhones",

@@ -8,6 +8,9 @@ import type { Cidr } from "./cidr.ts";
 /** DeviceInformation mode of a channel (docs/channel-protocol.md §2, §4). */
 export type DeviceInfoMode = "off" | "standard" | "extended";
 
+/** How log records are written: readable lines or JSON Lines (docs/configuration.md §6). */
+export type LogFormatName = "text" | "json";
+
 /** Log levels the config accepts. */
 export type LogLevelName = "debug" | "info" | "warning" | "error";
 
@@ -72,10 +75,13 @@ export interface ConfigSnapshot {
     readonly level: LogLevelName;
     readonly maxBytes: number;
     readonly maxFiles: number;
+    readonly format: LogFormatName;
   };
   readonly phones: readonly PhoneConfig[];
   readonly demoPhones: number;
   readonly phoneTimeoutSeconds: number;
+  /** Seconds between reachability checks of every phone; 0: none (docs/configuration.md §5). */
+  readonly phoneCheckSeconds: number;
   readonly channel: {
     readonly deviceInformation: DeviceInfoMode;
     readonly errorDetail: boolean;

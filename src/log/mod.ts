@@ -18,10 +18,15 @@ import {
   type ConfigSnapshot,
   type Finding,
   formatFinding,
+  type LogFormatName,
   type LogLevelName,
 } from "../config/mod.ts";
+import { formatJsonRecord } from "./json.ts";
+import { RecentProblems } from "./recent.ts";
 import { Redactor } from "./redact.ts";
 
+export { formatJsonRecord } from "./json.ts";
+export { type Problem, RecentProblems } from "./recent.ts";
 export { REDACTED, Redactor } from "./redact.ts";
 export { RepeatedWarning, SUMMARY_INTERVAL_MS } from "./repeated.ts";
 export type { Logger } from "@logtape/logtape";
@@ -63,9 +68,8 @@ function render(value: unknown): string {
  * breaks inside a message are escaped so a log line is always one record.
  */
 export function formatRecord(record: LogRecord): string {
-  const message = record.message.map((part, i) => (i % 2 === 0 ? String(part) : render(part)))
-    .join("");
-  const area = record.category.slice(1).join(".") || record.category.join(".");
+  const message = messageOf(record);
+  const area = areaOf(record);
   const line = `${new Date(record.timestamp).toISOString()} ${
     LEVEL_LABEL[record.level]
   } [${area}] ${message}`;
@@ -143,12 +147,28 @@ function batchedFileSink(
   });
 }
 
-/** Where log lines go besides the file; tests pass a collector, the server the console. */
-export type LineSink = (line: string) => void;
+/** The message of a record with its values filled in, not yet redacted. */
+function messageOf(record: LogRecord): string {
+  return record.message.map((part, i) => (i % 2 === 0 ? String(part) : render(part))).join("");
+}
+
+/** `channel` for the logger `pcs.channel`. */
+function areaOf(record: LogRecord): string {
+  return record.category.slice(1).join(".") || record.category.join(".");
+}
+
+/**
+ * Where log lines go besides the file; tests pass a collector, the server the console. The
+ * level comes along because a JSON line does not start with it.
+ */
+export type LineSink = (line: string, level?: string) => void;
 
 /** The console sink: warnings and errors to stderr, the rest to stdout. */
-export const consoleLines: LineSink = (line) => {
-  if (/^\S+ (WARN|ERROR|FATAL)/.test(line)) console.error(line);
+export const consoleLines: LineSink = (line, level) => {
+  const problem = level === undefined
+    ? /^\S+ (WARN|ERROR|FATAL)/.test(line)
+    : level === "warning" || level === "error" || level === "fatal";
+  if (problem) console.error(line);
   else console.log(line);
 };
 
@@ -158,6 +178,8 @@ export interface LogSettings {
   readonly level: LogLevelName;
   readonly maxBytes: number;
   readonly maxFiles: number;
+  /** `text` (the default) or `json` (JSON Lines), for the console and the file alike. */
+  readonly format?: LogFormatName;
 }
 
 /**
@@ -169,6 +191,8 @@ export class LogService {
   #lines: LineSink;
   /** The last file problem, so a broken log path is reported once, not on every reload. */
   fileProblem?: string;
+  /** The last 100 warnings and errors, for the status page (docs/configuration.md §6). */
+  readonly recent = new RecentProblems(100);
 
   constructor(lines: LineSink = consoleLines) {
     this.#lines = lines;
@@ -191,14 +215,28 @@ export class LogService {
     // LogTape hands one record to every sink in turn: format and redact it once for both.
     let last: LogRecord | undefined;
     let lastLine = "";
+    const json = settings.format === "json";
     const format = (r: LogRecord) => {
       if (r !== last) {
-        lastLine = formatRecord(r);
+        lastLine = json
+          ? formatJsonRecord(r, messageOf(r), (t) => redactor.redact(t))
+          : formatRecord(r);
         last = r;
       }
       return lastLine;
     };
-    const sinks: Record<string, Sink> = { lines: (r: LogRecord) => this.#lines(format(r)) };
+    const sinks: Record<string, Sink> = {
+      lines: (r: LogRecord) => this.#lines(format(r), r.level),
+      recent: (r: LogRecord) => {
+        if (r.level !== "warning" && r.level !== "error" && r.level !== "fatal") return;
+        this.recent.add({
+          at: r.timestamp,
+          level: r.level,
+          area: areaOf(r),
+          message: redactor.redact(messageOf(r)),
+        });
+      },
+    };
     this.fileProblem = undefined;
     if (settings.filePath) {
       try {

@@ -6,7 +6,7 @@
  */
 
 import type { NotificationName } from "../config/mod.ts";
-import type { CallbackRequest } from "../contract.ts";
+import type { CallbackRefusal, CallbackRequest } from "../contract.ts";
 import { log, type RepeatedWarning } from "../log/mod.ts";
 import { CALLBACK_PARAMS, parseCallbackPath } from "./callback_url.ts";
 import type { PhoneReport } from "./calls.ts";
@@ -41,15 +41,15 @@ const logger = () => log("monitor");
 export function readCallback(
   request: CallbackRequest,
   knows: (extension: string) => boolean,
-): ReadCallback | { readonly status: 400 | 404 } {
+): ReadCallback | { readonly status: 400 | 404; readonly refused: CallbackRefusal } {
   const target = parseCallbackPath(request.path);
-  if (!target || !knows(target.extension)) return { status: 404 };
+  if (!target || !knows(target.extension)) return { status: 404, refused: "unknown_phone" };
   if (request.rawQuery.length > MAX_QUERY_CHARS) {
     logger().warning("refused a callback for phone {device} from {address}: query too long", {
       device: target.extension,
       address: request.remoteAddress,
     });
-    return { status: 400 };
+    return { status: 400, refused: "too_long" };
   }
   const params = parseQuery(request.rawQuery);
   return { ...target, params, key: params.get(CALLBACK_PARAMS.secret) };

@@ -23,6 +23,8 @@ export interface DeviceContext {
   readonly unansweredMs: number;
   /** False once the device must not change any more (monitor closed, phone removed). */
   readonly live: () => boolean;
+  /** Told how many events went to subscribers in one publish. */
+  readonly onSent?: (count: number) => void;
 }
 
 const logger = () => log("monitor");
@@ -83,10 +85,12 @@ export class Device {
 
   /** Hands events to every subscriber, in order; one failing subscriber stops nothing. */
   publish(events: readonly CallEvent[]): void {
+    let sent = 0;
     for (const event of events) {
       for (const subscriber of this.subscribers) {
         try {
           subscriber.deliver(event);
+          sent++;
         } catch (e) {
           logger().error("channel {id} failed to take an event of {device}: {error}", {
             id: subscriber.id,
@@ -96,6 +100,7 @@ export class Device {
         }
       }
     }
+    if (sent > 0) this.#ctx.onSent?.(sent);
   }
 
   /** Stops the call timer. */

@@ -64,6 +64,8 @@ export interface MonitorOptions {
   readonly unansweredMs?: number;
   /** Least time between two re-configurations that a callback triggers. Default 30 s. */
   readonly reconfigureMinIntervalMs?: number;
+  /** Told how many events were handed to channels, for the metrics (docs/status-page.md §6). */
+  readonly onEventsSent?: (count: number) => void;
 }
 
 /** One monitored device on the status page. */
@@ -106,6 +108,7 @@ export class Monitor implements Component {
   readonly #sources: SourceCheck;
   readonly #unansweredMs: number;
   readonly #reconfigureMinIntervalMs: number;
+  readonly #onEventsSent?: (count: number) => void;
   readonly #entries = new Map<string, Entry>();
   #settings?: Settings;
   #nextCallRef = 1;
@@ -120,6 +123,7 @@ export class Monitor implements Component {
     this.#unansweredMs = options.unansweredMs ?? UNANSWERED_MS;
     this.#reconfigureMinIntervalMs = options.reconfigureMinIntervalMs ??
       RECONFIGURE_MIN_INTERVAL_MS;
+    this.#onEventsSent = options.onEventsSent;
   }
 
   /**
@@ -257,7 +261,7 @@ export class Monitor implements Component {
    * {@link CallbackResult} for the answers.
    */
   async handleCallback(request: CallbackRequest): Promise<CallbackResult> {
-    if (!this.#settings || this.#closed) return { status: 404 };
+    if (!this.#settings || this.#closed) return { status: 404, refused: "unknown_phone" };
     const read = readCallback(request, (extension) => this.#phones.has(extension));
     if ("status" in read) return read;
     const { extension, notification, params, key } = read;
@@ -274,7 +278,7 @@ export class Monitor implements Component {
       if (entry && key !== undefined && entry.device.subscribers.size > 0) {
         void this.#oldKey(entry, address);
       }
-      return { status: 403 };
+      return { status: 403, refused: key === undefined ? "no_key" : "wrong_key" };
     }
     const report = phoneReport(notification, params, entry.setup.placeholders);
     const host = this.#phones.hostOf(extension) ?? "";
@@ -287,7 +291,7 @@ export class Monitor implements Component {
     this.#queue(entry, () => typeof check === "boolean" ? take(check) : check.then(take));
     const genuine = typeof check === "boolean" ? check : await check;
     if (!genuine || this.#entries.get(extension) !== entry) {
-      if (genuine) return { status: 404 };
+      if (genuine) return { status: 404, refused: "unknown_phone" };
       refuse(
         this.#refusals,
         entry.callbacks,
@@ -295,7 +299,7 @@ export class Monitor implements Component {
         address,
         `not from the phone's host ${host}`,
       );
-      return { status: 403 };
+      return { status: 403, refused: "wrong_source" };
     }
     entry.callbacks.lastCallbackAt = this.#clock.now();
     if (notification === "onSetup") {
@@ -338,6 +342,7 @@ export class Monitor implements Component {
         nextCallRef: () => this.#nextCallRef++,
         unansweredMs: this.#unansweredMs,
         live: () => !this.#closed && current(),
+        onSent: this.#onEventsSent,
       }),
       setup: new PhoneSetup(extension, secret, {
         phones: this.#phones,

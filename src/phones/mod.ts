@@ -5,7 +5,8 @@
  *
  * Wiring: `new PhoneRegistry()` is a server component (`apply(settings)`, `close()`); the
  * dispatcher calls `execute`, the monitor `localAddressFor`, `monitorSetup`,
- * `configureMonitoring`, `hostOf` and `addressOf`, and the status page `status`.
+ * `configureMonitoring`, `hostOf` and `addressOf`, and the status page `status`. Every
+ * `phoneCheckSeconds` the registry checks that each phone is there (docs/status-page.md §4).
  */
 
 export {
@@ -24,8 +25,10 @@ export {
   requestBytes,
 } from "./http.ts";
 export type { CommandRecord, PhoneStatus } from "./phone.ts";
+export type { Reachability, ReachStatus } from "./reach.ts";
 export {
   AUTH_COOLDOWN_MS,
+  CHECK_CONCURRENCY,
   type DemoPhone,
   type DemoPhones,
   LOCK_COOLDOWN_MS,

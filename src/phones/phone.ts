@@ -33,6 +33,7 @@ import {
 } from "../config/mod.ts";
 import { Serial } from "../serial.ts";
 import { type ExpandedStep, expandStep, type TemplateValues } from "./template.ts";
+import { Reach, type ReachStatus } from "./reach.ts";
 
 /** Where a phone is and how to reach it. */
 export interface PhoneTarget {
@@ -76,7 +77,7 @@ export interface CommandRecord {
 }
 
 /** One phone's line on the status page. Never carries the password. */
-export interface PhoneStatus {
+export interface PhoneStatus extends ReachStatus {
   readonly extension: string;
   readonly host: string;
   readonly port: number;
@@ -139,11 +140,13 @@ export class Phone {
   #cancelReason: ErrorReason = "UnknownDevice";
   /** Ends requests in flight when the server stops. */
   readonly #stopping = new AbortController();
+  readonly #reach: Reach;
 
   constructor(target: PhoneTarget, ctx: PhoneContext) {
     this.#target = target;
     this.#ctx = ctx;
     this.#auth = this.#initialAuth();
+    this.#reach = new Reach(ctx.clock);
   }
 
   /** The phone's current address and profile. */
@@ -165,6 +168,34 @@ export class Phone {
       this.#auth = this.#initialAuth();
       this.#blocked = undefined;
     }
+    if (a.host !== target.host || a.port !== target.port || a.protocol !== target.protocol) {
+      this.#reach.reset();
+    }
+  }
+
+  /**
+   * Checks that the phone is there (docs/status-page.md §4): one `GET /` without credentials
+   * in this phone's queue, so it can never count as a failed login (docs/snom.md §3.4). Any
+   * HTTP answer, a 401 included, proves the phone is there. A phone busy with commands is not
+   * checked: their replies tell the same. Never rejects.
+   */
+  async check(): Promise<void> {
+    if (this.#retired || this.#busy || this.#queue.busy) return;
+    await this.#queue.run(async () => {
+      const t = this.#target;
+      const timeoutMs = this.#ctx.timeoutMs();
+      const reply = await this.#ctx.transport.exchange({
+        protocol: t.protocol,
+        host: t.host,
+        port: t.port,
+        method: "GET",
+        target: "/",
+        headers: [["User-Agent", USER_AGENT], ["Accept", "*/*"], ["Connection", "keep-alive"]],
+        body: "",
+        timeoutMs,
+      });
+      if (this.#target === t) this.#reach.observe(t, reply, timeoutMs);
+    }, () => undefined).catch(() => undefined);
   }
 
   /** Fails every waiting command; the one in flight finishes. Later commands fail at once. */
@@ -274,6 +305,7 @@ export class Phone {
       lastError: this.#lastError,
       blockedUntil: blocked?.until,
       blockedReason: blocked?.reason,
+      ...this.#reach.status(),
     };
   }
 
@@ -499,6 +531,7 @@ export class Phone {
         signal: this.#stopping.signal,
       });
       if (reply.kind !== "timeout" && reply.kind !== "unreachable") this.#silentSince = undefined;
+      this.#reach.observe(t, reply, this.#ctx.timeoutMs());
       // A 401 that is the lock-out page is not a login to answer; `#step` reports it.
       if (reply.kind !== "response" || reply.status !== 401) return reply;
       if (isLockoutPage(reply, t.profile.lockoutMarker)) return reply;

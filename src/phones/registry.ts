@@ -15,7 +15,7 @@
 import { lookup } from "node:dns/promises";
 import { addressKey, DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
 import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { Serial } from "../serial.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
@@ -30,6 +30,9 @@ export const AUTH_COOLDOWN_MS = 60_000;
 
 /** How long a phone is left alone after it showed its lock-out page (ms). */
 export const LOCK_COOLDOWN_MS = 60_000;
+
+/** Most phones checked at once (docs/status-page.md §4). */
+export const CHECK_CONCURRENCY = 16;
 
 /** A phone started for the demo (`demoPhones`), listening on `host:port`. */
 export interface DemoPhone {
@@ -85,9 +88,18 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   /** The phones' addresses (as `addressKey`s); names are resolved when settings arrive. */
   #addresses: ReadonlySet<string> = new Set();
   #closed = false;
+  /** `phoneCheckSeconds` in effect; 0: no checks. */
+  #checkSeconds = 0;
+  #checkTimer?: TimerId;
+  /** The round of checks under way, if any. */
+  #round?: Promise<void>;
 
   constructor(options: PhoneRegistryOptions<P> = {}) {
     this.#options = options;
+  }
+
+  get #clock(): Clock {
+    return this.#options.clock ?? systemClock;
   }
 
   /** Takes new settings: phones added, changed and removed; demo phones started or stopped. */
@@ -103,6 +115,8 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#applying.idle();
+    this.#stopChecks();
+    await this.#round;
     const all = [...this.#phones.values(), ...this.#retiring];
     for (const p of all) p.retire("the server is stopping");
     this.#phones.clear();
@@ -199,6 +213,15 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     return this.extensions.map((e) => this.#phones.get(e)!.status());
   }
 
+  /**
+   * Checks every phone now (docs/status-page.md §4), after a round already under way, and
+   * resolves when done. The regular rounds do the same every `phoneCheckSeconds`.
+   */
+  async checkNow(): Promise<void> {
+    await this.#round;
+    await this.#checkRound();
+  }
+
   /** The simulated phone behind a demo extension (for end-to-end tests). */
   demoPhone(extension: string): P | undefined {
     return this.#demo.get(extension);
@@ -208,6 +231,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     if (this.#closed) return;
     const config = settings.config;
     this.#timeoutMs = this.#options.timeoutMs ?? config.phoneTimeoutSeconds * 1000;
+    const added: Phone[] = [];
     const wantedDemo = new Set<string>();
     for (let i = 1; i <= config.demoPhones; i++) wantedDemo.add(String(100 + i));
     await this.#startDemo(wantedDemo);
@@ -265,18 +289,17 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         phone.update(target);
         continue;
       }
-      this.#phones.set(
-        extension,
-        new Phone(target, {
-          transport: this.#options.transport ?? netTransport,
-          clock: this.#options.clock ?? systemClock,
-          timeoutMs: () => this.#timeoutMs,
-          authCooldownMs: this.#options.authCooldownMs ?? AUTH_COOLDOWN_MS,
-          lockCooldownMs: this.#options.lockCooldownMs ?? LOCK_COOLDOWN_MS,
-          maxQueued: this.#options.maxQueued ?? 32,
-          cnonce: this.#options.cnonce,
-        }),
-      );
+      const created = new Phone(target, {
+        transport: this.#options.transport ?? netTransport,
+        clock: this.#options.clock ?? systemClock,
+        timeoutMs: () => this.#timeoutMs,
+        authCooldownMs: this.#options.authCooldownMs ?? AUTH_COOLDOWN_MS,
+        lockCooldownMs: this.#options.lockCooldownMs ?? LOCK_COOLDOWN_MS,
+        maxQueued: this.#options.maxQueued ?? 32,
+        cnonce: this.#options.cnonce,
+      });
+      this.#phones.set(extension, created);
+      added.push(created);
       log("phones").info("phone {extension} at {host}:{port} ({profile}{demo})", {
         extension,
         host: target.host,
@@ -293,6 +316,60 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
       await sim.close();
       log("phones").info("demo phone {extension} stopped", { extension });
     }
+    this.#followChecks(config.phoneCheckSeconds, added);
+  }
+
+  /**
+   * Starts, moves or stops the regular checks for a new `phoneCheckSeconds`. The first round
+   * runs at once; phones added while rounds run are checked at once on their own.
+   */
+  #followChecks(seconds: number, added: readonly Phone[]): void {
+    const before = this.#checkSeconds;
+    this.#checkSeconds = seconds;
+    if (seconds === 0) return this.#stopChecks();
+    if (before === 0 || this.#checkTimer === undefined && this.#round === undefined) {
+      void this.#checkRound();
+      return;
+    }
+    if (added.length > 0) void this.#check(added);
+    if (seconds !== before && this.#checkTimer !== undefined) {
+      this.#stopChecks();
+      this.#nextRound();
+    }
+  }
+
+  #stopChecks(): void {
+    if (this.#checkTimer !== undefined) this.#clock.clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
+  }
+
+  /** Waits `phoneCheckSeconds` after the last round ended, then runs the next. */
+  #nextRound(): void {
+    if (this.#closed || this.#checkSeconds === 0 || this.#checkTimer !== undefined) return;
+    this.#checkTimer = this.#clock.setTimeout(() => {
+      this.#checkTimer = undefined;
+      void this.#checkRound();
+    }, this.#checkSeconds * 1000);
+  }
+
+  /** One round over every phone; then the next is scheduled. */
+  #checkRound(): Promise<void> {
+    this.#stopChecks();
+    const round = this.#check([...this.#phones.values()]).finally(() => {
+      if (this.#round === round) this.#round = undefined;
+      this.#nextRound();
+    });
+    this.#round = round;
+    return round;
+  }
+
+  /** Checks the phones, at most {@link CHECK_CONCURRENCY} at once. */
+  async #check(phones: readonly Phone[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < phones.length && !this.#closed) await phones[next++].check();
+    };
+    await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, phones.length) }, worker));
   }
 
   /** Literal addresses count at once; names once resolved (in the background). */

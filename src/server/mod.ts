@@ -17,11 +17,13 @@ import { ChannelServer } from "../channel/mod.ts";
 import { Monitor } from "../monitor/mod.ts";
 import { PhoneRegistry } from "../phones/mod.ts";
 import { log, logFindings, LogService } from "../log/mod.ts";
-import { ProviderService } from "../provider/mod.ts";
+import { type FetchLike, ProviderService } from "../provider/mod.ts";
 import { SimDemoPhones, type SimPhone } from "../simulator/mod.ts";
 import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import type { Component, Settings } from "../contract.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { health, statusView, type ViewParts } from "./view.ts";
+import type { CallbackRequest, CallbackResult, Component, Settings } from "../contract.ts";
 
 export {
   BUILTIN_PROFILES,
@@ -42,6 +44,8 @@ export interface ServerOptions {
   readonly logService?: LogService;
   /** false: no reload loop (tests that apply settings themselves). Default true. */
   readonly watch?: boolean;
+  /** What loading the settings found, shown on the status page until the file changes. */
+  readonly findings?: readonly Finding[];
 }
 
 /** The outcome of the last reload attempt, shown on the status page. */
@@ -59,6 +63,9 @@ export class Server {
   readonly #logService: LogService;
   #watch?: ConfigWatch;
   #lastReload?: ReloadState;
+  /** Findings of the file in effect, or of its latest rejected text. */
+  #findings: readonly Finding[];
+  readonly #metrics: ServerMetrics;
   #closed = false;
   #started = false;
   readonly startedAt: number;
@@ -78,25 +85,68 @@ export class Server {
     this.#clock = options.clock ?? systemClock;
     this.#logService = options.logService ?? new LogService();
     this.startedAt = this.#clock.now();
+    this.#findings = options.findings ?? [];
     const clock = this.#clock;
+    const metrics = this.#metrics = new ServerMetrics({
+      channelsOpen: () => this.channel.status().channels.length,
+      channelsRefused: () => this.channel.status().refused,
+      phonesConfigured: () => this.phones.extensions.length,
+      phonesReachable: () => this.phones.status().filter((p) => p.reachable === "reachable").length,
+    });
     this.phones = new PhoneRegistry({ clock, demoPhones: new SimDemoPhones() });
-    this.monitor = new Monitor({ phones: this.phones, clock });
-    this.provider = new ProviderService({ clock });
+    this.monitor = new Monitor({
+      phones: this.phones,
+      clock,
+      onEventsSent: (count) => metrics.eventsSent.inc(count),
+    });
+    this.provider = new ProviderService({ clock, fetch: countedFetch(metrics) });
     this.channel = new ChannelServer({
-      handler: new Dispatcher(this.phones, this.monitor, this.provider),
+      handler: new Dispatcher(
+        this.phones,
+        this.monitor,
+        this.provider,
+        (command, outcome, seconds) => metrics.command(command, outcome, seconds),
+      ),
       clock,
     });
     this.http = new AdminServer({
       status: () => this.status(),
-      callback: (request) => this.monitor.handleCallback(request),
       isPhoneAddress: (address) => this.phones.isPhoneAddress(address),
+      view: () => statusView(this.#viewParts()),
+      health: () => health(this.#viewParts()),
+      metrics: () => metrics.text(),
+      callback: async (request: CallbackRequest): Promise<CallbackResult> => {
+        const result = await this.monitor.handleCallback(request);
+        if (result.status === 200) metrics.callbacksAccepted.inc();
+        else metrics.callbacksRefused.inc({ reason: result.refused ?? "unknown_phone" });
+        return result;
+      },
     });
     // Apply order: the monitor after the phones it asks about; listeners last, so nothing
     // arrives before the parts behind them are ready. Closing runs in reverse.
     this.#components.push(this.phones, this.monitor, this.provider, this.channel, this.http);
   }
 
-  /** Everything the status page shows, as plain data. */
+  /** What the page and the health check are made from, now. */
+  #viewParts(): ViewParts {
+    return {
+      now: this.#clock.now(),
+      startedAt: this.startedAt,
+      settings: this.#settings,
+      findings: this.#findings,
+      checkedAt: this.#lastReload?.at,
+      valid: this.#lastReload?.applied ?? true,
+      phones: this.phones,
+      monitor: this.monitor,
+      provider: this.provider,
+      channel: this.channel,
+      http: this.http,
+      problems: this.#logService.recent.list(),
+      logFileProblem: this.#logService.fileProblem,
+    };
+  }
+
+  /** Everything the status page shows, as plain data (`/api/status`). */
   status(): Record<string, unknown> {
     const config = this.#settings.config;
     const reload = this.#lastReload;
@@ -180,11 +230,13 @@ export class Server {
       initialText,
       clock: this.#clock,
       intervalSeconds: () => this.#settings.config.configReloadSeconds,
-      onReadError: (e) =>
+      onReadError: (e) => {
+        this.#metrics.reloads.inc({ outcome: "unreadable" });
         log("config").warning("cannot read {file}, keeping the settings in effect: {error}", {
           file,
           error: e,
-        }),
+        });
+      },
       onChange: async (text) => {
         const result = await loadSettings(text, file);
         logFindings(result.findings);
@@ -193,6 +245,8 @@ export class Server {
           applied: result.settings !== undefined,
           findings: result.findings,
         };
+        this.#findings = result.findings;
+        this.#metrics.reloads.inc({ outcome: result.settings ? "applied" : "rejected" });
         if (!result.settings) {
           log("config").error(
             "{file} has errors; keeping the last good settings until it is fixed",
@@ -234,4 +288,19 @@ export class Server {
     }
     if (this.#started) log("server").info("stopped");
   }
+}
+
+/** The provider's fetch, counting every request by its HTTP status (`error`: none came). */
+function countedFetch(metrics: ServerMetrics): FetchLike {
+  return async (input, init) => {
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch (e) {
+      metrics.providerRequests.inc({ status: "error" });
+      throw e;
+    }
+    metrics.providerRequests.inc({ status: String(response.status) });
+    return response;
+  };
 }

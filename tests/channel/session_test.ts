@@ -358,3 +358,17 @@ Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothin
     "DeviceInformation 101 1 (3:dialing:105)",
   ]);
 });
+
+Deno.test("a session counts the lines its client sent and names its handshake, for the status page", async () => {
+  const bare = open(new FakePhones());
+  assert.equal(bare.session.handshake, undefined);
+  bare.send("STLI", "", "Ping");
+  assert.equal(bare.session.handshake, "STLI");
+  assert.equal(bare.session.commands, 2, "the empty line is not counted");
+  const v2 = open(new FakePhones());
+  v2.send("STLI;Version=2;DeviceInformation=Extended", "MonitorStart 101", "MakeCall 101 102");
+  await settle();
+  assert.equal(v2.session.handshake, "STLI;Version=2");
+  assert.equal(v2.session.mode, "extended");
+  assert.equal(v2.session.commands, 3);
+});

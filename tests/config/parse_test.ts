@@ -276,3 +276,32 @@ Deno.test("a line without '=' is an error that does not echo the line (it may be
     "/srv/pcs/phone-companion.cfg:1: expected 'key = value', got a line without '='",
   ]);
 });
+
+Deno.test("an adminPassword under 10 characters is a warning that does not show it; 10 are fine", () => {
+  const short = parseConfig("\n\nadminPassword = Ab3$xyz", FILE);
+  assert.ok(short.snapshot, "a short password is still used");
+  assert.deepEqual(short.findings.map((f) => [f.level, f.line, f.key]), [
+    ["warning", 3, "adminPassword"],
+  ]);
+  assert.match(formatFinding(short.findings[0]), /shorter than 10 characters/);
+  assert.doesNotMatch(JSON.stringify(short.findings), /Ab3\$xyz/);
+  assert.deepEqual(parseConfig("adminPassword = 0123456789", FILE).findings, []);
+  assert.deepEqual(parseConfig("adminPassword =", FILE).findings, [], "not set is no warning");
+  // Ten characters, counted as characters and not as UTF-16 units.
+  assert.deepEqual(parseConfig("adminPassword = ööööö😀😀😀😀😀", FILE).findings, []);
+});
+
+Deno.test("logFormat and phoneCheckSeconds: defaults, values and what is refused", () => {
+  const defaults = parseConfig("", FILE).snapshot!;
+  assert.equal(defaults.log.format, "text");
+  assert.equal(defaults.phoneCheckSeconds, 60);
+  const set = parseConfig("logFormat = JSON\nphoneCheckSeconds = 0", FILE).snapshot!;
+  assert.equal(set.log.format, "json");
+  assert.equal(set.phoneCheckSeconds, 0, "0 switches the checks off");
+  assert.deepEqual(messages("logFormat = xml\nphoneCheckSeconds = -1", "error"), [
+    "/srv/pcs/phone-companion.cfg:1: logFormat must be one of text, json, got 'xml'",
+    "/srv/pcs/phone-companion.cfg:2: phoneCheckSeconds must be a number of seconds 0-86400, got '-1'",
+  ]);
+  assert.match(renderDefaultConfig(), /JSON Lines[\s\S]*\nlogFormat = text\n/);
+  assert.match(renderDefaultConfig(), /\nphoneCheckSeconds = 60\n/);
+});

@@ -109,6 +109,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
         `serverHttpPort = ${httpPort}`,
         "serverLogFilePath = pcs.log",
         "configReloadSeconds = 3600",
+        // Tests that are not about reachability checks see only the requests they cause.
+        "phoneCheckSeconds = 0",
       ];
       const configText = text(extra);
       await Deno.writeTextFile(configFile, configText);
@@ -121,6 +123,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
           logService,
           clock: options.clock,
           watch: true,
+          findings: loaded.findings,
         });
       } catch (e) {
         if (attempt < 3 && e instanceof ChannelBindError) continue;

@@ -11,7 +11,8 @@ export const TEST_CONFIG = "/nonexistent/pcs-test/phone-companion.cfg";
 
 /**
  * Parses configuration text into settings, or throws with every finding. `profiles` maps a
- * file name to profile text found beside the configuration file.
+ * file name to profile text found beside the configuration file. Reachability checks are off
+ * unless the text sets `phoneCheckSeconds`, so a test sees only the requests it caused.
  */
 export async function settingsFrom(
   text: string,
@@ -28,7 +29,8 @@ export async function settingsFrom(
       return undefined;
     }
   };
-  const result = await loadSettings(text, TEST_CONFIG, read);
+  const checks = /^\s*phoneCheckSeconds\s*=/im.test(text) ? "" : "\nphoneCheckSeconds = 0\n";
+  const result = await loadSettings(text + checks, TEST_CONFIG, read);
   if (!result.settings) {
     throw new Error(`test settings are invalid: ${JSON.stringify(result.findings)}`);
   }

@@ -78,3 +78,59 @@ Deno.test("levels below the configured one are not written", async () => {
     await dir.remove();
   }
 });
+
+Deno.test("logFormat = json writes JSON Lines to the console and the file, secrets hidden", async () => {
+  const dir = await tempDir();
+  const lines: string[] = [];
+  const service = new LogService((l) => lines.push(l));
+  try {
+    // A password with a quote and a backslash reads differently once JSON escapes it.
+    const { snapshot } = parseConfig(
+      'serverLogFilePath = j.log\nlogFormat = json\nadminPassword = Se"cr\\et-1234',
+      join(dir.path, "pcs.cfg"),
+    );
+    await service.apply(snapshot!);
+    log("phones").warning("phone {extension} said {pw}", {
+      extension: "101",
+      pw: 'Se"cr\\et-1234',
+      error: new Error("boom", { cause: new Error("deeper") }),
+    });
+    await service.close();
+    const file = (await Deno.readTextFile(join(dir.path, "j.log"))).trimEnd().split("\n");
+    assert.deepEqual(file, lines);
+    const record = JSON.parse(lines[0]);
+    assert.equal(record.level, "WARN");
+    assert.equal(record.logger, "pcs.phones");
+    assert.equal(record.message, "phone 101 said ***");
+    assert.equal(record.properties.extension, "101");
+    assert.equal(record.properties.pw, "***");
+    assert.equal(record.properties.error, "Error: boom (cause: Error: deeper)");
+    assert.ok(!Number.isNaN(Date.parse(record["@timestamp"])));
+    assert.ok(!lines[0].includes("cr\\\\et"), lines[0]);
+  } finally {
+    await service.close();
+    redactor.setConfigSecrets([]);
+    await dir.remove();
+  }
+});
+
+Deno.test("the last 100 warnings and errors are kept for the status page, repeats counted", async () => {
+  const service = new LogService(() => {});
+  try {
+    await service.start("info");
+    log("test").info("not a problem");
+    for (let i = 0; i < 120; i++) log("test").warning("warning {i}", { i });
+    log("phones").error("gone");
+    log("phones").error("gone");
+    const recent = service.recent.list();
+    assert.equal(recent.length, 100);
+    assert.deepEqual(
+      recent.slice(0, 2).map((p) => [p.level, p.area, p.message, p.count]),
+      [["error", "phones", "gone", 2], ["warning", "test", "warning 119", 1]],
+    );
+    assert.equal(recent.at(-1)!.message, "warning 21");
+    assert.ok(recent.every((p) => p.message !== "not a problem"));
+  } finally {
+    await service.close();
+  }
+});

@@ -1,0 +1,151 @@
+/**
+ * The server's metrics in the Prometheus text format, made with `prom-client`
+ * (docs/status-page.md §6). Counters are fed by small hooks where things happen (the
+ * dispatcher, the callback route, the monitor, the provider's fetch, the reload loop); gauges
+ * and the channel refusals are read from the components when scraped.
+ */
+
+import client from "prom-client";
+import type { CallbackRefusal } from "../contract.ts";
+
+/** What is read from the components at scrape time. */
+export interface MetricsReadings {
+  readonly channelsOpen: () => number;
+  readonly channelsRefused: () => number;
+  readonly phonesConfigured: () => number;
+  readonly phonesReachable: () => number;
+}
+
+/** Seconds: a phone answers in tens of milliseconds; `phoneTimeoutSeconds` is at most 120. */
+const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+/** Every reason a callback is refused for (`CallbackRefusal`). */
+const REFUSALS: readonly CallbackRefusal[] = [
+  "unknown_phone",
+  "too_long",
+  "no_key",
+  "wrong_key",
+  "wrong_source",
+];
+
+let processRegistry: client.Registry | undefined;
+
+/**
+ * The process metrics (`process_*`, `nodejs_*`), one set per process: they describe the
+ * process, not one server, and their event-loop monitor should start once.
+ */
+function processMetrics(): client.Registry {
+  if (!processRegistry) {
+    processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** One server's metrics. */
+export class ServerMetrics {
+  readonly #registry = new client.Registry();
+  readonly commands: client.Counter<"command" | "outcome">;
+  readonly commandSeconds: client.Histogram<"command">;
+  readonly callbacksAccepted: client.Counter;
+  readonly callbacksRefused: client.Counter<"reason">;
+  readonly eventsSent: client.Counter;
+  readonly providerRequests: client.Counter<"status">;
+  readonly reloads: client.Counter<"outcome">;
+
+  constructor(read: MetricsReadings) {
+    // Started with the server, so the event-loop monitor has samples by the first scrape.
+    processMetrics();
+    const registers = [this.#registry];
+    new client.Gauge({
+      name: "pcs_channels_open",
+      help: "Open plug-in channels.",
+      registers,
+      collect() {
+        this.set(read.channelsOpen());
+      },
+    });
+    new client.Counter({
+      name: "pcs_channels_refused_total",
+      help: "Channels refused by the allow-list or serverMaxChannels since start.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read.channelsRefused());
+      },
+    });
+    new client.Gauge({
+      name: "pcs_phones_configured",
+      help: "Phones configured, demo phones included.",
+      registers,
+      collect() {
+        this.set(read.phonesConfigured());
+      },
+    });
+    new client.Gauge({
+      name: "pcs_phones_reachable",
+      help: "Phones whose last check or command reached them.",
+      registers,
+      collect() {
+        this.set(read.phonesReachable());
+      },
+    });
+    this.commands = new client.Counter({
+      name: "pcs_commands_total",
+      help: "Channel commands (call commands, MonitorStart, RawCommand) by name and outcome.",
+      labelNames: ["command", "outcome"] as const,
+      registers,
+    });
+    this.commandSeconds = new client.Histogram({
+      name: "pcs_command_duration_seconds",
+      help: "How long channel commands took, queue wait included.",
+      labelNames: ["command"] as const,
+      buckets: COMMAND_BUCKETS,
+      registers,
+    });
+    this.callbacksAccepted = new client.Counter({
+      name: "pcs_callbacks_accepted_total",
+      help: "Phone callbacks accepted.",
+      registers,
+    });
+    this.callbacksRefused = new client.Counter({
+      name: "pcs_callbacks_refused_total",
+      help: "Phone callbacks refused, by reason.",
+      labelNames: ["reason"] as const,
+      registers,
+    });
+    this.eventsSent = new client.Counter({
+      name: "pcs_events_sent_total",
+      help: "Call events handed to channels.",
+      registers,
+    });
+    this.providerRequests = new client.Counter({
+      name: "pcs_provider_requests_total",
+      help: "HTTP requests to the provider by status; error: no HTTP answer.",
+      labelNames: ["status"] as const,
+      registers,
+    });
+    this.reloads = new client.Counter({
+      name: "pcs_config_reloads_total",
+      help: "Changed configuration files applied or rejected, and failed reads.",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
+    // The known label values start at 0, so a dashboard sees them before the first one.
+    for (const reason of REFUSALS) this.callbacksRefused.inc({ reason }, 0);
+    for (const outcome of ["applied", "rejected", "unreadable"]) this.reloads.inc({ outcome }, 0);
+  }
+
+  /** Counts one finished command. */
+  command(command: string, outcome: string, seconds: number): void {
+    this.commands.inc({ command, outcome });
+    this.commandSeconds.observe({ command }, seconds);
+  }
+
+  /** The metrics text: this server's, then the process's. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    const own = await this.#registry.metrics();
+    const process = await processMetrics().metrics();
+    return { contentType: this.#registry.contentType, body: own + "\n" + process };
+  }
+}
