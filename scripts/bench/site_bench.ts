@@ -27,14 +27,21 @@
 import { join } from "node:path";
 import { percentile } from "./_table.ts";
 
-const ROOT = join(import.meta.dirname!, "..", "..");
+/** The checkout whose server is measured (SITE_SERVER_ROOT: another one, to compare versions). */
+const ROOT = Deno.env.get("SITE_SERVER_ROOT") ?? join(import.meta.dirname!, "..", "..");
 const SELF = import.meta.filename!;
 const DENO = Deno.execPath();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The permission flags of `deno task start` (deno.json), so the server runs as users run it. */
-const SERVER_FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+/** The flags of `deno task start` (deno.json), so the server runs as users run it. */
+const SERVER_FLAGS = startFlags();
+
+function startFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const words = String(config.tasks.start).split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+}
 
 interface Size {
   readonly phones: number;
@@ -53,6 +60,8 @@ interface LoadResult {
   overheadServer: number[];
   throughputDirect: number;
   throughputServer: number;
+  /** The server's CPU time (user + system) per command during the throughput rounds. */
+  cpuPerCommandUs: number;
   fanoutBaseline: number[];
   fanoutServer: number[];
 }
@@ -206,6 +215,7 @@ async function roleFanout() {
 // Role: the load generator.
 
 interface LoadPlan {
+  serverPid: number;
   channelPort: number;
   httpPort: number;
   phones: Record<string, number>;
@@ -315,9 +325,9 @@ async function roleLoad(plan: LoadPlan): Promise<LoadResult> {
     }
   }
 
-  // Throughput: every channel busy on its own phone for a few seconds, then the same
-  // concurrency of direct requests to the same phones.
-  const SECONDS = 4;
+  // Throughput: every channel busy on its own phone, then the same concurrency of direct
+  // requests to the same phones; three rounds each, alternating, so drift hits both alike.
+  const SECONDS = 2;
   const busy = async (one: (i: number) => Promise<unknown>) => {
     let done = 0;
     const end = performance.now() + SECONDS * 1000;
@@ -329,38 +339,59 @@ async function roleLoad(plan: LoadPlan): Promise<LoadResult> {
     }));
     return done / SECONDS;
   };
-  const throughputServer = await busy((i) => channels[i].command(`HoldCall ${own(i)}`));
-  const throughputDirect = await busy((i) => directGet(plan.phones[own(i)], target));
+  const serverRounds: number[] = [];
+  const directRounds: number[] = [];
+  let cpuMs = 0;
+  for (let round = 0; round < 3; round++) {
+    const before = cpuTimeMs(plan.serverPid);
+    serverRounds.push(await busy((i) => channels[i].command(`HoldCall ${own(i)}`)));
+    cpuMs += cpuTimeMs(plan.serverPid) - before;
+    directRounds.push(await busy((i) => directGet(plan.phones[own(i)], target)));
+  }
+  const commands = serverRounds.reduce((a, b) => a + b, 0) * SECONDS;
+  const cpuPerCommandUs = (cpuMs * 1000) / commands;
+  const throughputServer = percentile(serverRounds, 50);
+  const throughputDirect = percentile(directRounds, 50);
 
   // Fan-out: the shared phone's callback to every channel, against the minimal server.
+  // Fan-out: the shared phone's callback to every channel, against the minimal server, in
+  // alternating blocks.
   const url = new URL(await incomingUrl(plan.phones[shared]));
   const base = `${url.pathname}?k=${url.searchParams.get("k")}`;
   const phoneLike = await KeepAlive.open(plan.httpPort);
-  const fanoutServer = await fanout(
-    channels,
-    (cid) => phoneLike.get(`${base}&cid=${cid}&remote=sip:555@pbx&n=1`),
-    async (cid) => {
-      await phoneLike.get(
-        base.replace("onIncomingCall", "onDisconnected") + `&cid=${cid}&remote=555&n=0`,
-      );
-      // Let the ConnectionCleared lines drain before the next sample.
-      await new Promise((r) => setTimeout(r, 5));
-    },
-    200,
-  );
-  phoneLike.close();
   const fanChannels: Channel[] = [];
   for (let i = 0; i < plan.channels; i++) {
     fanChannels.push(await Channel.open(plan.fanout.channelPort));
   }
   await new Promise((r) => setTimeout(r, 200));
   const baseline = await KeepAlive.open(plan.fanout.httpPort);
-  const fanoutBaseline = await fanout(
-    fanChannels,
-    (cid) => baseline.get(`/phone/1000/onIncomingCall?cid=${cid}`),
-    () => new Promise((r) => setTimeout(r, 5)),
-    200,
-  );
+  const fanoutServer: number[] = [];
+  const fanoutBaseline: number[] = [];
+  for (let block = 0; block < 5; block++) {
+    fanoutServer.push(
+      ...await fanout(
+        channels,
+        (cid) => phoneLike.get(`${base}&cid=${cid}&remote=sip:555@pbx&n=1`),
+        async (cid) => {
+          await phoneLike.get(
+            base.replace("onIncomingCall", "onDisconnected") + `&cid=${cid}&remote=555&n=0`,
+          );
+          // Let the ConnectionCleared lines drain before the next sample.
+          await new Promise((r) => setTimeout(r, 5));
+        },
+        40,
+      ),
+    );
+    fanoutBaseline.push(
+      ...await fanout(
+        fanChannels,
+        (cid) => baseline.get(`/phone/1000/onIncomingCall?cid=${cid}`),
+        () => new Promise((r) => setTimeout(r, 5)),
+        40,
+      ),
+    );
+  }
+  phoneLike.close();
   baseline.close();
   for (const c of [...channels, ...fanChannels]) c.close();
   return {
@@ -368,6 +399,7 @@ async function roleLoad(plan: LoadPlan): Promise<LoadResult> {
     overheadServer,
     throughputDirect,
     throughputServer,
+    cpuPerCommandUs,
     fanoutBaseline,
     fanoutServer,
   };
@@ -393,6 +425,13 @@ async function spawnRole(role: string, args: string[] = []) {
   const lines = jsonLines(child.stdout);
   const first = (await lines.next()).value as Record<string, unknown>;
   return { child, lines, first, writer: child.stdin.getWriter() };
+}
+
+/** A process's CPU time so far (user + system), from /proc. */
+function cpuTimeMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return ticks * 10; // USER_HZ is 100 on Linux
 }
 
 function rssMb(pid: number): number {
@@ -447,7 +486,15 @@ async function runSize(size: Size) {
   const empty = await emptyRunMs();
   const started = performance.now();
   const server = new Deno.Command(DENO, {
-    args: ["run", ...SERVER_FLAGS, join(ROOT, "main.ts"), "--config", config],
+    args: [
+      "run",
+      ...SERVER_FLAGS,
+      // Other V8 flags (profiling, heap experiments): SITE_SERVER_V8="--prof" …
+      ...(Deno.env.get("SITE_SERVER_V8") ? [`--v8-flags=${Deno.env.get("SITE_SERVER_V8")}`] : []),
+      join(ROOT, "main.ts"),
+      "--config",
+      config,
+    ],
     cwd: dir,
     stdout: "null",
     stderr: "null",
@@ -458,6 +505,7 @@ async function runSize(size: Size) {
   const load = await spawnRole("load", [
     JSON.stringify(
       {
+        serverPid: server.pid,
         channelPort,
         httpPort,
         phones: ports,
@@ -512,11 +560,11 @@ async function orchestrate() {
         f(d99)
       } | ${f(x.throughputServer, 0)} / ${f(x.throughputDirect, 0)} (${
         f(x.throughputServer / x.throughputDirect)
-      }×) | ${f(fs50)} / ${f(fs99)} | ${f(fb50)} / ${f(fb99)} (${f(fs50 / fb50)}× / ${
-        f(fs99 / fb99)
-      }×) | ${f(r.rssSetup, 0)} / ${f(r.rssLoad, 0)} | ${f(r.startup, 0)} / ${f(r.empty, 0)} (+${
-        f(r.startup - r.empty, 0)
-      }) |`,
+      }×; ${f(x.cpuPerCommandUs, 0)} µs CPU each) | ${f(fs50)} / ${f(fs99)} | ${f(fb50)} / ${
+        f(fb99)
+      } (${f(fs50 / fb50)}× / ${f(fs99 / fb99)}×) | ${f(r.rssSetup, 0)} / ${f(r.rssLoad, 0)} | ${
+        f(r.startup, 0)
+      } / ${f(r.empty, 0)} (+${f(r.startup - r.empty, 0)}) |`,
     );
   }
 }

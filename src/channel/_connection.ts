@@ -150,7 +150,9 @@ export class Connection {
       );
       return this.#close("output queue full");
     }
-    this.#pumping ??= this.#pump();
+    // The writer starts after this turn, so the lines written together (an event and its
+    // DeviceInformation, a reply and the events held behind it) leave in one write.
+    this.#pumping ??= Promise.resolve().then(() => this.#pump());
   }
 
   /** Writes queued output until the queue is empty; socket back-pressure pauses it. */

@@ -381,6 +381,18 @@ const WITH_DEVICE_INFO: ReadonlySet<CallEvent["type"]> = new Set([
 
 /** The event line(s) of one call event for a channel in `mode` (§4 table). */
 export function formatEvent(event: CallEvent, mode: DeviceInfoMode): string[] {
+  // One event goes to every channel monitoring its device: it is formatted once per mode.
+  let byMode = formatted.get(event);
+  if (!byMode) formatted.set(event, byMode = new Map());
+  let lines = byMode.get(mode);
+  if (!lines) byMode.set(mode, lines = Object.freeze(formatLines(event, mode)) as string[]);
+  return lines;
+}
+
+/** Each event's lines by DeviceInformation mode, kept as long as the event is. */
+const formatted = new WeakMap<CallEvent, Map<DeviceInfoMode, string[]>>();
+
+function formatLines(event: CallEvent, mode: DeviceInfoMode): string[] {
   const dev = event.device;
   let line: string;
   switch (event.type) {

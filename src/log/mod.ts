@@ -163,13 +163,47 @@ function areaOf(record: LogRecord): string {
  */
 export type LineSink = (line: string, level?: string) => void;
 
-/** The console sink: warnings and errors to stderr, the rest to stdout. */
+/** How long info lines may wait before they are written to the console (ms). */
+const CONSOLE_FLUSH_MS = 50;
+
+let consolePending = "";
+let consoleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Writes the info lines waiting for the console. */
+export function flushConsole(): void {
+  clearTimeout(consoleTimer);
+  consoleTimer = undefined;
+  if (consolePending === "") return;
+  const text = consolePending;
+  consolePending = "";
+  try {
+    Deno.stdout.writeSync(encoder.encode(text));
+  } catch {
+    // no console (a service without one): the log file has every line
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The console sink: warnings and errors to stderr at once, the rest to stdout in batches at
+ * most {@link CONSOLE_FLUSH_MS} later (a console write per line cost a busy server more than
+ * the command it reports).
+ */
 export const consoleLines: LineSink = (line, level) => {
   const problem = level === undefined
     ? /^\S+ (WARN|ERROR|FATAL)/.test(line)
     : level === "warning" || level === "error" || level === "fatal";
-  if (problem) console.error(line);
-  else console.log(line);
+  if (problem) {
+    flushConsole();
+    console.error(line);
+    return;
+  }
+  consolePending += line + "\n";
+  if (consoleTimer === undefined) {
+    consoleTimer = setTimeout(flushConsole, CONSOLE_FLUSH_MS);
+    Deno.unrefTimer(consoleTimer);
+  }
 };
 
 /** The log settings that decide how LogTape is configured. */
@@ -272,6 +306,7 @@ export class LogService {
   /** Flushes and closes every sink. */
   async close(): Promise<void> {
     this.#current = "";
+    flushConsole();
     try {
       await dispose();
     } catch (e) {

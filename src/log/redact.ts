@@ -26,6 +26,11 @@ const PATTERNS: readonly [RegExp, string][] = [
   ],
 ];
 
+/** A secret that looks like a token: URL-safe characters only, so never URL-encoded. */
+const TOKEN = /^[A-Za-z0-9_.~-]{16,}$/;
+/** Runs of those characters in a line; a token secret is one such run, whole. */
+const TOKEN_RUN = /[A-Za-z0-9_.~-]{16,}/g;
+
 /** Replaces known secrets and credential-shaped text in log lines. */
 export class Redactor {
   #secrets = new Set<string>();
@@ -36,6 +41,12 @@ export class Redactor {
    * every log line.
    */
   #needles: readonly string[] = [];
+  /**
+   * Token-like secrets (callback keys, access tokens: 16 or more of `A-Za-z0-9_-.~`), found
+   * by looking up each such run of a line in a set: one pass over the line, however many
+   * phones (each with its key) the server has.
+   */
+  #tokens = new Set<string>();
 
   /** Replaces the secrets that came from the configuration file (on start and reload). */
   setConfigSecrets(values: readonly string[]): void {
@@ -60,13 +71,19 @@ export class Redactor {
   /** The text with every secret and credential pattern replaced. */
   redact(text: string): string {
     let out = text;
+    if (this.#tokens.size > 0) {
+      out = out.replace(TOKEN_RUN, (run) => (this.#tokens.has(run) ? REDACTED : run));
+    }
     for (const s of this.#needles) if (out.includes(s)) out = out.split(s).join(REDACTED);
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
     return out;
   }
 
   #changed(): void {
-    const long = [...this.#secrets].filter((s) => s.length >= MIN_REDACTED_LENGTH);
+    this.#tokens = new Set([...this.#secrets].filter((s) => TOKEN.test(s)));
+    const long = [...this.#secrets].filter((s) =>
+      s.length >= MIN_REDACTED_LENGTH && !this.#tokens.has(s)
+    );
     this.#needles = long.sort((a, b) => b.length - a.length).flatMap((s) => {
       const encoded = encodeURIComponent(s);
       return encoded === s ? [s] : [s, encoded];
