@@ -1,7 +1,8 @@
 /**
- * Builds the self-contained executables with `deno compile`: 64-bit Windows, macOS (Intel and
- * Apple silicon) and Linux, with the built-in profiles embedded and the server's permissions
- * baked in.
+ * Builds the self-contained executables with `deno compile` (docs/building.md §6): 64-bit
+ * Windows, macOS (Intel and Apple silicon) and Linux (x64 and ARM), each
+ * `dist/<target>/phone-companion-server[.exe]`, with the built-in profiles embedded and the
+ * server's permissions named one by one.
  *
  *   deno task compile                 all targets into dist/
  *   deno task compile --target <t>    one target
@@ -12,64 +13,77 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { compiledPermissions } from "../src/server/permissions.ts";
+import { EXECUTABLE } from "../src/version.ts";
 
-/** Targets we ship: 64-bit Windows, macOS and Linux. */
+/** Targets we ship. */
 export const TARGETS = [
   "x86_64-pc-windows-msvc",
   "x86_64-apple-darwin",
   "aarch64-apple-darwin",
   "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
 ] as const;
 
-/** The permissions the compiled server runs with (the same as `deno task start`). */
-export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+/** The operating system a target runs on. */
+export function targetOs(target: string): "windows" | "darwin" | "linux" {
+  return target.includes("windows") ? "windows" : target.includes("darwin") ? "darwin" : "linux";
+}
 
-const root = join(import.meta.dirname!, "..");
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { target: { type: "string", multiple: true }, check: { type: "boolean" } },
-});
-const check = values.check ?? false;
-const targets = check ? ["x86_64-unknown-linux-gnu"] : values.target ?? [...TARGETS];
+/** Where `deno task compile` writes a target's executable, relative to the checkout. */
+export function outputPath(target: string): string {
+  return join("dist", target, EXECUTABLE + (targetOs(target) === "windows" ? ".exe" : ""));
+}
 
-let failed = 0;
-for (const target of targets) {
-  const suffix = target.includes("windows") ? ".exe" : "";
-  const output = join(
-    root,
-    check ? ".tmp/compile-check" : "dist",
-    `phone-companion-${target}${suffix}`,
-  );
-  const args = [
-    "compile",
-    ...PERMISSIONS,
-    "--include",
-    "profiles",
-    "--target",
-    target,
-    "--output",
-    output,
-    "main.ts",
-  ];
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  // A stand-in runtime lets the front half run where the denort download is unreachable.
-  if (check) env.DENORT_BIN = Deno.execPath();
-  console.log(`deno ${args.join(" ")}`);
-  const result = await new Deno.Command(Deno.execPath(), { args, cwd: root, env }).output();
-  const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
-  console.log(text.trimEnd());
-  if (!result.success) {
-    failed++;
-    if (/dns error|error sending request/.test(text)) {
-      console.error(
-        `The ${target} runtime (denort) could not be downloaded. On a host without access to ` +
-          `dl.deno.land, put denort-${target}.zip for Deno ${Deno.version.deno} into ` +
-          `$DENO_DIR/dl/release/v${Deno.version.deno}/ (see docs), or run with --check.`,
-      );
+if (import.meta.main) Deno.exit(await compile(Deno.args));
+
+/** Compiles as the flags say; resolves with the exit code. */
+async function compile(flags: string[]): Promise<number> {
+  const root = join(import.meta.dirname!, "..");
+  const { values } = parseArgs({
+    args: flags,
+    options: { target: { type: "string", multiple: true }, check: { type: "boolean" } },
+  });
+  const check = values.check ?? false;
+  const targets = check ? ["x86_64-unknown-linux-gnu"] : values.target ?? [...TARGETS];
+
+  let failed = 0;
+  for (const target of targets) {
+    const output = join(
+      root,
+      check ? join(".tmp", "compile-check", outputPath(target)) : outputPath(target),
+    );
+    const args = [
+      "compile",
+      ...compiledPermissions(targetOs(target)),
+      "--include",
+      "profiles",
+      "--target",
+      target,
+      "--output",
+      output,
+      "main.ts",
+    ];
+    const env: Record<string, string> = { NO_COLOR: "1" };
+    // A stand-in runtime lets the front half run where the denort download is unreachable.
+    if (check) env.DENORT_BIN = Deno.execPath();
+    console.log(`deno ${args.join(" ")}`);
+    const result = await new Deno.Command(Deno.execPath(), { args, cwd: root, env }).output();
+    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+    console.log(text.trimEnd());
+    if (!result.success) {
+      failed++;
+      if (/dns error|error sending request/.test(text)) {
+        console.error(
+          `The ${target} runtime (denort) could not be downloaded. On a host without access to ` +
+            `dl.deno.land, put denort-${target}.zip for Deno ${Deno.version.deno} into ` +
+            `$DENO_DIR/dl/release/v${Deno.version.deno}/ (see docs), or run with --check.`,
+        );
+      }
     }
   }
+  if (check && failed === 0) {
+    console.log("front half of deno compile passed (the output is not runnable: stand-in runtime)");
+  }
+  return failed === 0 ? 0 : 1;
 }
-if (check && failed === 0) {
-  console.log("front half of deno compile passed (the output is not runnable: stand-in runtime)");
-}
-Deno.exit(failed === 0 ? 0 : 1);
