@@ -11,7 +11,7 @@ import {
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
 import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
-import { loadSettings, logFindings, Server } from "./src/server/mod.ts";
+import { loadSettings, logFindings, runClient, Server } from "./src/server/mod.ts";
 import { PRODUCT } from "./src/version.ts";
 
 /** The configuration file's text, or undefined after saying why it cannot be read. */
@@ -53,6 +53,15 @@ async function main(): Promise<number> {
     case "bad":
       console.error(`error: ${request.message}`);
       console.error(USAGE);
+      return 2;
+    case "client":
+      return await runClient(request.host, request.port, {
+        input: Deno.stdin.readable,
+        print: (line) => console.log(line),
+        note: (line) => console.error(line),
+      });
+    case "service":
+      console.error("error: service is not available yet");
       return 2;
   }
 

@@ -31,6 +31,7 @@ export {
   loadSettings,
 } from "../config/mod.ts";
 export { logFindings } from "../log/mod.ts";
+export { runClient } from "./client.ts";
 export type { Component, Settings } from "../contract.ts";
 
 /** What the server is told from outside. */
