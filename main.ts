@@ -11,7 +11,7 @@ import {
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
 import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
-import { loadSettings, logFindings, runClient, Server } from "./src/server/mod.ts";
+import { loadSettings, logFindings, runClient, Server, serviceCommand } from "./src/server/mod.ts";
 import { PRODUCT } from "./src/version.ts";
 
 /** The configuration file's text, or undefined after saying why it cannot be read. */
@@ -61,8 +61,7 @@ async function main(): Promise<number> {
         note: (line) => console.error(line),
       });
     case "service":
-      console.error("error: service is not available yet");
-      return 2;
+      return await serviceCommand(request, (line) => console.log(line));
   }
 
   const found = await discoverConfig(request.config, homeFolder());

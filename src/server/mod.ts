@@ -32,6 +32,7 @@ export {
 } from "../config/mod.ts";
 export { logFindings } from "../log/mod.ts";
 export { runClient } from "./client.ts";
+export { serviceCommand } from "./service_command.ts";
 export type { Component, Settings } from "../contract.ts";
 
 /** What the server is told from outside. */

@@ -1,0 +1,244 @@
+/**
+ * Service install (docs/install.md §5): what is written and run on each platform, from the
+ * executable's real path and its configuration, checked through a fake runner that records
+ * every step; and `--dry-run` through the real `main.ts`, which must change nothing.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  carryOut,
+  planService,
+  type Runner,
+  type RunResult,
+  type ServiceTarget,
+  systemdWord,
+  windowsArg,
+} from "../../src/service/mod.ts";
+import { serviceCommand, type ServiceFacts } from "../../src/server/service_command.ts";
+import { ROOT, runMain, tempDir } from "../helpers.ts";
+
+/** Records every step; answers commands from `answers` (default: success, no output). */
+class FakeRunner implements Runner {
+  readonly calls: string[] = [];
+  readonly files = new Map<string, { data: Uint8Array; mode?: number }>();
+  constructor(readonly answers: Record<string, RunResult> = {}) {}
+  run(argv: readonly string[]): Promise<RunResult> {
+    this.calls.push(`run ${argv.join(" ")}`);
+    return Promise.resolve(this.answers[argv.join(" ")] ?? { code: 0, output: "" });
+  }
+  write(path: string, data: Uint8Array, mode?: number): Promise<void> {
+    this.calls.push(`write ${path}`);
+    this.files.set(path, { data, mode });
+    return Promise.resolve();
+  }
+  remove(path: string): Promise<void> {
+    this.calls.push(`remove ${path}`);
+    return Promise.resolve();
+  }
+}
+
+const linux: ServiceTarget = {
+  os: "linux",
+  program: "/opt/Phone Companion/phone-companion-server",
+  programArgs: [],
+  config: "/opt/Phone Companion/phone-companion.cfg",
+  user: "pcs",
+};
+
+function text(runner: FakeRunner, path: string): string {
+  return new TextDecoder().decode(runner.files.get(path)!.data);
+}
+
+Deno.test("Linux: a systemd unit from the real path, enabled and started with systemctl", async () => {
+  const runner = new FakeRunner();
+  const printed: string[] = [];
+  const code = await carryOut(
+    planService("install", linux),
+    "linux",
+    runner,
+    (l) => printed.push(l),
+  );
+  assert.equal(code, 0);
+  const unit = "/etc/systemd/system/phone-companion-server.service";
+  assert.deepEqual(runner.calls, [
+    `write ${unit}`,
+    "run systemctl daemon-reload",
+    "run systemctl enable --now phone-companion-server.service",
+  ]);
+  assert.equal(runner.files.get(unit)!.mode, 0o644);
+  const written = text(runner, unit);
+  assert.match(
+    written,
+    /^ExecStart="\/opt\/Phone Companion\/phone-companion-server" --config "\/opt\/Phone Companion\/phone-companion\.cfg"$/m,
+  );
+  assert.match(written, /^WorkingDirectory=\/opt\/Phone Companion$/m);
+  assert.match(written, /^User=pcs$/m);
+  assert.match(written, /^Restart=on-failure$/m);
+  assert.match(written, /^WantedBy=multi-user\.target$/m);
+  // Printed before it is carried out: the file whole, then each command.
+  assert.equal(printed[0], `write ${unit}:\n${written.trimEnd()}\n`);
+  assert.deepEqual(printed.slice(1), [
+    "run systemctl daemon-reload",
+    "run systemctl enable --now phone-companion-server.service",
+  ]);
+  // systemd would read % as a specifier, $ as a variable and \ or " as escapes.
+  assert.equal(systemdWord('C:\\a "b" 100% $HOME'), '"C:\\\\a \\"b\\" 100%% $$HOME"');
+});
+
+Deno.test("Linux: uninstall goes on when the service is not running; status passes the answer", async () => {
+  const runner = new FakeRunner({
+    "systemctl disable --now phone-companion-server.service": { code: 1, output: "not loaded" },
+    "systemctl status --no-pager phone-companion-server.service": { code: 3, output: "inactive" },
+  });
+  const printed: string[] = [];
+  assert.equal(await carryOut(planService("uninstall", linux), "linux", runner, () => {}), 0);
+  assert.deepEqual(runner.calls, [
+    "run systemctl disable --now phone-companion-server.service",
+    "remove /etc/systemd/system/phone-companion-server.service",
+    "run systemctl daemon-reload",
+  ]);
+  const status = await carryOut(
+    planService("status", linux),
+    "linux",
+    runner,
+    (l) => printed.push(l),
+  );
+  assert.equal(status, 3);
+  assert.ok(printed.includes("inactive"));
+});
+
+Deno.test("a refused step stops the install and says what to do", async () => {
+  const runner = new FakeRunner({
+    "systemctl daemon-reload": { code: 1, output: "Access denied" },
+  });
+  const printed: string[] = [];
+  const code = await carryOut(
+    planService("install", linux),
+    "linux",
+    runner,
+    (l) => printed.push(l),
+  );
+  assert.equal(code, 1);
+  assert.equal(runner.calls.length, 2, "nothing runs after the refusal");
+  assert.equal(printed.at(-1), "failed with exit code 1: run it again with sudo");
+});
+
+Deno.test("macOS: a launchd daemon plist, bootstrapped into the system domain", async () => {
+  const runner = new FakeRunner({
+    "launchctl bootout system/phone-companion-server": { code: 3, output: "No such process" },
+  });
+  const target: ServiceTarget = {
+    ...linux,
+    os: "darwin",
+    program: "/Applications/PCS & Co/phone-companion-server",
+    config: "/Applications/PCS & Co/phone-companion.cfg",
+    user: undefined,
+  };
+  assert.equal(await carryOut(planService("install", target), "darwin", runner, () => {}), 0);
+  const plist = "/Library/LaunchDaemons/phone-companion-server.plist";
+  assert.deepEqual(runner.calls, [
+    `write ${plist}`,
+    "run launchctl bootout system/phone-companion-server",
+    "run launchctl enable system/phone-companion-server",
+    `run launchctl bootstrap system ${plist}`,
+  ]);
+  const written = text(runner, plist);
+  assert.match(
+    written,
+    /<key>ProgramArguments<\/key>\n {2}<array>\n {4}<string>\/Applications\/PCS &amp; Co\/phone-companion-server<\/string>\n {4}<string>--config<\/string>\n {4}<string>\/Applications\/PCS &amp; Co\/phone-companion\.cfg<\/string>\n {2}<\/array>/,
+  );
+  assert.match(written, /<key>RunAtLoad<\/key>\n {2}<true\/>/);
+  assert.match(written, /<key>SuccessfulExit<\/key>\n {4}<false\/>/);
+  assert.doesNotMatch(written, /UserName/);
+});
+
+Deno.test("Windows: a boot task for SYSTEM from XML in UTF-16, without the three-day limit", async () => {
+  const runner = new FakeRunner();
+  const target: ServiceTarget = {
+    os: "windows",
+    program: "C:\\Program Files\\PCS\\phone-companion-server.exe",
+    programArgs: [],
+    config: "C:\\Program Files\\PCS\\phone-companion.cfg",
+  };
+  assert.equal(await carryOut(planService("install", target), "windows", runner, () => {}), 0);
+  const xmlPath = "C:\\Program Files\\PCS\\phone-companion-server.task.xml";
+  assert.deepEqual(runner.calls, [
+    `write ${xmlPath}`,
+    `run schtasks /Create /TN Phone Companion Server /XML ${xmlPath} /F`,
+    `remove ${xmlPath}`,
+    "run schtasks /Run /TN Phone Companion Server",
+  ]);
+  const data = runner.files.get(xmlPath)!.data;
+  assert.deepEqual([data[0], data[1]], [0xff, 0xfe], "UTF-16 LE with a byte order mark");
+  const xml = new TextDecoder("utf-16le").decode(data.subarray(2));
+  assert.match(xml, /<Command>C:\\Program Files\\PCS\\phone-companion-server\.exe<\/Command>/);
+  assert.match(
+    xml,
+    /<Arguments>--config &quot;C:\\Program Files\\PCS\\phone-companion\.cfg&quot; --no-pause<\/Arguments>/,
+  );
+  assert.match(xml, /<WorkingDirectory>C:\\Program Files\\PCS<\/WorkingDirectory>/);
+  assert.match(xml, /<BootTrigger>/);
+  assert.match(xml, /<UserId>S-1-5-18<\/UserId>/);
+  assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
+  // Quoting as the C runtime reads arguments back.
+  assert.equal(windowsArg("C:\\a b\\"), '"C:\\a b\\\\"');
+  assert.equal(windowsArg('say "hi"'), '"say \\"hi\\""');
+  assert.equal(windowsArg("plain"), "plain");
+});
+
+Deno.test("service install takes the executable's real path and the config beside it", async () => {
+  const facts: ServiceFacts = {
+    os: "linux",
+    execPath: "/usr/local/bin/pcs",
+    compiled: true,
+    mainModule: "/unused/main.ts",
+    sudoUser: "alice",
+    realPath: (p) => (p === "/usr/local/bin/pcs" ? "/opt/pcs/phone-companion-server" : p),
+  };
+  const runner = new FakeRunner();
+  const printed: string[] = [];
+  const code = await serviceCommand(
+    { action: "install", dryRun: false },
+    (l) => printed.push(l),
+    facts,
+    runner,
+    "/opt/pcs",
+  );
+  assert.equal(code, 0);
+  const unit = text(runner, "/etc/systemd/system/phone-companion-server.service");
+  assert.match(
+    unit,
+    /^ExecStart=\/opt\/pcs\/phone-companion-server --config \/opt\/pcs\/phone-companion\.cfg$/m,
+  );
+  assert.match(unit, /^User=alice$/m, "the user who ran sudo");
+  assert.ok(printed.includes(
+    "note: /opt/pcs/phone-companion.cfg does not exist yet; the server writes it at its first start",
+  ));
+});
+
+Deno.test("--dry-run through main.ts prints the plan and changes nothing", async () => {
+  const dir = await tempDir();
+  try {
+    const config = join(dir.path, "pcs.cfg");
+    const r = await runMain(["service", "install", "--dry-run", "--config", config], dir.path);
+    assert.equal(r.code, 0, r.stderr);
+    const os = Deno.build.os;
+    if (os === "linux") {
+      // From a checkout the service runs deno on main.ts, with the start task's permissions.
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^ExecStart=\\S+ run --allow-net .* ${join(ROOT, "main.ts")} --config ${config}$`,
+          "m",
+        ),
+      );
+      assert.match(r.stdout, /^run systemctl enable --now phone-companion-server\.service$/m);
+    }
+    assert.match(r.stdout, /^note: this is a checkout/m);
+    assert.match(r.stdout, /dry run: nothing was written or run\n$/);
+    assert.deepEqual([...Deno.readDirSync(dir.path)], [], "nothing written");
+  } finally {
+    await dir.remove();
+  }
+});
