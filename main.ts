@@ -1,18 +1,32 @@
 /**
- * Entry point: flags → configuration → server → run until SIGINT/SIGTERM. The only place
- * that reads the process's arguments, writes the first-start file and exits.
+ * Entry point: flags → configuration → server → run until SIGINT/SIGTERM; or one of the
+ * subcommands `client` and `service`. The only place that reads the process's arguments,
+ * writes the first-start file and exits.
  */
 
 import {
   discoverConfig,
   formatFinding,
   homeFolder,
+  isCompiled,
   renderDefaultConfig,
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
-import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
-import { loadSettings, logFindings, runClient, Server, serviceCommand } from "./src/server/mod.ts";
-import { PRODUCT } from "./src/version.ts";
+import { type CliRequest, parseCli, USAGE, versionText } from "./src/server/cli.ts";
+import {
+  bannerText,
+  consoleFacts,
+  lanAddresses,
+  loadSettings,
+  logFindings,
+  runClient,
+  Server,
+  serviceCommand,
+  shouldWaitForEnter,
+  systemInterfaces,
+  waitForEnter,
+} from "./src/server/mod.ts";
+import { EXECUTABLE, PRODUCT } from "./src/version.ts";
 
 /** The configuration file's text, or undefined after saying why it cannot be read. */
 async function readConfig(path: string): Promise<string | undefined> {
@@ -41,8 +55,7 @@ function keepRunningOnStrayErrors(): void {
   });
 }
 
-async function main(): Promise<number> {
-  const request = parseCli(Deno.args);
+async function main(request: CliRequest): Promise<number> {
   switch (request.kind) {
     case "help":
       console.log(USAGE);
@@ -134,9 +147,20 @@ async function main(): Promise<number> {
     );
   }
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
+  console.log(
+    "\n" + bannerText({
+      settings: server.settings,
+      wroteDefault,
+      lan: lanAddresses(systemInterfaces()),
+      clientCommand: isCompiled() ? `${EXECUTABLE} client` : "npx -y deno@2.9.6 task start client",
+    }) + "\n",
+  );
 
   const stopped = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  // Windows has no SIGTERM; Ctrl+Break is its other stop key (docs/install.md §6).
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
   const onSignal = () => stopped.resolve();
   for (const s of signals) {
     try {
@@ -155,4 +179,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-Deno.exit(await main());
+const request = parseCli(Deno.args);
+const code = await main(request);
+// A start-up error in a console window opened for this program alone would vanish with it.
+if (code !== 0 && shouldWaitForEnter(consoleFacts(request.kind === "run" && request.noPause))) {
+  await waitForEnter();
+}
+Deno.exit(code);
