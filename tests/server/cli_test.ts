@@ -168,3 +168,26 @@ Deno.test("a configuration file that cannot be read is one error line and exit 1
     await dir.remove();
   }
 });
+
+Deno.test("deno task's INIT_CWD names the home folder only when the task runs in the checkout", async () => {
+  const started = await tempDir();
+  const elsewhere = await tempDir();
+  try {
+    await Deno.writeTextFile(join(started.path, "phone-companion.cfg"), "demoPhones = 1\n");
+    // `deno task start` runs main.ts in the checkout and says where it was started from.
+    const fromTask = await runMain(["--check-config"], ROOT, undefined, {
+      INIT_CWD: started.path,
+    });
+    assert.equal(fromTask.code, 0, fromTask.stderr);
+    assert.match(fromTask.stdout, new RegExp(`^${started.path}/phone-companion\\.cfg: 0 error`));
+    // Started in another folder, an inherited INIT_CWD is stale and the working folder counts.
+    const stale = await runMain(["--check-config"], elsewhere.path, undefined, {
+      INIT_CWD: started.path,
+    });
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, new RegExp(`no configuration file at ${elsewhere.path}/`));
+  } finally {
+    await started.remove();
+    await elsewhere.remove();
+  }
+});
