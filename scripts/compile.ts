@@ -9,10 +9,16 @@
  *   deno task compile --check         front half only (module graph, type check, embedding),
  *                                     for hosts without the denort runtime download; the
  *                                     output is not runnable (docs/building.md §5)
+ *   DENORT_BIN=<deno.exe> deno task compile --check --target x86_64-pc-windows-msvc
+ *                                     the same for Windows, with a Windows deno as the
+ *                                     stand-in, so the icon is embedded too
+ *
+ * Windows executables get the icon that scripts/icon.ts draws (docs/building.md §10).
  */
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { iconFile } from "./icon.ts";
 import { compiledPermissions } from "../src/server/permissions.ts";
 import { EXECUTABLE } from "../src/version.ts";
 
@@ -45,7 +51,12 @@ async function compile(flags: string[]): Promise<number> {
     options: { target: { type: "string", multiple: true }, check: { type: "boolean" } },
   });
   const check = values.check ?? false;
-  const targets = check ? ["x86_64-unknown-linux-gnu"] : values.target ?? [...TARGETS];
+  // The stand-in must have the target's binary format: the running deno, or one given.
+  const standIn = Deno.env.get("DENORT_BIN") ?? Deno.execPath();
+  const targets = values.target ?? (check ? ["x86_64-unknown-linux-gnu"] : [...TARGETS]);
+  const icon = join(root, ".tmp", "icon", `${EXECUTABLE}.ico`);
+  await Deno.mkdir(join(root, ".tmp", "icon"), { recursive: true });
+  await Deno.writeFile(icon, iconFile());
 
   let failed = 0;
   for (const target of targets) {
@@ -56,6 +67,7 @@ async function compile(flags: string[]): Promise<number> {
     const args = [
       "compile",
       ...compiledPermissions(targetOs(target)),
+      ...(targetOs(target) === "windows" ? ["--icon", icon] : []),
       "--include",
       "profiles",
       "--target",
@@ -66,7 +78,7 @@ async function compile(flags: string[]): Promise<number> {
     ];
     const env: Record<string, string> = { NO_COLOR: "1" };
     // A stand-in runtime lets the front half run where the denort download is unreachable.
-    if (check) env.DENORT_BIN = Deno.execPath();
+    if (check) env.DENORT_BIN = standIn;
     console.log(`deno ${args.join(" ")}`);
     const result = await new Deno.Command(Deno.execPath(), { args, cwd: root, env }).output();
     const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
