@@ -226,7 +226,9 @@ async function main(): Promise<void> {
   check(exeMode || command.length > 0, "usage: smoke.ts --executable <file> | -- <command…>");
   windowsConsole?.ownConsole();
 
-  const tmp = await Deno.makeTempDir({ prefix: "pcs-smoke-" });
+  // The real path: what the server sees as its executable's folder (macOS /private/var,
+  // Windows long names instead of RUNNER~1), so the paths it prints can be compared.
+  const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "pcs-smoke-" }));
   // Where the configuration and the log must appear, and where the process is started.
   const home = exeMode ? join(tmp, "app") : join(tmp, "work");
   const cwd = exeMode ? join(tmp, "elsewhere") : home;
@@ -246,10 +248,9 @@ async function main(): Promise<void> {
     } else {
       argv = command[0] === "deno" ? [Deno.execPath(), ...command.slice(1)] : [...command];
     }
-    const homeReal = await Deno.realPath(home);
-    const config = join(homeReal, "phone-companion.cfg");
-    const logFile = join(homeReal, "phone-companion.log");
-    console.log(`# smoke: ${argv.join(" ")} (home ${homeReal}, started in ${cwd})`);
+    const config = join(home, "phone-companion.cfg");
+    const logFile = join(home, "phone-companion.log");
+    console.log(`# smoke: ${argv.join(" ")} (home ${home}, started in ${cwd})`);
     for (const port of [CHANNEL_PORT, HTTP_PORT]) {
       check(portFree(port), `port ${port} is in use; the first start needs the default ports`);
     }
@@ -264,6 +265,16 @@ async function main(): Promise<void> {
       const h = await run(argv, cwd, ["--help"]);
       check(h.code === 0 && h.stdout.startsWith(`Usage: ${EXECUTABLE} `), `--help: ${h.stdout}`);
       check([...Deno.readDirSync(home)].length === (exeMode ? 1 : 0), "--version wrote files");
+    });
+
+    await stepDo("service install --dry-run shows the real path and changes nothing", async () => {
+      const r = await run(argv, cwd, ["service", "install", "--dry-run"]);
+      check(r.code === 0, `service install --dry-run exited ${r.code}: ${r.stdout}${r.stderr}`);
+      check(/dry run: nothing was written or run\n$/.test(r.stdout), r.stdout);
+      const program = exeMode ? await Deno.realPath(argv[0]) : "main.ts";
+      check(r.stdout.includes(program), `the plan does not name ${program}:\n${r.stdout}`);
+      check(r.stdout.includes(config), `the plan does not name ${config}:\n${r.stdout}`);
+      check([...Deno.readDirSync(home)].length === (exeMode ? 1 : 0), "--dry-run wrote files");
     });
 
     const server = start(argv, cwd);

@@ -242,3 +242,103 @@ Deno.test("--dry-run through main.ts prints the plan and changes nothing", async
     await dir.remove();
   }
 });
+
+const systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "Linux: systemd-analyze verify accepts the generated unit, spaces in the path and all",
+  ignore: Deno.build.os !== "linux" || systemdAnalyze === undefined,
+  fn: async () => {
+    const dir = await tempDir();
+    try {
+      const folder = join(dir.path, "Phone Companion 100%");
+      await Deno.mkdir(folder);
+      const program = join(folder, "phone-companion-server");
+      await Deno.copyFile("/bin/true", program);
+      await Deno.chmod(program, 0o755);
+      const unit = join(dir.path, "phone-companion-server.service");
+      const runner = new FakeRunner();
+      await carryOut(
+        planService("install", { ...linux, program, config: join(folder, "phone-companion.cfg") }),
+        "linux",
+        runner,
+        () => {},
+      );
+      await Deno.writeFile(
+        unit,
+        runner.files.get("/etc/systemd/system/phone-companion-server.service")!.data,
+      );
+      const out = await new Deno.Command(systemdAnalyze!, { args: ["verify", unit] }).output();
+      const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, said);
+      assert.equal(said.trim(), "", "no complaint at all");
+    } finally {
+      await dir.remove();
+    }
+  },
+});
+
+const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "the plist reads back as launchd's keys and the task XML is well-formed (Python's readers)",
+  ignore: python === undefined,
+  fn: async () => {
+    const mac = new FakeRunner();
+    const darwin: ServiceTarget = { ...linux, os: "darwin", program: "/opt/a&b <c>/pcs" };
+    await carryOut(planService("install", darwin), "darwin", mac, () => {});
+    const win = new FakeRunner();
+    const windows: ServiceTarget = {
+      os: "windows",
+      program: "C:\\A&B\\phone-companion-server.exe",
+      programArgs: [],
+      config: 'C:\\A&B\\"odd".cfg',
+    };
+    await carryOut(planService("install", windows), "windows", win, () => {});
+    const script = `
+import json, plistlib, sys, xml.etree.ElementTree as ET
+p = plistlib.loads(open(sys.argv[1], "rb").read())
+t = ET.fromstring(open(sys.argv[2], "rb").read().decode("utf-16"))
+ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+print(json.dumps({"plist": p, "command": t.find(".//t:Command", ns).text,
+  "arguments": t.find(".//t:Arguments", ns).text}))`;
+    const dir = await tempDir();
+    try {
+      const plist = join(dir.path, "p.plist");
+      const xml = join(dir.path, "t.xml");
+      await Deno.writeFile(
+        plist,
+        mac.files.get("/Library/LaunchDaemons/phone-companion-server.plist")!.data,
+      );
+      await Deno.writeFile(xml, win.files.get("C:\\A&B\\phone-companion-server.task.xml")!.data);
+      const out = await new Deno.Command(python!, { args: ["-c", script, plist, xml] }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const read = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.deepEqual(read.plist.ProgramArguments, [
+        "/opt/a&b <c>/pcs",
+        "--config",
+        "/opt/Phone Companion/phone-companion.cfg",
+      ]);
+      assert.equal(read.plist.UserName, "pcs");
+      assert.equal(read.plist.RunAtLoad, true);
+      assert.deepEqual(read.plist.KeepAlive, { SuccessfulExit: false });
+      assert.equal(read.command, "C:\\A&B\\phone-companion-server.exe");
+      // The C runtime reads `\\\"` back as `\"`: the backslash, then the quote.
+      assert.equal(read.arguments, '--config "C:\\A&B\\\\\\"odd\\".cfg" --no-pause');
+    } finally {
+      await dir.remove();
+    }
+  },
+});
