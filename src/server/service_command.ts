@@ -73,6 +73,13 @@ export async function serviceCommand(
         ? facts.sudoUser
         : undefined),
   };
+  // A line break in a path would add lines of its own to a unit file or a plist.
+  for (const path of [target.program, ...target.programArgs, target.config]) {
+    if ([...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+      print(`error: ${JSON.stringify(path)} has a control character; services cannot use it`);
+      return 2;
+    }
+  }
   const plan = planService(request.action, target);
   if (request.action === "install") {
     if (!facts.compiled) {

@@ -217,6 +217,28 @@ Deno.test("service install takes the executable's real path and the config besid
   ));
 });
 
+Deno.test("a path with a line break is refused before anything is written", async () => {
+  const runner = new FakeRunner();
+  const printed: string[] = [];
+  const facts: ServiceFacts = {
+    os: "linux",
+    execPath: "/opt/pcs/phone-companion-server",
+    compiled: true,
+    mainModule: "/unused/main.ts",
+    realPath: (p) => p,
+  };
+  const code = await serviceCommand(
+    { action: "install", config: "/opt/pcs/x.cfg\nExecStartPre=/bin/sh", dryRun: false },
+    (l) => printed.push(l),
+    facts,
+    runner,
+    "/opt/pcs",
+  );
+  assert.equal(code, 2);
+  assert.deepEqual(runner.calls, []);
+  assert.match(printed[0], /^error: .* has a control character; services cannot use it$/);
+});
+
 Deno.test("--dry-run through main.ts prints the plan and changes nothing", async () => {
   const dir = await tempDir();
   try {
