@@ -147,14 +147,6 @@ async function main(request: CliRequest): Promise<number> {
     );
   }
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
-  console.log(
-    "\n" + bannerText({
-      settings: server.settings,
-      wroteDefault,
-      lan: lanAddresses(systemInterfaces()),
-      clientCommand: isCompiled() ? `${EXECUTABLE} client` : "npx -y deno@2.9.6 task start client",
-    }) + "\n",
-  );
 
   const stopped = Promise.withResolvers<void>();
   // Windows has no SIGTERM; Ctrl+Break is its other stop key (docs/install.md §6).
@@ -167,6 +159,15 @@ async function main(request: CliRequest): Promise<number> {
       Deno.addSignalListener(s, onSignal);
     } catch { /* SIGTERM is not available on every platform */ }
   }
+  // Printed once Ctrl+C is handled: whoever reads "Stop Ctrl+C" may press it at once.
+  console.log(
+    "\n" + bannerText({
+      settings: server.settings,
+      wroteDefault,
+      lan: lanAddresses(systemInterfaces()),
+      clientCommand: isCompiled() ? `${EXECUTABLE} client` : "npx -y deno@2.9.6 task start client",
+    }) + "\n",
+  );
   await stopped.promise;
   for (const s of signals) {
     try {
