@@ -1,19 +1,33 @@
 /**
- * Entry point: flags → configuration → server → run until SIGINT/SIGTERM. The only place
- * that reads the process's arguments, writes the first-start file and exits.
+ * Entry point: flags → configuration → server → run until SIGINT/SIGTERM; or one of the
+ * subcommands `client` and `service`. The only place that reads the process's arguments,
+ * writes the first-start file and exits.
  */
 
 import {
   discoverConfig,
   formatFinding,
   homeFolder,
+  isCompiled,
   readConfigText,
   renderDefaultConfig,
 } from "./src/config/mod.ts";
 import { log, LogService } from "./src/log/mod.ts";
-import { parseCli, USAGE, versionText } from "./src/server/cli.ts";
-import { loadSettings, logFindings, Server } from "./src/server/mod.ts";
-import { PRODUCT } from "./src/version.ts";
+import { type CliRequest, parseCli, USAGE, versionText } from "./src/server/cli.ts";
+import {
+  bannerText,
+  consoleFacts,
+  lanAddresses,
+  loadSettings,
+  logFindings,
+  runClient,
+  Server,
+  serviceCommand,
+  shouldWaitForEnter,
+  systemInterfaces,
+  waitForEnter,
+} from "./src/server/mod.ts";
+import { EXECUTABLE, PRODUCT } from "./src/version.ts";
 
 /** How long a stop may take before the process ends regardless (ms). */
 const STOP_LIMIT_MS = 1700;
@@ -45,8 +59,7 @@ function keepRunningOnStrayErrors(): void {
   });
 }
 
-async function main(): Promise<number> {
-  const request = parseCli(Deno.args);
+async function main(request: CliRequest): Promise<number> {
   switch (request.kind) {
     case "help":
       console.log(USAGE);
@@ -58,6 +71,14 @@ async function main(): Promise<number> {
       console.error(`error: ${request.message}`);
       console.error(USAGE);
       return 2;
+    case "client":
+      return await runClient(request.host, request.port, {
+        input: Deno.stdin.readable,
+        print: (line) => console.log(line),
+        note: (line) => console.error(line),
+      });
+    case "service":
+      return await serviceCommand(request, (line) => console.log(line));
   }
 
   const found = await discoverConfig(request.config, homeFolder());
@@ -152,7 +173,7 @@ async function main(): Promise<number> {
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
 
   const stopped = Promise.withResolvers<void>();
-  // Ctrl+C, a service manager's stop, and Ctrl+Break in a Windows console.
+  // Windows has no SIGTERM; Ctrl+Break is its other stop key (docs/install.md §6).
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
@@ -162,6 +183,15 @@ async function main(): Promise<number> {
       Deno.addSignalListener(s, onSignal);
     } catch { /* SIGTERM is not available on every platform */ }
   }
+  // Printed once Ctrl+C is handled: whoever reads "Stop Ctrl+C" may press it at once.
+  console.log(
+    "\n" + bannerText({
+      settings: server.settings,
+      wroteDefault,
+      lan: lanAddresses(systemInterfaces()),
+      clientCommand: isCompiled() ? `${EXECUTABLE} client` : "npx -y deno@2.9.6 task start client",
+    }) + "\n",
+  );
   await stopped.promise;
   for (const s of signals) {
     try {
@@ -184,4 +214,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-Deno.exit(await main());
+const request = parseCli(Deno.args);
+const code = await main(request);
+// A start-up error in a console window opened for this program alone would vanish with it.
+if (code !== 0 && shouldWaitForEnter(consoleFacts(request.kind === "run" && request.noPause))) {
+  await waitForEnter();
+}
+Deno.exit(code);

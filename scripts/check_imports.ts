@@ -39,6 +39,7 @@ export const LAYERS: Layering = {
     "provider": 4,
     "admin": 4,
     "simulator": 4,
+    "service": 4,
     "server": 5,
   },
   isolated: [4],

@@ -1,83 +1,102 @@
 /**
- * Builds the self-contained executables with `deno compile`: 64-bit Windows, macOS (Intel and
- * Apple silicon) and Linux, with the built-in profiles embedded and the server's permissions
- * baked in.
+ * Builds the self-contained executables with `deno compile` (docs/building.md §6): 64-bit
+ * Windows, macOS (Intel and Apple silicon) and Linux (x64 and ARM), each
+ * `dist/<target>/phone-companion-server[.exe]`, with the built-in profiles embedded and the
+ * server's permissions named one by one.
  *
  *   deno task compile                 all targets into dist/
  *   deno task compile --target <t>    one target
  *   deno task compile --check         front half only (module graph, type check, embedding),
  *                                     for hosts without the denort runtime download; the
  *                                     output is not runnable (docs/building.md §5)
+ *   DENORT_BIN=<deno.exe> deno task compile --check --target x86_64-pc-windows-msvc
+ *                                     the same for Windows, with a Windows deno as the
+ *                                     stand-in, so the icon is embedded too
+ *
+ * Windows executables get the icon that scripts/icon.ts draws (docs/building.md §10).
  */
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { iconFile } from "./icon.ts";
+import { compiledPermissions, V8_FLAGS } from "../src/server/permissions.ts";
+import { EXECUTABLE } from "../src/version.ts";
 
-/** Targets we ship: 64-bit Windows, macOS and Linux. */
+/** Targets we ship. */
 export const TARGETS = [
   "x86_64-pc-windows-msvc",
   "x86_64-apple-darwin",
   "aarch64-apple-darwin",
   "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
 ] as const;
 
-/** The permissions the compiled server runs with (the same as `deno task start`). */
-export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+/** The operating system a target runs on. */
+export function targetOs(target: string): "windows" | "darwin" | "linux" {
+  return target.includes("windows") ? "windows" : target.includes("darwin") ? "darwin" : "linux";
+}
 
-/**
- * V8 heap settings the server runs with (the same as `deno task start`): a smaller young
- * generation and an old-space limit far above the live heap (~20 MB at 1,000 phones) keep the
- * memory V8 holds after load near what it uses (docs/performance.md §3).
- */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--max-old-space-size=512";
+/** Where `deno task compile` writes a target's executable, relative to the checkout. */
+export function outputPath(target: string): string {
+  return join("dist", target, EXECUTABLE + (targetOs(target) === "windows" ? ".exe" : ""));
+}
 
-const root = join(import.meta.dirname!, "..");
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { target: { type: "string", multiple: true }, check: { type: "boolean" } },
-});
-const check = values.check ?? false;
-const targets = check ? ["x86_64-unknown-linux-gnu"] : values.target ?? [...TARGETS];
+if (import.meta.main) Deno.exit(await compile(Deno.args));
 
-let failed = 0;
-for (const target of targets) {
-  const suffix = target.includes("windows") ? ".exe" : "";
-  const output = join(
-    root,
-    check ? ".tmp/compile-check" : "dist",
-    `phone-companion-${target}${suffix}`,
-  );
-  const args = [
-    "compile",
-    ...PERMISSIONS,
-    V8_FLAGS,
-    "--include",
-    "profiles",
-    "--target",
-    target,
-    "--output",
-    output,
-    "main.ts",
-  ];
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  // A stand-in runtime lets the front half run where the denort download is unreachable.
-  if (check) env.DENORT_BIN = Deno.execPath();
-  console.log(`deno ${args.join(" ")}`);
-  const result = await new Deno.Command(Deno.execPath(), { args, cwd: root, env }).output();
-  const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
-  console.log(text.trimEnd());
-  if (!result.success) {
-    failed++;
-    if (/dns error|error sending request/.test(text)) {
-      console.error(
-        `The ${target} runtime (denort) could not be downloaded. On a host without access to ` +
-          `dl.deno.land, put denort-${target}.zip for Deno ${Deno.version.deno} into ` +
-          `$DENO_DIR/dl/release/v${Deno.version.deno}/ (see docs), or run with --check.`,
-      );
+/** Compiles as the flags say; resolves with the exit code. */
+async function compile(flags: string[]): Promise<number> {
+  const root = join(import.meta.dirname!, "..");
+  const { values } = parseArgs({
+    args: flags,
+    options: { target: { type: "string", multiple: true }, check: { type: "boolean" } },
+  });
+  const check = values.check ?? false;
+  // The stand-in must have the target's binary format: the running deno, or one given.
+  const standIn = Deno.env.get("DENORT_BIN") ?? Deno.execPath();
+  const targets = values.target ?? (check ? ["x86_64-unknown-linux-gnu"] : [...TARGETS]);
+  const icon = join(root, ".tmp", "icon", `${EXECUTABLE}.ico`);
+  await Deno.mkdir(join(root, ".tmp", "icon"), { recursive: true });
+  await Deno.writeFile(icon, iconFile());
+
+  let failed = 0;
+  for (const target of targets) {
+    const output = join(
+      root,
+      check ? join(".tmp", "compile-check", outputPath(target)) : outputPath(target),
+    );
+    const args = [
+      "compile",
+      V8_FLAGS,
+      ...compiledPermissions(targetOs(target)),
+      ...(targetOs(target) === "windows" ? ["--icon", icon] : []),
+      "--include",
+      "profiles",
+      "--target",
+      target,
+      "--output",
+      output,
+      "main.ts",
+    ];
+    const env: Record<string, string> = { NO_COLOR: "1" };
+    // A stand-in runtime lets the front half run where the denort download is unreachable.
+    if (check) env.DENORT_BIN = standIn;
+    console.log(`deno ${args.join(" ")}`);
+    const result = await new Deno.Command(Deno.execPath(), { args, cwd: root, env }).output();
+    const text = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+    console.log(text.trimEnd());
+    if (!result.success) {
+      failed++;
+      if (/dns error|error sending request/.test(text)) {
+        console.error(
+          `The ${target} runtime (denort) could not be downloaded. On a host without access to ` +
+            `dl.deno.land, put denort-${target}.zip for Deno ${Deno.version.deno} into ` +
+            `$DENO_DIR/dl/release/v${Deno.version.deno}/ (see docs), or run with --check.`,
+        );
+      }
     }
   }
+  if (check && failed === 0) {
+    console.log("front half of deno compile passed (the output is not runnable: stand-in runtime)");
+  }
+  return failed === 0 ? 0 : 1;
 }
-if (check && failed === 0) {
-  console.log("front half of deno compile passed (the output is not runnable: stand-in runtime)");
-}
-Deno.exit(failed === 0 ? 0 : 1);

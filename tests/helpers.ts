@@ -5,6 +5,7 @@
 
 import { join } from "node:path";
 import type { Clock, TimerId } from "../src/clock.ts";
+import { RUN_PERMISSIONS } from "../src/server/permissions.ts";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
@@ -40,18 +41,20 @@ export async function waitFor<T>(
 export const ROOT = join(import.meta.dirname!, "..");
 
 /** Permission flags the server runs with (deno.json task `start`). */
-export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+export const SERVER_PERMISSIONS = [...RUN_PERMISSIONS];
 
 /** Runs `main.ts` to completion with the given flags, in `cwd`. */
 export async function runMain(
   args: string[],
   cwd: string = ROOT,
   permissions: string[] = SERVER_PERMISSIONS,
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, join(ROOT, "main.ts"), ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    // INIT_CWD: where a `deno task` was started; the test's own may be inherited.
+    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -72,7 +75,7 @@ export function startMain(args: string[], cwd: string = ROOT): ServerProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...SERVER_PERMISSIONS, join(ROOT, "main.ts"), ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", INIT_CWD: cwd },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

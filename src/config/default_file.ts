@@ -40,7 +40,7 @@ export function renderDefaultConfig(eol = "\n"): string {
       "Written on first start with every setting and its default. The server checks this file " +
         "every configReloadSeconds (5) and applies a changed, valid file without a restart; a file " +
         "with mistakes is ignored and the server keeps its last good settings (see the log and " +
-        "the status page). Check a file with: phone-companion --check-config --config <file>",
+        "the status page). Check a file with: phone-companion-server --check-config --config <file>",
     ),
     "#",
     ...comment(

@@ -21,9 +21,20 @@ export function isCompiled(execPath = Deno.execPath()): boolean {
   return !/^deno(\.exe)?$/i.test(name);
 }
 
-/** The folder that holds config files when none is named: beside the executable, or here. */
+/** The checkout this module runs from, under `deno run`. */
+const CHECKOUT = resolve(import.meta.dirname ?? ".", "..", "..");
+
+/**
+ * The folder that holds config files when none is named: beside the executable; under
+ * `deno run`, the working folder. `deno task` runs its command in the checkout and names the
+ * folder it was started from in `INIT_CWD`: that folder counts then, and only then (a process
+ * started elsewhere may have inherited a stale `INIT_CWD`).
+ */
 export function homeFolder(): string {
-  return isCompiled() ? dirname(Deno.execPath()) : Deno.cwd();
+  if (isCompiled()) return dirname(Deno.execPath());
+  const cwd = Deno.cwd();
+  const init = Deno.env.get("INIT_CWD");
+  return init && resolve(cwd) === CHECKOUT ? resolve(init) : cwd;
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import client from "prom-client";
 import type { CallbackRefusal } from "../contract.ts";
+import { VERSION } from "../version.ts";
 
 /** What is read from the components at scrape time. */
 export interface MetricsReadings {
@@ -57,6 +58,13 @@ export class ServerMetrics {
     // Started with the server, so the event-loop monitor has samples by the first scrape.
     processMetrics();
     const registers = [this.#registry];
+    // The version, as exporters usually show it: a constant 1 labelled with it.
+    new client.Gauge({
+      name: "pcs_build_info",
+      help: "The running version of Phone Companion Server.",
+      labelNames: ["version"],
+      registers,
+    }).set({ version: VERSION }, 1);
     new client.Gauge({
       name: "pcs_channels_open",
       help: "Open plug-in channels.",

@@ -33,6 +33,10 @@ export {
   loadSettings,
 } from "../config/mod.ts";
 export { logFindings } from "../log/mod.ts";
+export { bannerText, lanAddresses, systemInterfaces } from "./banner.ts";
+export { runClient } from "./client.ts";
+export { consoleFacts, shouldWaitForEnter, waitForEnter } from "./console.ts";
+export { serviceCommand } from "./service_command.ts";
 export type { Component, Settings } from "../contract.ts";
 
 /** What the server is told from outside. */
@@ -153,6 +157,8 @@ export class Server {
     const out: Record<string, unknown> = {
       server: {
         version: VERSION,
+        // Which process to signal: under `deno task start` it is not the task runner.
+        pid: Deno.pid,
         startedAt: new Date(this.startedAt).toISOString(),
         configurationFile: config.file,
         logFile: config.log.filePath,

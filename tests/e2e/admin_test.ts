@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { VERSION } from "../../src/version.ts";
 import { waitFor } from "../helpers.ts";
 import { secretOf, startServer, type TestServer } from "./_server.ts";
 
@@ -124,6 +125,7 @@ Deno.test("/metrics after real traffic: commands, latency, callbacks, events, ch
   assert.equal(v("pcs_callbacks_refused_total", { reason: "too_long" }), 0, "listed before any");
   assert.equal(v("pcs_config_reloads_total", { outcome: "unreadable" }), 0);
   assert.ok(v("pcs_events_sent_total") >= 4, "Initiated, Delivered, ... to channel A");
+  assert.equal(v("pcs_build_info", { version: VERSION }), 1);
   assert.equal(v("pcs_channels_open"), 1);
   assert.equal(v("pcs_channels_refused_total"), 0);
   assert.equal(v("pcs_phones_configured"), 2);

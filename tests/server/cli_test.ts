@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseCli } from "../../src/server/cli.ts";
+import { parseCli, parseHostPort } from "../../src/server/cli.ts";
 import { ROOT, runMain, tempDir } from "../helpers.ts";
 
 Deno.test("flags parse into requests; bad flags into a one-line message", () => {
-  assert.deepEqual(parseCli([]), { kind: "run", config: undefined });
-  assert.deepEqual(parseCli(["--config", "a.cfg"]), { kind: "run", config: "a.cfg" });
+  assert.deepEqual(parseCli([]), { kind: "run", config: undefined, noPause: false });
+  assert.deepEqual(parseCli(["--config", "a.cfg", "--no-pause"]), {
+    kind: "run",
+    config: "a.cfg",
+    noPause: true,
+  });
   assert.deepEqual(parseCli(["--check-config", "--config=a.cfg"]), {
     kind: "check",
     config: "a.cfg",
@@ -19,10 +23,54 @@ Deno.test("flags parse into requests; bad flags into a one-line message", () => 
   assert.equal(parseCli(["stray"]).kind, "bad");
 });
 
+Deno.test("client and service parse into their requests; mistakes into one line", () => {
+  assert.deepEqual(parseCli(["client"]), { kind: "client", host: "127.0.0.1", port: 26535 });
+  assert.deepEqual(parseCli(["client", "pcs.local:4000"]), {
+    kind: "client",
+    host: "pcs.local",
+    port: 4000,
+  });
+  assert.deepEqual(parseHostPort("[::1]:26535"), { host: "::1", port: 26535 });
+  assert.deepEqual(parseHostPort("fe80::1"), { host: "fe80::1", port: 26535 });
+  assert.deepEqual(parseHostPort("10.0.0.5"), { host: "10.0.0.5", port: 26535 });
+  for (const bad of [["client", "host:99999"], ["client", "a", "b"], ["client", "--port"]]) {
+    assert.equal(parseCli(bad).kind, "bad", bad.join(" "));
+  }
+  assert.deepEqual(parseCli(["service", "install", "--dry-run", "--config", "/opt/p.cfg"]), {
+    kind: "service",
+    action: "install",
+    config: "/opt/p.cfg",
+    user: undefined,
+    dryRun: true,
+  });
+  assert.deepEqual(parseCli(["service", "status", "--user", "pcs"]), {
+    kind: "service",
+    action: "status",
+    config: undefined,
+    user: "pcs",
+    dryRun: false,
+  });
+  for (
+    const bad of [
+      ["service"],
+      ["service", "start"],
+      ["service", "install", "extra"],
+      ["service", "install", "--bogus"],
+      ["service", "install", "--user", "a b"],
+    ]
+  ) {
+    const r = parseCli(bad);
+    assert.equal(r.kind, "bad", bad.join(" "));
+    assert.doesNotMatch((r as { message: string }).message, /\n/);
+  }
+});
+
 Deno.test("--help prints usage and exits 0; --version names version, Deno and target", async () => {
   const help = await runMain(["--help"]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^Usage: phone-companion \[--config <path>\]/);
+  assert.match(help.stdout, /^Usage: phone-companion-server \[--config <path>\]/);
+  assert.match(help.stdout, /^ {7}phone-companion-server client \[<host>\[:<port>\]\]$/m);
+  assert.match(help.stdout, /^ {7}phone-companion-server service install\|uninstall\|status /m);
   const version = await runMain(["--version"]);
   assert.equal(version.code, 0);
   assert.match(
@@ -120,5 +168,28 @@ Deno.test("a configuration file that cannot be read is one error line and exit 1
     }
   } finally {
     await dir.remove();
+  }
+});
+
+Deno.test("deno task's INIT_CWD names the home folder only when the task runs in the checkout", async () => {
+  const started = await tempDir();
+  const elsewhere = await tempDir();
+  try {
+    await Deno.writeTextFile(join(started.path, "phone-companion.cfg"), "demoPhones = 1\n");
+    // `deno task start` runs main.ts in the checkout and says where it was started from.
+    const fromTask = await runMain(["--check-config"], ROOT, undefined, {
+      INIT_CWD: started.path,
+    });
+    assert.equal(fromTask.code, 0, fromTask.stderr);
+    assert.match(fromTask.stdout, new RegExp(`^${started.path}/phone-companion\\.cfg: 0 error`));
+    // Started in another folder, an inherited INIT_CWD is stale and the working folder counts.
+    const stale = await runMain(["--check-config"], elsewhere.path, undefined, {
+      INIT_CWD: started.path,
+    });
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, new RegExp(`no configuration file at ${elsewhere.path}/`));
+  } finally {
+    await started.remove();
+    await elsewhere.remove();
   }
 });
