@@ -6,6 +6,7 @@
  */
 
 import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import { concat } from "../src/bytes.ts";
 
 /** One file of an archive; folders are made from the paths. */
 export interface Entry {
@@ -17,16 +18,6 @@ export interface Entry {
 }
 
 const encoder = new TextEncoder();
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The folders above each entry, each once, parents first. */
 function folders(entries: readonly Entry[]): string[] {

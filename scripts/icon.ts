@@ -7,6 +7,7 @@
  */
 
 import { crc32, deflateSync } from "node:zlib";
+import { concat } from "../src/bytes.ts";
 
 /** The sizes Windows picks from: lists, Explorer views, the taskbar, large icons. */
 export const ICON_SIZES = [16, 24, 32, 48, 64, 256] as const;
@@ -114,13 +115,7 @@ export function png(size: number, rgba: Uint8Array): Uint8Array {
     chunk("IDAT", new Uint8Array(deflateSync(raw, { level: 9 }))),
     chunk("IEND", new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** The `.ico` file: one PNG image per size (Windows Vista and later read PNG entries). */

@@ -107,12 +107,7 @@ async function nativeExchange(r: PhoneRequest): Promise<PhoneReply> {
   let settled = false;
   let quiet: ReturnType<typeof setTimeout> | undefined;
   const done = Promise.withResolvers<PhoneReply>();
-  const fromReader = (): PhoneReply | undefined => {
-    if (reader.error) return { kind: "malformed", message: reader.error };
-    const head = reader.head;
-    return head &&
-      { kind: "response", status: head.status, headers: head.headers, body: reader.body };
-  };
+  const fromReader = () => replyOf(reader);
   const finish = (reply: PhoneReply) => {
     if (settled) return;
     settled = true;
@@ -184,6 +179,14 @@ async function nativeExchange(r: PhoneRequest): Promise<PhoneReply> {
   return await done.promise;
 }
 
+/** What the reader has made of the reply so far, if anything. */
+function replyOf(reader: ResponseReader): PhoneReply | undefined {
+  if (reader.error) return { kind: "malformed", message: reader.error };
+  const head = reader.head;
+  return head &&
+    { kind: "response", status: head.status, headers: head.headers, body: reader.body };
+}
+
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -207,12 +210,7 @@ export const netTransport: PhoneTransport = {
         socket.destroy();
         resolve(reply);
       };
-      const fromReader = (): PhoneReply | undefined => {
-        if (reader.error) return { kind: "malformed", message: reader.error };
-        const head = reader.head;
-        return head &&
-          { kind: "response", status: head.status, headers: head.headers, body: reader.body };
-      };
+      const fromReader = () => replyOf(reader);
       const timer = setTimeout(() => {
         // A status already in hand is an answer, even if the body never completes.
         finish(fromReader() ?? { kind: "timeout" });
