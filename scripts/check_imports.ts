@@ -40,7 +40,6 @@ export const LAYERS: Layering = {
     "admin": 4,
     "simulator": 4,
     "service": 4,
-    "service": 4,
     "server": 5,
   },
   isolated: [4],
