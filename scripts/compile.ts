@@ -41,6 +41,25 @@ export function outputPath(target: string): string {
   return join("dist", target, EXECUTABLE + (targetOs(target) === "windows" ? ".exe" : ""));
 }
 
+/**
+ * Folders of npm packages left out of the executable: `bintrees` (under prom-client's
+ * `tdigest`) ships its test data, and Deno 2.9's compile overflows its stack walking it
+ * (docs/building.md §6). The server never loads them.
+ */
+const NPM_EXCLUDED = ["registry.npmjs.org/bintrees/1.0.2/test"];
+
+/** The excluded folders as paths in this machine's npm cache (`deno info --json`). */
+async function npmExclusions(): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const { npmCache } = JSON.parse(new TextDecoder().decode(out.stdout)) as { npmCache: string };
+  return NPM_EXCLUDED.map((p) => join(npmCache, p));
+}
+
 if (import.meta.main) Deno.exit(await compile(Deno.args));
 
 /** Compiles as the flags say; resolves with the exit code. */
@@ -58,6 +77,7 @@ async function compile(flags: string[]): Promise<number> {
   await Deno.mkdir(join(root, ".tmp", "icon"), { recursive: true });
   await Deno.writeFile(icon, iconFile());
 
+  const skipped = await npmExclusions();
   let failed = 0;
   for (const target of targets) {
     const output = join(
@@ -69,6 +89,9 @@ async function compile(flags: string[]): Promise<number> {
       V8_FLAGS,
       ...compiledPermissions(targetOs(target)),
       ...(targetOs(target) === "windows" ? ["--icon", icon] : []),
+      // Only the npm packages the server imports (not the test and tool packages of deno.json).
+      "--exclude-unused-npm",
+      ...skipped.flatMap((path) => ["--exclude", path]),
       "--include",
       "profiles",
       "--target",
