@@ -20,12 +20,14 @@ import {
   ProviderAccount,
   type RetryPolicy,
 } from "./_account.ts";
+import { CloudPhones } from "./_cloud.ts";
 import { errorReply, parseRawCommand } from "./_command.ts";
 import { type FetchLike, type HttpClientFactory, originOf } from "./_transport.ts";
 
 export { ProviderError, RATE_LIMITED } from "./_errors.ts";
 export type { AccountStatus, RetryPolicy } from "./_account.ts";
 export { DEFAULT_RETRY } from "./_account.ts";
+export type { CloudPhones } from "./_cloud.ts";
 export type { RateGateStatus, RateGroupStatus } from "./_rate_gate.ts";
 export type { OAuthSessionState, OAuthSessionStatus } from "./_session.ts";
 export type { FetchLike, HttpClientFactory } from "./_transport.ts";
@@ -58,6 +60,11 @@ export class ProviderService implements Component {
   readonly #retry: RetryPolicy;
   readonly #loginRetryMs: number;
   #account?: ProviderAccount;
+  /**
+   * Extensions of the provider account as devices (docs/cloud-phones.md): hand it to the
+   * monitor and the dispatcher as their `CloudPort`.
+   */
+  readonly cloud: CloudPhones;
   /** The provider settings in effect, as JSON, to tell a change from a reload. */
   #settingsKey = "";
   #closed = false;
@@ -69,6 +76,7 @@ export class ProviderService implements Component {
       ((o) => Deno.createHttpClient(o));
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#loginRetryMs = options.loginRetryMs ?? 60_000;
+    this.cloud = new CloudPhones(() => this.#account, this.#clock);
   }
 
   /**
@@ -78,9 +86,11 @@ export class ProviderService implements Component {
    */
   async apply(settings: Settings): Promise<void> {
     if (this.#closed) return;
+    this.cloud.apply(settings);
     const config = settings.config.provider;
     const key = config ? JSON.stringify(config) : "";
     if (key === this.#settingsKey) return;
+    this.cloud.accountChanged();
     this.#settingsKey = key;
     const old = this.#account;
     this.#account = config

@@ -10,8 +10,12 @@
  *   answers (`hold`: slow until released) and delayed answers (`delay`, real milliseconds);
  * - a few resources: `GET /restapi`, `GET /restapi/v1.0/account/~/extension/~`, RingOut
  *   (`POST …/ring-out`, `GET`/`DELETE …/ring-out/{id}`), and for custom providers `/echo/*`
- *   (reflects the request), `/text` (text/plain) and `/big?bytes=N&type=json|text`.
+ *   (reflects the request), `/text` (text/plain) and `/big?bytes=N&type=json|text`;
+ * - telephony (`telephony`, tests/fakes/fake_telephony.ts): extension and device lists,
+ *   call-out, RingOut per extension, active calls, sessions and party actions.
  */
+
+import { FakeTelephony } from "./fake_telephony.ts";
 
 /** A group's limit: requests per window, and the penalty after exceeding it. */
 export interface GroupLimit {
@@ -137,6 +141,8 @@ export class FakeProvider {
   readonly #releases = new Set<() => void>();
   readonly #listeners = new Set<() => void>();
   #ringOuts = 0;
+  /** The account's extensions, devices and calls (docs/cloud-phones.md). */
+  readonly telephony = new FakeTelephony();
 
   private constructor(options: FakeProviderOptions) {
     this.#options = {
@@ -369,7 +375,7 @@ export class FakeProvider {
     if (path.startsWith("/restapi/v1.0/account/~/extension/~/ring-out/")) {
       return method === "GET" ? "Light" : "Heavy";
     }
-    return undefined;
+    return this.telephony.groupOf(method, path);
   }
 
   #route(record: RecordedRequest, url: URL): Response {
@@ -446,6 +452,8 @@ export class FakeProvider {
         });
       }
     }
+    const telephony = this.telephony.route(record.method, path, record.body);
+    if (telephony) return telephony;
     return rcError(404, "CMN-102", `Resource for parameter [path] is not found`);
   }
 
