@@ -21,7 +21,7 @@ import type {
   Outcome,
   Settings,
 } from "../contract.ts";
-import { log } from "../log/mod.ts";
+import { log, redactor } from "../log/mod.ts";
 import type { ProviderAccount } from "./_account.ts";
 import { ProviderError } from "./_errors.ts";
 
@@ -126,6 +126,10 @@ export class CloudPhones implements CloudPort {
   /** The account refused Call Control's call-out: MakeCall uses RingOut. */
   #callOutRefused = false;
   readonly #pendingTransfer = new Map<string, number>();
+  /** Watched devices and their extension ids. */
+  readonly #watched = new Map<string, string>();
+  #socket?: WebSocket;
+  #live?: Promise<void>;
   protected listener?: CloudListener;
 
   constructor(account: () => ProviderAccount | undefined, clock: Clock) {
@@ -154,15 +158,162 @@ export class CloudPhones implements CloudPort {
     this.listener = listener;
   }
 
-  watch(_device: string): ReturnType<CloudPort["watch"]> {
-    return Promise.resolve({
-      ok: false,
-      reason: "MonitorFailed",
-      detail: "events of cloud phones are not available",
+  /**
+   * Watches an extension (docs/cloud-phones.md §4): makes sure the one WebSocket subscription
+   * is live, then reads the extension's calls in progress so the monitor can adopt them.
+   */
+  async watch(device: string): ReturnType<CloudPort["watch"]> {
+    try {
+      if (!this.has(device)) return { ok: false, reason: "UnknownDevice" };
+      const account = this.#account();
+      if (!account) return { ok: false, reason: "MonitorFailed", detail: "no provider" };
+      const ext = await this.#resolve(account, device);
+      if (!("id" in ext)) return ext;
+      this.#watched.set(device, ext.id);
+      await this.#subscription(account);
+      const parties = await this.partiesOf(account, ext.id);
+      return { ok: true, snapshot: snapshotOf(device, parties) };
+    } catch (e) {
+      const detail = e instanceof ProviderError ? e.reason : String(e);
+      logger().warning("cannot watch cloud phone {device}: {detail}", { device, detail });
+      this.unwatch(device);
+      return { ok: false, reason: "MonitorFailed", detail };
+    }
+  }
+
+  /** Stops watching; the subscription closes with the last watched extension. */
+  unwatch(device: string): void {
+    this.#watched.delete(device);
+    if (this.#watched.size === 0) this.#closeSocket("no cloud phone is monitored");
+  }
+
+  /** Whether the event subscription is live, for the status page. */
+  get subscribed(): boolean {
+    return this.#socket?.readyState === WebSocket.OPEN && this.#live !== undefined;
+  }
+
+  /** Closes the subscription (the server stops or the provider changed). */
+  close(): void {
+    this.#watched.clear();
+    this.#closeSocket("the provider settings changed or the server stops");
+  }
+
+  /** The live subscription, opened once for every watcher (docs/provider.md §8.2). */
+  #subscription(account: ProviderAccount): Promise<void> {
+    if (this.#live && this.#socket?.readyState === WebSocket.OPEN) return this.#live;
+    this.#live = this.#open(account);
+    this.#live.catch(() => this.#live = undefined);
+    return this.#live;
+  }
+
+  async #open(account: ProviderAccount): Promise<void> {
+    const answer = await account.api("POST", "/restapi/oauth/wstoken");
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new ProviderError(answer.status, answer.reason);
+    }
+    const body = record(answer.body);
+    const token = text(body.ws_access_token);
+    const uri = text(body.uri);
+    if (token === "" || !/^wss?:\/\//i.test(uri)) {
+      throw new ProviderError(answer.status, "the WebSocket token answer has no token or uri");
+    }
+    redactor.add(token);
+    const url = `${uri}${uri.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(token)}`;
+    const socket = new WebSocket(url);
+    this.#socket = socket;
+    const seconds = this.#settings?.config.provider?.timeoutSeconds ?? 30;
+    await new Promise<void>((resolve, reject) => {
+      const messageId = crypto.randomUUID();
+      const timer = this.#clock.setTimeout(() => {
+        fail(new ProviderError(0, "Timeout: the event subscription was not confirmed"));
+      }, seconds * 1000);
+      const fail = (e: ProviderError) => {
+        this.#clock.clearTimeout(timer);
+        if (this.#socket === socket) this.#closeSocket(e.reason);
+        reject(e);
+      };
+      socket.onerror = () => fail(new ProviderError(0, "Unreachable: the event WebSocket failed"));
+      socket.onclose = () => fail(new ProviderError(0, "Unreachable: the event WebSocket closed"));
+      socket.onmessage = (m) => {
+        const [head, payload] = frame(m.data);
+        const type = text(head.type);
+        if (type === "ConnectionDetails") {
+          socket.send(JSON.stringify([
+            {
+              type: "ClientRequest",
+              messageId,
+              method: "POST",
+              path: "/restapi/v1.0/subscription/",
+            },
+            {
+              eventFilters: [`${API}/telephony/sessions`],
+              deliveryMode: { transportType: "WebSocket" },
+            },
+          ]));
+        } else if (type === "ClientResponse" && text(head.messageId) === messageId) {
+          const status = Number(head.status);
+          if (status >= 200 && status < 300) {
+            this.#clock.clearTimeout(timer);
+            socket.onmessage = (m) => this.#notified(m.data);
+            socket.onclose = () => this.#dropped(socket);
+            socket.onerror = () => {};
+            logger().info("event subscription for cloud phones is live");
+            resolve();
+          } else {
+            const err = record(payload);
+            fail(new ProviderError(status || 0, text(err.errorCode) || `HTTP ${status}`));
+          }
+        } else if (type === "Error") {
+          fail(new ProviderError(0, `the gateway refused: ${text(record(payload).errorCode)}`));
+        }
+      };
     });
   }
 
-  unwatch(_device: string): void {}
+  /** One message of the live subscription; anything malformed is ignored. */
+  #notified(data: unknown): void {
+    try {
+      const [head, payload] = frame(data);
+      if (text(head.type) !== "ServerNotification") return;
+      const body = record(payload.body);
+      const sessionId = text(body.telephonySessionId);
+      const parties = Array.isArray(body.parties) ? body.parties : [];
+      for (const [device, extensionId] of this.#watched) {
+        for (const p of parties) {
+          const party = readParty(sessionId, p, extensionId);
+          if (party) this.listener?.report(toReport(device, party));
+        }
+      }
+    } catch (e) {
+      logger().warning("an event from the provider was ignored: {error}", { error: e });
+    }
+  }
+
+  /** The socket closed under a live subscription. */
+  #dropped(socket: WebSocket): void {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    this.#live = undefined;
+    logger().warning(
+      "the provider's event WebSocket closed; it opens again at the next MonitorStart",
+    );
+  }
+
+  #closeSocket(why: string): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#live = undefined;
+    if (!socket) return;
+    socket.onclose = null;
+    socket.onmessage = null;
+    socket.onerror = null;
+    try {
+      socket.close(1000);
+    } catch {
+      // already closing
+    }
+    logger().info("event subscription for cloud phones closed: {why}", { why });
+  }
 
   async execute(
     device: string,
@@ -437,6 +588,18 @@ export class CloudPhones implements CloudPort {
     logger().info("the provider account lists {count} extension(s)", { count: map.size });
     return map;
   }
+}
+
+/** A gateway message `[header, payload]`; empty objects when it is not one. */
+function frame(data: unknown): [Record<string, unknown>, Record<string, unknown>] {
+  if (typeof data !== "string") return [{}, {}];
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return [{}, {}];
+  }
+  return Array.isArray(value) ? [record(value[0]), record(value[1])] : [{}, {}];
 }
 
 /** The calls of an extension as a snapshot for the monitor. */

@@ -91,6 +91,7 @@ export class ProviderService implements Component {
     const key = config ? JSON.stringify(config) : "";
     if (key === this.#settingsKey) return;
     this.cloud.accountChanged();
+    this.cloud.close();
     this.#settingsKey = key;
     const old = this.#account;
     this.#account = config
@@ -156,6 +157,7 @@ export class ProviderService implements Component {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.cloud.close();
     const account = this.#account;
     this.#account = undefined;
     await account?.close("the server is shutting down");

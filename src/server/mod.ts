@@ -94,12 +94,13 @@ export class Server {
       phonesReachable: () => this.phones.status().filter((p) => p.reachable === "reachable").length,
     });
     this.phones = new PhoneRegistry({ clock, demoPhones: new SimDemoPhones() });
+    this.provider = new ProviderService({ clock, fetch: countedFetch(metrics) });
     this.monitor = new Monitor({
       phones: this.phones,
+      cloud: this.provider.cloud,
       clock,
       onEventsSent: (count) => metrics.eventsSent.inc(count),
     });
-    this.provider = new ProviderService({ clock, fetch: countedFetch(metrics) });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
         this.phones,

@@ -15,7 +15,7 @@
  *   call-out, RingOut per extension, active calls, sessions and party actions.
  */
 
-import { FakeTelephony } from "./fake_telephony.ts";
+import { type FakeSession, FakeTelephony } from "./fake_telephony.ts";
 
 /** A group's limit: requests per window, and the penalty after exceeding it. */
 export interface GroupLimit {
@@ -165,6 +165,7 @@ export class FakeProvider {
     };
     this.#server = Deno.serve(serveOptions, (req) => this.#handle(req));
     this.port = this.#server.addr.port;
+    this.telephony.onChange = (session) => this.#publish(session);
     this.url = `${options.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
@@ -258,6 +259,7 @@ export class FakeProvider {
   /** Answers held requests and stops the server. */
   async close(): Promise<void> {
     this.releaseHeld();
+    for (const socket of this.#sockets.keys()) socket.close();
     await this.#server.shutdown();
   }
 
@@ -267,8 +269,118 @@ export class FakeProvider {
     for (const l of listeners) l();
   }
 
+  /** Open gateway sockets, and whether each has subscribed. */
+  readonly #sockets = new Map<WebSocket, { subscribed: boolean }>();
+  #wsTokens = new Set<string>();
+  #sequence = 0;
+
+  /** Gateway sockets that have a subscription now. */
+  get subscribedSockets(): number {
+    return [...this.#sockets.values()].filter((s) => s.subscribed).length;
+  }
+
+  /** The WebSocket gateway (docs/provider.md §8.2): ConnectionDetails, one subscription. */
+  #gateway(req: Request, url: URL): Response {
+    const token = url.searchParams.get("access_token") ?? "";
+    if (!this.#wsTokens.delete(token)) return new Response("bad token", { status: 401 });
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const state = { subscribed: false };
+    socket.onopen = () => {
+      this.#sockets.set(socket, state);
+      socket.send(JSON.stringify([
+        { type: "ConnectionDetails", wsc: { token: random(), sequence: 0 } },
+        {
+          recoveryBufferSize: 100,
+          recoveryTimeout: 180,
+          idleTimeout: 1800,
+          absoluteTimeout: 86400,
+          maxActiveRequests: 10,
+        },
+      ]));
+      this.#notify();
+    };
+    socket.onclose = () => {
+      this.#sockets.delete(socket);
+      this.#notify();
+    };
+    socket.onmessage = (m) => {
+      let msg: unknown;
+      try {
+        msg = JSON.parse(String(m.data));
+      } catch {
+        return;
+      }
+      const [head, body] = Array.isArray(msg) ? msg : [];
+      if (
+        head?.type === "ClientRequest" && head.method === "POST" &&
+        /^\/restapi\/v1\.0\/subscription\/?$/.test(head.path)
+      ) {
+        const filters = Array.isArray(body?.eventFilters) ? body.eventFilters : [];
+        const ok = body?.deliveryMode?.transportType === "WebSocket" && filters.length > 0;
+        state.subscribed = ok;
+        socket.send(JSON.stringify([
+          { type: "ClientResponse", messageId: head.messageId, status: ok ? 200 : 400 },
+          ok
+            ? {
+              id: random(),
+              status: "Active",
+              eventFilters: filters,
+              deliveryMode: { transportType: "WebSocket" },
+            }
+            : { errorCode: "SUB-406", message: "Invalid subscription request" },
+        ]));
+        this.#notify();
+      } else if (head?.type === "Heartbeat") {
+        socket.send(JSON.stringify([{ type: "Heartbeat", messageId: head.messageId }]));
+      }
+    };
+    return response;
+  }
+
+  /** Closes every gateway socket, as a network fault would. */
+  dropWebSockets(): void {
+    for (const socket of this.#sockets.keys()) socket.close(1011, "fake drop");
+  }
+
+  #publish(session: FakeSession): void {
+    const body = {
+      sequence: ++this.#sequence,
+      sessionId: `x-${session.id}`,
+      telephonySessionId: session.id,
+      serverId: "fake",
+      eventTime: new Date(this.#options.clock.now()).toISOString(),
+      parties: session.parties.filter((p) => p.extensionId).map((p) => ({
+        accountId: "1",
+        extensionId: p.extensionId,
+        id: p.id,
+        direction: p.direction,
+        from: p.from,
+        to: p.to,
+        status: { ...p.status },
+        missedCall: false,
+      })),
+    };
+    const message = JSON.stringify([
+      { type: "ServerNotification", messageId: random() },
+      {
+        uuid: random(),
+        event: "/restapi/v1.0/account/1/telephony/sessions",
+        timestamp: body.eventTime,
+        subscriptionId: "fake",
+        ownerId: "1",
+        body,
+      },
+    ]);
+    for (const [socket, state] of this.#sockets) {
+      if (state.subscribed && socket.readyState === WebSocket.OPEN) socket.send(message);
+    }
+  }
+
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (url.pathname === "/ws" && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return this.#gateway(req, url);
+    }
     const record: Mutable<RecordedRequest> = {
       seq: this.requests.length + 1,
       at: this.#options.clock.now(),
@@ -382,6 +494,17 @@ export class FakeProvider {
     const path = url.pathname;
     if (path === "/restapi/oauth/token" && record.method === "POST") return this.#token(record);
     if (path === "/restapi/oauth/revoke" && record.method === "POST") return this.#revoke(record);
+    if (path === "/restapi/oauth/wstoken" && record.method === "POST") {
+      const refused = this.#checkBearer(record.headers.get("authorization"));
+      if (refused) return refused;
+      const token = random();
+      this.#wsTokens.add(token);
+      return json(200, {
+        ws_access_token: token,
+        uri: `${this.url.replace(/^http/, "ws")}/ws`,
+        expires_in: 30,
+      });
+    }
     if (path === "/restapi" && record.method === "GET") {
       return json(200, {
         uri: `${this.url}/restapi`,
