@@ -509,6 +509,7 @@ export class Monitor implements Component {
   /** A cloud phone left the configuration: its monitors end, the channels stay open. */
   #endCloud(device: Device): void {
     this.#cloudDevices.delete(device.extension);
+    this.#cloud?.unwatch(device.extension);
     device.stop();
     for (const p of device.pendingStarts) p.cancelled = true;
     const subscribers = [...device.subscribers];

@@ -21,9 +21,15 @@ import type {
   Outcome,
   Settings,
 } from "../contract.ts";
-import { log, redactor } from "../log/mod.ts";
+import { log } from "../log/mod.ts";
 import type { ProviderAccount } from "./_account.ts";
 import { ProviderError } from "./_errors.ts";
+import {
+  DEFAULT_TIMING,
+  EventSubscription,
+  type SubscriptionStatus,
+  type SubscriptionTiming,
+} from "./_events.ts";
 
 const API = "/restapi/v1.0/account/~";
 /** How long after `TransferCall <ext>` a MakeCall names the target (docs/channel-protocol.md §3.2). */
@@ -128,26 +134,49 @@ export class CloudPhones implements CloudPort {
   readonly #pendingTransfer = new Map<string, number>();
   /** Watched devices and their extension ids. */
   readonly #watched = new Map<string, string>();
-  #socket?: WebSocket;
-  #live?: Promise<void>;
+  readonly #events: EventSubscription;
   protected listener?: CloudListener;
 
-  constructor(account: () => ProviderAccount | undefined, clock: Clock) {
+  constructor(
+    account: () => ProviderAccount | undefined,
+    clock: Clock,
+    timing: Partial<SubscriptionTiming> = {},
+  ) {
     this.#account = account;
     this.#clock = clock;
+    this.#events = new EventSubscription({
+      account,
+      clock,
+      timing: { ...DEFAULT_TIMING, ...timing },
+      confirmMs: () => (this.#settings?.config.provider?.timeoutSeconds ?? 30) * 1000,
+      eventFilters: [`${API}/telephony/sessions`],
+      notified: (event) => this.#notified(event),
+      resubscribed: () => this.#reconcile(),
+    });
   }
 
-  /** New settings: the extension and device lists are read again when next needed. */
+  /**
+   * New settings: the extension and device lists are read again when next needed; devices
+   * no longer configured are not watched any more.
+   */
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#devices = new Set(settings.config.cloudPhones.map((p) => p.extension));
     this.#directory = undefined;
+    for (const device of [...this.#watched.keys()]) {
+      if (!this.#devices.has(device)) this.unwatch(device);
+    }
   }
 
-  /** The provider account changed: what was learnt about the old one is forgotten. */
+  /**
+   * The provider account changed: what was learnt about the old one is forgotten, and the
+   * event subscription is made again on the new one for the devices still watched, whose
+   * calls are then reconciled (docs/cloud-phones.md §6).
+   */
   accountChanged(): void {
     this.#directory = undefined;
     this.#callOutRefused = false;
+    this.#events.restart("the provider settings changed");
   }
 
   has(device: string): boolean {
@@ -170,7 +199,7 @@ export class CloudPhones implements CloudPort {
       const ext = await this.#resolve(account, device);
       if (!("id" in ext)) return ext;
       this.#watched.set(device, ext.id);
-      await this.#subscription(account);
+      await this.#events.ensure();
       const parties = await this.partiesOf(account, ext.id);
       return { ok: true, snapshot: snapshotOf(device, parties) };
     } catch (e) {
@@ -184,98 +213,29 @@ export class CloudPhones implements CloudPort {
   /** Stops watching; the subscription closes with the last watched extension. */
   unwatch(device: string): void {
     this.#watched.delete(device);
-    if (this.#watched.size === 0) this.#closeSocket("no cloud phone is monitored");
+    if (this.#watched.size === 0) this.#events.close("no cloud phone is monitored");
   }
 
-  /** Whether the event subscription is live, for the status page. */
+  /** Whether the event subscription is live. */
   get subscribed(): boolean {
-    return this.#socket?.readyState === WebSocket.OPEN && this.#live !== undefined;
+    return this.#events.state === "live";
   }
 
-  /** Closes the subscription (the server stops or the provider changed). */
+  /** The event subscription for the status page (docs/cloud-phones.md §6); no token. */
+  status(): SubscriptionStatus & { readonly watched: number } {
+    return { ...this.#events.status(), watched: this.#watched.size };
+  }
+
+  /** Closes the subscription (the server stops). */
   close(): void {
     this.#watched.clear();
-    this.#closeSocket("the provider settings changed or the server stops");
+    this.#events.close("the server stops");
   }
 
-  /** The live subscription, opened once for every watcher (docs/provider.md §8.2). */
-  #subscription(account: ProviderAccount): Promise<void> {
-    if (this.#live && this.#socket?.readyState === WebSocket.OPEN) return this.#live;
-    this.#live = this.#open(account);
-    this.#live.catch(() => this.#live = undefined);
-    return this.#live;
-  }
-
-  async #open(account: ProviderAccount): Promise<void> {
-    const answer = await account.api("POST", "/restapi/oauth/wstoken");
-    if (answer.status < 200 || answer.status >= 300) {
-      throw new ProviderError(answer.status, answer.reason);
-    }
-    const body = record(answer.body);
-    const token = text(body.ws_access_token);
-    const uri = text(body.uri);
-    if (token === "" || !/^wss?:\/\//i.test(uri)) {
-      throw new ProviderError(answer.status, "the WebSocket token answer has no token or uri");
-    }
-    redactor.add(token);
-    const url = `${uri}${uri.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(token)}`;
-    const socket = new WebSocket(url);
-    this.#socket = socket;
-    const seconds = this.#settings?.config.provider?.timeoutSeconds ?? 30;
-    await new Promise<void>((resolve, reject) => {
-      const messageId = crypto.randomUUID();
-      const timer = this.#clock.setTimeout(() => {
-        fail(new ProviderError(0, "Timeout: the event subscription was not confirmed"));
-      }, seconds * 1000);
-      const fail = (e: ProviderError) => {
-        this.#clock.clearTimeout(timer);
-        if (this.#socket === socket) this.#closeSocket(e.reason);
-        reject(e);
-      };
-      socket.onerror = () => fail(new ProviderError(0, "Unreachable: the event WebSocket failed"));
-      socket.onclose = () => fail(new ProviderError(0, "Unreachable: the event WebSocket closed"));
-      socket.onmessage = (m) => {
-        const [head, payload] = frame(m.data);
-        const type = text(head.type);
-        if (type === "ConnectionDetails") {
-          socket.send(JSON.stringify([
-            {
-              type: "ClientRequest",
-              messageId,
-              method: "POST",
-              path: "/restapi/v1.0/subscription/",
-            },
-            {
-              eventFilters: [`${API}/telephony/sessions`],
-              deliveryMode: { transportType: "WebSocket" },
-            },
-          ]));
-        } else if (type === "ClientResponse" && text(head.messageId) === messageId) {
-          const status = Number(head.status);
-          if (status >= 200 && status < 300) {
-            this.#clock.clearTimeout(timer);
-            socket.onmessage = (m) => this.#notified(m.data);
-            socket.onclose = () => this.#dropped(socket);
-            socket.onerror = () => {};
-            logger().info("event subscription for cloud phones is live");
-            resolve();
-          } else {
-            const err = record(payload);
-            fail(new ProviderError(status || 0, text(err.errorCode) || `HTTP ${status}`));
-          }
-        } else if (type === "Error") {
-          fail(new ProviderError(0, `the gateway refused: ${text(record(payload).errorCode)}`));
-        }
-      };
-    });
-  }
-
-  /** One message of the live subscription; anything malformed is ignored. */
-  #notified(data: unknown): void {
+  /** One event of the subscription: the parties of watched extensions become reports. */
+  #notified(event: Record<string, unknown>): void {
     try {
-      const [head, payload] = frame(data);
-      if (text(head.type) !== "ServerNotification") return;
-      const body = record(payload.body);
+      const body = record(event.body);
       const sessionId = text(body.telephonySessionId);
       const parties = Array.isArray(body.parties) ? body.parties : [];
       for (const [device, extensionId] of this.#watched) {
@@ -289,30 +249,46 @@ export class CloudPhones implements CloudPort {
     }
   }
 
-  /** The socket closed under a live subscription. */
-  #dropped(socket: WebSocket): void {
-    if (this.#socket !== socket) return;
-    this.#socket = undefined;
-    this.#live = undefined;
-    logger().warning(
-      "the provider's event WebSocket closed; it opens again at the next MonitorStart",
-    );
+  /**
+   * Events may have been lost (docs/cloud-phones.md §6): every watched extension's calls are
+   * read again, from the account's active calls (one Heavy request for all of them) and
+   * their sessions, and handed to the monitor as a reconciliation. Never rejects.
+   */
+  async #reconcile(): Promise<void> {
+    const account = this.#account();
+    if (!account || this.#watched.size === 0) return;
+    try {
+      for (const device of [...this.#watched.keys()]) {
+        const ext = await this.#resolve(account, device);
+        if ("id" in ext && this.#watched.has(device)) this.#watched.set(device, ext.id);
+      }
+      const byDevice = await this.#partiesOfAll(account, this.#watched);
+      for (const [device, parties] of byDevice) {
+        this.listener?.reconcile(snapshotOf(device, parties));
+      }
+    } catch (e) {
+      const detail = e instanceof ProviderError ? e.reason : String(e);
+      logger().warning(
+        "cannot reconcile the calls of cloud phones after the subscription was made again: " +
+          "{detail}; calls that ended meanwhile end at their next event or timeout",
+        { detail },
+      );
+    }
   }
 
-  #closeSocket(why: string): void {
-    const socket = this.#socket;
-    this.#socket = undefined;
-    this.#live = undefined;
-    if (!socket) return;
-    socket.onclose = null;
-    socket.onmessage = null;
-    socket.onerror = null;
-    try {
-      socket.close(1000);
-    } catch {
-      // already closing
+  /** The parties of several extensions from the account's active calls. */
+  async #partiesOfAll(
+    account: ProviderAccount,
+    watched: ReadonlyMap<string, string>,
+  ): Promise<Map<string, Party[]>> {
+    const list = await account.api("GET", `${API}/active-calls?perPage=1000`);
+    if (list.status < 200 || list.status >= 300) throw new ProviderError(list.status, list.reason);
+    const out = new Map<string, Party[]>([...watched.keys()].map((d) => [d, []]));
+    for (const sid of sessionIds(list.body)) {
+      const raw = await this.#sessionParties(account, sid);
+      for (const [device, extensionId] of watched) out.get(device)?.push(...live(raw, extensionId));
     }
-    logger().info("event subscription for cloud phones closed: {why}", { why });
+    return out;
   }
 
   async execute(
@@ -502,28 +478,25 @@ export class CloudPhones implements CloudPort {
   protected async partiesOf(account: ProviderAccount, extensionId: string): Promise<Party[]> {
     const list = await account.api("GET", `${API}/extension/${extensionId}/active-calls`);
     if (list.status < 200 || list.status >= 300) throw new ProviderError(list.status, list.reason);
-    const sessions = new Set<string>();
-    const records = record(list.body).records;
-    for (const r of Array.isArray(records) ? records : []) {
-      const sid = text(record(r).telephonySessionId);
-      if (sid !== "") sessions.add(sid);
-    }
     const parties: Party[] = [];
-    for (const sid of sessions) {
-      const session = await account.api(
-        "GET",
-        `${API}/telephony/sessions/${encodeURIComponent(sid)}`,
-      );
-      if (session.status < 200 || session.status >= 300) continue;
-      const list = record(session.body).parties;
-      for (const p of Array.isArray(list) ? list : []) {
-        const party = readParty(sid, p, extensionId);
-        if (party && party.status !== "Disconnected" && party.status !== "Gone") {
-          parties.push(party);
-        }
-      }
+    for (const sid of sessionIds(list.body)) {
+      parties.push(...live(await this.#sessionParties(account, sid), extensionId));
     }
     return parties;
+  }
+
+  /** The raw parties of one telephony session, with its id; none when it is gone. */
+  async #sessionParties(
+    account: ProviderAccount,
+    sid: string,
+  ): Promise<{ readonly sid: string; readonly parties: readonly unknown[] }> {
+    const session = await account.api(
+      "GET",
+      `${API}/telephony/sessions/${encodeURIComponent(sid)}`,
+    );
+    if (session.status < 200 || session.status >= 300) return { sid, parties: [] };
+    const list = record(session.body).parties;
+    return { sid, parties: Array.isArray(list) ? list : [] };
   }
 
   /** The extension id of a device, from the cached lists; read again once when missing. */
@@ -590,16 +563,28 @@ export class CloudPhones implements CloudPort {
   }
 }
 
-/** A gateway message `[header, payload]`; empty objects when it is not one. */
-function frame(data: unknown): [Record<string, unknown>, Record<string, unknown>] {
-  if (typeof data !== "string") return [{}, {}];
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return [{}, {}];
+/** The parties of one extension in a session that have not left the call. */
+function live(
+  session: { readonly sid: string; readonly parties: readonly unknown[] },
+  extensionId: string,
+): Party[] {
+  const out: Party[] = [];
+  for (const p of session.parties) {
+    const party = readParty(session.sid, p, extensionId);
+    if (party && party.status !== "Disconnected" && party.status !== "Gone") out.push(party);
   }
-  return Array.isArray(value) ? [record(value[0]), record(value[1])] : [{}, {}];
+  return out;
+}
+
+/** The telephony session ids of an active-calls list, each once. */
+function sessionIds(body: unknown): Set<string> {
+  const sessions = new Set<string>();
+  const records = record(body).records;
+  for (const r of Array.isArray(records) ? records : []) {
+    const sid = text(record(r).telephonySessionId);
+    if (sid !== "") sessions.add(sid);
+  }
+  return sessions;
 }
 
 /** The calls of an extension as a snapshot for the monitor. */

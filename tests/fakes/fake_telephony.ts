@@ -63,6 +63,8 @@ export class FakeTelephony {
   /** Told of every party change of a session, in order. */
   onChange: (session: FakeSession) => void = () => {};
   #next = 1000;
+  /** Reads of an active-calls list (an extension's or the account's). */
+  activeCallReads = 0;
   readonly ringOuts: { extensionId: string; to: string }[] = [];
 
   /** A session by id, or throws. */
@@ -193,12 +195,18 @@ export class FakeTelephony {
         },
       });
     }
-    const active = path.match(/^\/restapi\/v1\.0\/account\/~\/extension\/(\d+)\/active-calls$/);
+    // The active calls of one extension, or of the whole account.
+    const active = path.match(
+      /^\/restapi\/v1\.0\/account\/~(?:\/extension\/(\d+))?\/active-calls$/,
+    );
     if (active && method === "GET") {
+      this.activeCallReads++;
       const records = [...this.sessions.values()]
         .filter((s) =>
           s.parties.some((p) =>
-            p.extensionId === active[1] && !/^(Disconnected|Gone)$/.test(p.status.code)
+            p.extensionId !== undefined &&
+            (active[1] === undefined || p.extensionId === active[1]) &&
+            !/^(Disconnected|Gone)$/.test(p.status.code)
           )
         )
         .map((s) => ({ id: `log-${s.id}`, telephonySessionId: s.id, result: "In Progress" }));
