@@ -110,3 +110,80 @@ Deno.test("cloud phones: two channels monitoring one extension get the SNOM even
     await fake.close();
   }
 });
+
+Deno.test("cloud phones: a call from a cloud extension to a simulated SNOM phone and back", async () => {
+  const fake = await FakeProvider.start({
+    groups: { Heavy: { limit: 100, windowSeconds: 60, penaltySeconds: 60 } },
+  });
+  const t = fake.telephony;
+  await using pcs = await startServer({
+    lines: [...providerLines(fake), "phone=201@provider", "demoPhones = 1"],
+  });
+  // The network between the provider and the LAN, played by the test: a call-out to 101
+  // rings the simulated SNOM phone through its own simulation, as a SIP trunk would.
+  const snom = pcs.phone("101");
+  const bridged = new Map<string, string>();
+  t.onCallOut = (sid, to) => {
+    if (to.extensionNumber === "101") bridged.set(sid, snom.callFrom("201"));
+  };
+  try {
+    const a = await pcs.channel("STLI;Version=2");
+    assert.equal(await a.command("MonitorStart 201"), "error_ind SUCCESS MonitorStart");
+    assert.equal(await a.command("MonitorStart 101"), "error_ind SUCCESS MonitorStart");
+
+    // Cloud → SNOM: MakeCall on the extension; the SNOM rings, its user answers, then hangs up.
+    assert.equal(await a.command("MakeCall 201 101"), "error_ind SUCCESS MakeCall");
+    await fake.waitFor(() => bridged.size === 1);
+    await pcs.phonesIdle();
+    let lines = await a.until("Delivered 101 newCall 101 201 101");
+    assert.equal(lines.filter((l) => /^Initiated 201 makeCall \d+ 201$/.test(l)).length, 1);
+    assert.ok(calls(lines).includes("Originated 201 newCall 201 101 201"), lines.join("\n"));
+    const [sid, snomCall] = [...bridged][0];
+    snom.answer(snomCall);
+    await pcs.phonesIdle();
+    t.farAnswer(sid);
+    lines = await a.until("Established 201 newCall 101 201 101");
+    assert.ok(calls(lines).includes("Established 101 newCall 101 201 101"), lines.join("\n"));
+    snom.hangup(snomCall);
+    await pcs.phonesIdle();
+    t.farHangUp(sid);
+    lines = await a.until("DeviceInformation 201 0 ()");
+    assert.ok(calls(lines).includes("ConnectionCleared 101 normalClearing 101"), lines.join("\n"));
+    assert.ok(calls(lines).includes("ConnectionCleared 201 normalClearing 201"), lines.join("\n"));
+
+    // SNOM → cloud: the SNOM dials 201, the extension rings; AnswerCall and ClearConnection on
+    // the cloud side end the call on the SNOM too.
+    assert.equal(await a.command("MakeCall 101 201"), "error_ind SUCCESS MakeCall");
+    await pcs.phonesIdle();
+    await a.until("Originated 101 newCall 101 201 101");
+    const back = t.ring("201", "101");
+    await a.until("Delivered 201 newCall 201 101 201");
+    await a.readLine(); // its DeviceInformation
+    assert.equal(await a.command("AnswerCall 201"), "error_ind SUCCESS AnswerCall");
+    snom.remoteAnswer();
+    await pcs.phonesIdle();
+    // The provider's event may come after the SNOM's callback: wait for it, then drain.
+    lines = [...await a.until("Established 201 newCall 201 101 201"), ...await a.sync()];
+    assert.deepEqual(calls(lines).sort(), [
+      "Established 101 newCall 201 101 201",
+      "Established 201 newCall 201 101 201",
+    ]);
+    assert.equal(await a.command("ClearConnection 201"), "error_ind SUCCESS ClearConnection");
+    assert.equal(t.sessions.has(back), false, "the provider ended the call");
+    snom.remoteHangup();
+    await pcs.phonesIdle();
+    lines = [...await a.until("DeviceInformation 201 0 ()"), ...await a.sync()];
+    assert.deepEqual(calls(lines).sort(), [
+      "ConnectionCleared 101 normalClearing 101",
+      "ConnectionCleared 201 normalClearing 201",
+    ]);
+  } finally {
+    await pcs.close();
+    await fake.close();
+  }
+});
+
+/** Every line but DeviceInformation. */
+function calls(lines: readonly string[]): string[] {
+  return lines.filter((l) => !l.startsWith("DeviceInformation"));
+}

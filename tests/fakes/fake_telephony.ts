@@ -60,6 +60,12 @@ export class FakeTelephony {
   readonly sessions = new Map<string, FakeSession>();
   /** "refused": call-out answers 403 CMN-401, as for an app without CallControl. */
   callControl: "allowed" | "refused" = "allowed";
+  /**
+   * Told of every call-out the fake accepted, with the session and its target, after the
+   * session's first notification: a test can play the called side (a simulated SNOM phone).
+   */
+  onCallOut: (sessionId: string, to: { phoneNumber?: string; extensionNumber?: string }) => void =
+    () => {};
   /** Told of every party change of a session, in order. */
   onChange: (session: FakeSession) => void = () => {};
   #next = 1000;
@@ -256,7 +262,9 @@ export class FakeTelephony {
     };
     this.sessions.set(id, session);
     queueMicrotask(() => {
-      if (this.sessions.has(id)) this.onChange(session);
+      if (!this.sessions.has(id)) return;
+      this.onChange(session);
+      this.onCallOut(id, { ...to });
     });
     return json(201, { session: this.#sessionJson(session) });
   }
