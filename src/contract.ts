@@ -180,3 +180,81 @@ export interface Component {
   /** Plain JSON data for the status page; never a secret. */
   status?(): unknown;
 }
+
+// --- Cloud phones: provider extensions as devices (docs/cloud-phones.md) ---
+
+/**
+ * A party of a provider telephony session, as the provider reports it for one extension
+ * (docs/cloud-phones.md §4). The monitor turns it into the events a SNOM phone's action URLs
+ * give.
+ */
+export interface CloudPartyReport {
+  /** The extension number: the device on the channel. */
+  readonly device: string;
+  /** The provider's telephony session id: one call. */
+  readonly callId: string;
+  /** The party's `status.code`: Setup, Proceeding, Answered, Hold, Disconnected, Gone, … */
+  readonly status: string;
+  /** The party's `status.reason` (BlindTransfer, AttendedTransfer, …), or "". */
+  readonly reason: string;
+  readonly direction: "incoming" | "outgoing";
+  /** The other party's number or extension number, reduced like a SNOM's `$remote`. */
+  readonly remote: string;
+  readonly displayName: string;
+}
+
+/** The calls a provider extension has now, for adopting and reconciling calls. */
+export interface CloudSnapshot {
+  readonly device: string;
+  /** One report per call of the extension, in its current state. */
+  readonly parties: readonly CloudPartyReport[];
+}
+
+/**
+ * What the monitor needs from the provider for cloud devices (docs/cloud-phones.md §3, §4):
+ * commands, and party changes while a device is watched. Declared here so that the monitor
+ * never imports the provider; `server/` hands the provider's implementation in.
+ */
+export interface CloudPort {
+  /** True when the extension is a configured `phone=<ext>@provider` device. */
+  has(device: string): boolean;
+  /**
+   * Sends a call command to the provider for the extension; SUCCESS only when the provider
+   * accepted it, ERROR within `phoneTimeoutSeconds` of `arrivedAt` otherwise. Never rejects.
+   */
+  execute(
+    device: string,
+    command: CallCommandName,
+    number?: string,
+    arrivedAt?: number,
+  ): Promise<Outcome>;
+  /**
+   * Starts watching the extension's calls: resolves once the event subscription is live,
+   * with the calls the extension already has. Never rejects.
+   */
+  watch(device: string): Promise<
+    { readonly ok: true; readonly snapshot: CloudSnapshot } | {
+      readonly ok: false;
+      readonly reason: ErrorReason;
+      readonly detail?: string;
+    }
+  >;
+  /** Stops watching; the subscription closes when no device is watched. */
+  unwatch(device: string): void;
+  /**
+   * Where party changes and reconciliations go, in the provider's order. One listener; a
+   * later call replaces it.
+   */
+  listen(listener: CloudListener): void;
+}
+
+/** Receives what a {@link CloudPort} learns. Must not throw. */
+export interface CloudListener {
+  /** A party of a watched extension changed. */
+  report(report: CloudPartyReport): void;
+  /**
+   * Events may have been lost (a new subscription after failed recovery): these are the
+   * extension's calls now; calls not among them have ended.
+   */
+  reconcile(snapshot: CloudSnapshot): void;
+}

@@ -152,7 +152,8 @@ function renderSummary(v: StatusView): string {
     "Provider",
     esc(p.configured ? `${p.state}` : "not configured"),
     p.configured
-      ? esc(p.id ?? "") + (p.detail ? `<br><span class="bad">${esc(p.detail)}</span>` : "")
+      ? esc(p.id ?? "") + (p.detail ? `<br><span class="bad">${esc(p.detail)}</span>` : "") +
+        (p.events ? `<br>events: ${esc(p.events)}` : "")
       : "RawCommand answers ERROR",
     !p.configured ? "plain" : p.healthy ? "ok" : "bad",
   ));

@@ -63,6 +63,11 @@ export interface ProviderView {
   readonly healthy: boolean;
   /** The last error, when there is one. */
   readonly detail?: string;
+  /**
+   * The cloud phones' event subscription in words (`live`, `reconnecting since …`), when
+   * cloud phones are configured (docs/cloud-phones.md §6).
+   */
+  readonly events?: string;
 }
 
 /** One phone's row. */

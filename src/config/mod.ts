@@ -65,6 +65,7 @@ export {
   type Settings,
 } from "./settings.ts";
 export type {
+  CloudPhoneConfig,
   ConfigSnapshot,
   DeviceInfoMode,
   LogFormatName,

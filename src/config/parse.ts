@@ -7,7 +7,13 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { type Finding, hasErrors } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
 import { KEY_NAMES, type KeyDef, KEYS, type RawValues, SECRET_KEYS } from "./schema.ts";
-import type { ConfigSnapshot, PhoneConfig, ProviderAuth, ProviderConfig } from "./types.ts";
+import type {
+  CloudPhoneConfig,
+  ConfigSnapshot,
+  PhoneConfig,
+  ProviderAuth,
+  ProviderConfig,
+} from "./types.ts";
 
 /** The result of a parse: a snapshot when there is no error, and every finding either way. */
 export interface ParseResult {
@@ -29,10 +35,28 @@ const BY_NAME = new Map<string, (typeof KEYS)[number]>(KEYS.map((k) => [k.name.t
 const EXTENSION = /^[A-Za-z0-9_.+-]{1,32}$/;
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(?::(\d{1,5}))?$/;
 
-/** Parses `<extension>@<host>[:<port>] <profile> [<username> <password>]`. */
-function parsePhone(value: string, line: number): PhoneConfig | string {
+/** The host part that makes a `phone=` line a provider extension (docs/cloud-phones.md §2). */
+const CLOUD_HOST = "provider";
+
+/**
+ * Parses `<extension>@<host>[:<port>] <profile> [<username> <password>]`, or
+ * `<extension>@provider` for an extension of the provider account.
+ */
+function parsePhone(value: string, line: number): PhoneConfig | CloudPhoneConfig | string {
   const grammar = "expected '<extension>@<host>[:<port>] <profile file> [<username> <password>]'";
   const tokens = value.split(/\s+/).filter((t) => t !== "");
+  const cloud = tokens[0]?.toLowerCase().endsWith("@" + CLOUD_HOST);
+  if (cloud) {
+    const extension = tokens[0].slice(0, -CLOUD_HOST.length - 1);
+    if (tokens.length !== 1) {
+      return `phone ${extension}@${CLOUD_HOST} is an extension of the provider and takes ` +
+        `no profile or credentials, got ${tokens.length} words`;
+    }
+    if (!EXTENSION.test(extension)) {
+      return `phone extension must be 1-32 letters, digits or '_.+-', got '${extension}'`;
+    }
+    return { extension, line };
+  }
   if (tokens.length !== 2 && tokens.length !== 4) {
     return tokens.length === 3
       ? `phone has a username but no password; ${grammar}`
@@ -81,6 +105,7 @@ export function parseConfig(text: string, file: string): ParseResult {
   const values = new Map<string, unknown>();
   const seenAt = new Map<string, number>();
   const phones: PhoneConfig[] = [];
+  const cloudPhones: CloudPhoneConfig[] = [];
   const extensions = new Map<string, number>();
   const profiles = new Map<string, number>();
   let settings = 0;
@@ -111,8 +136,11 @@ export function parseConfig(text: string, file: string): ParseResult {
         );
       } else {
         extensions.set(p.extension, l.line);
-        phones.push(p);
-        if (!profiles.has(p.profile)) profiles.set(p.profile, l.line);
+        if (!("profile" in p)) cloudPhones.push(p);
+        else {
+          phones.push(p);
+          if (!profiles.has(p.profile)) profiles.set(p.profile, l.line);
+        }
       }
       continue;
     }
@@ -263,6 +291,19 @@ export function parseConfig(text: string, file: string): ParseResult {
     };
   }
 
+  if (
+    cloudPhones.length > 0 && provider?.id !== "ringcentral" && provider?.id !== "alliancephones"
+  ) {
+    for (const p of cloudPhones) {
+      error(
+        p.line,
+        "phone",
+        `phone ${p.extension}@${CLOUD_HOST} needs a provider account: set providerId = ` +
+          `ringcentral or alliancephones` + (provider ? `, got ${provider.id}` : ""),
+      );
+    }
+  }
+
   const empty = settings === 0;
   if (empty) {
     findings.push({
@@ -299,6 +340,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       format: v.logFormat,
     },
     phones,
+    cloudPhones,
     demoPhones: v.demoPhones,
     phoneTimeoutSeconds: v.phoneTimeoutSeconds,
     phoneCheckSeconds: v.phoneCheckSeconds,

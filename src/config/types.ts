@@ -28,6 +28,17 @@ export interface PhoneConfig {
   readonly line: number;
 }
 
+/**
+ * One `phone=<extension>@provider` line: an extension of the provider account, used as a
+ * device like a SNOM phone (docs/cloud-phones.md §2).
+ */
+export interface CloudPhoneConfig {
+  /** The extension number at the provider, also the device name on the channel. */
+  readonly extension: string;
+  /** Line of the config file this phone came from. */
+  readonly line: number;
+}
+
 /** Provider authorisation scheme after `auto` is resolved. */
 export type ProviderAuth = "oauth" | "bearer" | "basic" | "none";
 
@@ -78,6 +89,8 @@ export interface ConfigSnapshot {
     readonly format: LogFormatName;
   };
   readonly phones: readonly PhoneConfig[];
+  /** `phone=<extension>@provider` lines (docs/cloud-phones.md §2). */
+  readonly cloudPhones: readonly CloudPhoneConfig[];
   readonly demoPhones: number;
   readonly phoneTimeoutSeconds: number;
   /** Seconds between reachability checks of every phone; 0: none (docs/configuration.md §5). */

@@ -155,6 +155,16 @@ export class DeviceCalls {
     return Object.freeze(out);
   }
 
+  /** The state of the call with this call id, when it is one of the device's calls. */
+  stateOf(callId: string): CallState | undefined {
+    return this.#byCallId.get(callId)?.state;
+  }
+
+  /** The phone's call ids of the device's calls (calls without one left out). */
+  callIds(): string[] {
+    return [...this.#calls.values()].map((c) => c.callId).filter((id) => id !== "");
+  }
+
   /** Applies one phone report; returns the events it causes, in order. */
   report(r: PhoneReport, now: number): CallEvent[] {
     this.#events = [];

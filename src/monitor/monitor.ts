@@ -39,6 +39,9 @@ import type {
   CallbackResult,
   CallCommandName,
   CallInfo,
+  CloudPartyReport,
+  CloudPort,
+  CloudSnapshot,
   Component,
   EventSubscriber,
   Outcome,
@@ -47,6 +50,7 @@ import type {
 import { log, redactor, RepeatedWarning } from "../log/mod.ts";
 import { newSecret, sameSecret } from "../secret.ts";
 import { type CallbackRecord, phoneReport, readCallback, refuse } from "./_callback_check.ts";
+import { cloudReport } from "./_cloud.ts";
 import { Device, type PendingStart } from "./_device.ts";
 import { type PhonePort, PhoneSetup, type SetupState } from "./_phone_setup.ts";
 import { UNANSWERED_MS } from "./calls.ts";
@@ -57,6 +61,8 @@ export type { PhonePort } from "./_phone_setup.ts";
 /** Construction options of {@link Monitor}. */
 export interface MonitorOptions {
   readonly phones: PhonePort;
+  /** Extensions of the provider account as devices (docs/cloud-phones.md §4). */
+  readonly cloud?: CloudPort;
   readonly clock?: Clock;
   /** Resolves phone host names for the callback source check. */
   readonly lookup?: Lookup;
@@ -110,6 +116,9 @@ export class Monitor implements Component {
   readonly #reconfigureMinIntervalMs: number;
   readonly #onEventsSent?: (count: number) => void;
   readonly #entries = new Map<string, Entry>();
+  readonly #cloud?: CloudPort;
+  /** Cloud devices monitored this run (docs/cloud-phones.md §4). */
+  readonly #cloudDevices = new Map<string, Device>();
   #settings?: Settings;
   #nextCallRef = 1;
   #closed = false;
@@ -124,6 +133,11 @@ export class Monitor implements Component {
     this.#reconfigureMinIntervalMs = options.reconfigureMinIntervalMs ??
       RECONFIGURE_MIN_INTERVAL_MS;
     this.#onEventsSent = options.onEventsSent;
+    this.#cloud = options.cloud;
+    this.#cloud?.listen({
+      report: (r) => this.#cloudReport(r),
+      reconcile: (snapshot) => this.#cloudReconcile(snapshot),
+    });
   }
 
   /**
@@ -134,6 +148,11 @@ export class Monitor implements Component {
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#sources.forget();
+    // The provider may take these settings after the monitor: read the list itself.
+    const cloud = new Set(settings.config.cloudPhones.map((p) => p.extension));
+    for (const device of [...this.#cloudDevices.values()]) {
+      if (!cloud.has(device.extension)) this.#endCloud(device);
+    }
     for (const entry of [...this.#entries.values()]) {
       const { device, setup } = entry;
       if (!this.#phones.has(device.extension)) {
@@ -155,6 +174,10 @@ export class Monitor implements Component {
   async close(): Promise<void> {
     this.#closed = true;
     this.#refusals.close();
+    for (const device of this.#cloudDevices.values()) {
+      device.stop();
+      device.subscribers.clear();
+    }
     const inFlight: Promise<Outcome>[] = [];
     for (const { device, setup } of this.#entries.values()) {
       device.stop();
@@ -178,6 +201,7 @@ export class Monitor implements Component {
     if (this.#closed || !this.#settings) {
       return { ok: false, reason: "MonitorFailed", detail: "the monitor is not running" };
     }
+    if (this.#cloud?.has(extension)) return await this.#subscribeCloud(extension, subscriber);
     if (!this.#phones.has(extension)) return { ok: false, reason: "UnknownDevice" };
     const entry = this.#entry(extension);
     const { device, setup } = entry;
@@ -211,6 +235,15 @@ export class Monitor implements Component {
 
   /** MonitorStop: idempotent; the device's calls are still tracked. */
   unsubscribe(extension: string, subscriber: EventSubscriber): void {
+    const cloud = this.#cloudDevices.get(extension);
+    if (cloud) {
+      cloud.subscribers.delete(subscriber);
+      for (const p of cloud.pendingStarts) if (p.subscriber === subscriber) p.cancelled = true;
+      if (cloud.subscribers.size === 0 && cloud.pendingStarts.size === 0) {
+        this.#cloud?.unwatch(extension);
+      }
+      return;
+    }
     const device = this.#entries.get(extension)?.device;
     if (!device) return;
     device.subscribers.delete(subscriber);
@@ -234,8 +267,23 @@ export class Monitor implements Component {
     send: () => Promise<Outcome>,
   ): Promise<Outcome> {
     const entry = this.#entries.get(extension);
-    if (!entry || entry.setup.configuredAt === undefined || this.#closed) return await send();
-    const device = entry.device;
+    const cloud = this.#cloudDevices.get(extension);
+    const device = cloud ?? entry?.device;
+    if (this.#closed || !device || (!cloud && entry?.setup.configuredAt === undefined)) {
+      return await send();
+    }
+    const current = () =>
+      (cloud ? this.#cloudDevices.get(extension) : this.#entries.get(extension)?.device) === device;
+    // A provider reports a transfer while its request is still being answered, so for a cloud
+    // device TransferCall also holds its place in the queue (docs/cloud-phones.md §4).
+    if (cloud && command === "TransferCall") {
+      const sending = send();
+      return await device.queue(async () => {
+        const outcome = await sending;
+        if (outcome.ok && current()) device.transferStarted(number);
+        return outcome;
+      });
+    }
     if (command === "MakeCall") {
       const sending = send();
       return await device.queue(async () => {
@@ -246,10 +294,10 @@ export class Monitor implements Component {
       });
     }
     const outcome = await send();
-    if (outcome.ok && this.#entries.get(extension) === entry) {
-      if (command === "ClearConnection") this.#queue(entry, () => device.cleared());
+    if (outcome.ok && current()) {
+      if (command === "ClearConnection") this.#queueOn(device, () => device.cleared());
       else if (command === "TransferCall") {
-        this.#queue(entry, () => device.transferStarted(number));
+        this.#queueOn(device, () => device.transferStarted(number));
       }
     }
     return outcome;
@@ -326,6 +374,16 @@ export class Monitor implements Component {
         lastRefusal: callbacks.lastRefusal,
       });
     }
+    for (const device of this.#cloudDevices.values()) {
+      devices.push({
+        device: device.extension,
+        host: "provider",
+        configuration: "configured",
+        subscribers: device.subscribers.size,
+        calls: device.calls.calls(),
+        refusedCallbacks: 0,
+      });
+    }
     devices.sort((a, b) => a.device.localeCompare(b.device, "en", { numeric: true }));
     return { devices };
   }
@@ -359,12 +417,114 @@ export class Monitor implements Component {
 
   /** Queues a change of a device's calls; a failure is logged, never thrown. */
   #queue(entry: Entry, change: () => unknown): void {
-    entry.device.queue(change).catch((e) =>
+    this.#queueOn(entry.device, change);
+  }
+
+  #queueOn(device: Device, change: () => unknown): void {
+    device.queue(change).catch((e) =>
       logger().error("an event of {device} was lost: {error}", {
-        device: entry.device.extension,
+        device: device.extension,
         error: e,
       })
     );
+  }
+
+  /**
+   * MonitorStart on a cloud device (docs/cloud-phones.md §4): the provider's event
+   * subscription instead of action URLs; the calls already in progress are adopted before the
+   * channel is subscribed.
+   */
+  async #subscribeCloud(extension: string, subscriber: EventSubscriber): Promise<Outcome> {
+    let device = this.#cloudDevices.get(extension);
+    if (device && device.subscribers.size > 0) {
+      device.subscribers.add(subscriber);
+      return { ok: true };
+    }
+    if (!device) {
+      const made: Device = new Device(extension, {
+        clock: this.#clock,
+        nextCallRef: () => this.#nextCallRef++,
+        unansweredMs: this.#unansweredMs,
+        live: () => !this.#closed && this.#cloudDevices.get(extension) === made,
+        onSent: this.#onEventsSent,
+      });
+      device = made;
+      this.#cloudDevices.set(extension, device);
+    }
+    const pending: PendingStart = { subscriber, cancelled: false };
+    device.pendingStarts.add(pending);
+    try {
+      const watched = await this.#cloud!.watch(extension);
+      if (this.#cloudDevices.get(extension) !== device) {
+        return { ok: false, reason: "UnknownDevice" };
+      }
+      if (!watched.ok) {
+        device.subscribers.delete(subscriber);
+        return watched;
+      }
+      const known = device;
+      this.#queueOn(device, () => this.#adopt(known, watched.snapshot));
+      if (!pending.cancelled && !this.#closed) device.subscribers.add(subscriber);
+      return { ok: true };
+    } finally {
+      device.pendingStarts.delete(pending);
+      if (device.subscribers.size === 0 && device.pendingStarts.size === 0) {
+        this.#cloud?.unwatch(extension);
+      }
+    }
+  }
+
+  /** The calls a cloud device has now, taken in as its own reports. */
+  #adopt(device: Device, snapshot: CloudSnapshot): void {
+    for (const r of snapshot.parties) {
+      const report = cloudReport(r, device.calls.stateOf(r.callId));
+      if (report) device.report(report);
+    }
+  }
+
+  #cloudReport(r: CloudPartyReport): void {
+    const device = this.#cloudDevices.get(r.device);
+    if (!device || this.#closed) return;
+    this.#queueOn(device, () => {
+      const report = cloudReport(r, device.calls.stateOf(r.callId));
+      if (report) device.report(report);
+    });
+  }
+
+  /** Events may have been lost: calls the provider no longer lists have ended. */
+  #cloudReconcile(snapshot: CloudSnapshot): void {
+    const device = this.#cloudDevices.get(snapshot.device);
+    if (!device || this.#closed) return;
+    this.#queueOn(device, () => {
+      const listed = new Set(snapshot.parties.map((p) => p.callId));
+      for (const callId of device.calls.callIds()) {
+        if (!listed.has(callId)) {
+          device.report({ notification: "onDisconnected", callId, remote: "", displayName: "" });
+        }
+      }
+      this.#adopt(device, snapshot);
+    });
+  }
+
+  /** A cloud phone left the configuration: its monitors end, the channels stay open. */
+  #endCloud(device: Device): void {
+    this.#cloudDevices.delete(device.extension);
+    this.#cloud?.unwatch(device.extension);
+    device.stop();
+    for (const p of device.pendingStarts) p.cancelled = true;
+    const subscribers = [...device.subscribers];
+    device.subscribers.clear();
+    for (const s of subscribers) {
+      try {
+        s.monitorEnded(device.extension);
+      } catch (e) {
+        logger().error("subscriber {id} failed on the end of {device}'s monitor: {error}", {
+          id: s.id,
+          device: device.extension,
+          error: e,
+        });
+      }
+    }
   }
 
   /** A callback with a wrong key: if it really comes from the phone, its URLs are old. */

@@ -154,40 +154,17 @@ export class ProviderAccount {
 
   async #send(command: RawCommand, maxReplyBytes: number): Promise<RawReply> {
     try {
-      this.gate.check(routeOf(command.method, command.resource));
-      let renewed = false;
-      for (;;) {
-        const token = this.#session ? await this.#session.accessToken() : undefined;
-        const headers: Record<string, string> = {
-          Accept: command.accept,
-          "User-Agent": USER_AGENT,
-        };
-        const authorization = token !== undefined ? `Bearer ${token}` : this.#staticAuth();
-        if (authorization) headers.Authorization = authorization;
-        if (command.contentType) headers["Content-Type"] = command.contentType;
-        const answer = await this.#exchange({
-          method: command.method,
-          path: command.resource,
-          headers,
-          body: command.body,
-          // Compact JSON may be smaller than the provider's text; a body this much larger
-          // than the line limit cannot fit, so it is not read into memory.
-          limitBytes: maxReplyBytes * 4 + 64 * 1024,
-        });
-        if (
-          answer.status === 401 && token !== undefined && !renewed &&
-          this.#session?.invalidate(token)
-        ) {
-          renewed = true;
-          continue;
-        }
-        log("provider").debug("{method} {resource} answered {status}", {
-          method: command.method,
-          resource: command.resource,
-          status: answer.status,
-        });
-        return this.#reply(answer, maxReplyBytes);
-      }
+      const answer = await this.#authorized({
+        method: command.method,
+        path: command.resource,
+        headers: command.contentType ? { "Content-Type": command.contentType } : {},
+        accept: command.accept,
+        body: command.body,
+        // Compact JSON may be smaller than the provider's text; a body this much larger
+        // than the line limit cannot fit, so it is not read into memory.
+        limitBytes: maxReplyBytes * 4 + 64 * 1024,
+      });
+      return this.#reply(answer, maxReplyBytes);
     } catch (e) {
       if (e instanceof ProviderError) {
         log("provider").debug("{method} {resource} failed: {reason}", {
@@ -199,6 +176,75 @@ export class ProviderAccount {
       }
       log("provider").error("RawCommand failed unexpectedly: {error}", { error: e });
       return errorReply(0, `InternalError: ${e instanceof Error ? e.message : e}`, maxReplyBytes);
+    }
+  }
+
+  /**
+   * One JSON request of the server's own (cloud phones, docs/cloud-phones.md §3), through the
+   * same session, gate and retries as a RawCommand. Resolves with any answer; rejects with a
+   * {@link ProviderError} when there was none (or a penalty held it back).
+   */
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ readonly status: number; readonly body: unknown; readonly reason: string }> {
+    const answer = await this.#authorized({
+      method,
+      path,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      accept: "application/json",
+      body: body === undefined ? undefined : JSON.stringify(body),
+      limitBytes: 4 * 1024 * 1024,
+    });
+    const ok = answer.status >= 200 && answer.status < 300;
+    return {
+      status: answer.status,
+      body: ok ? replyBody(answer.headers.get("content-type"), answer.text) : undefined,
+      reason: ok ? "" : failureReason(answer),
+    };
+  }
+
+  /** Through the gate with the session's token; a 401 renews the token once and tries again. */
+  async #authorized(request: {
+    readonly method: string;
+    readonly path: string;
+    readonly headers: Record<string, string>;
+    readonly accept: string;
+    readonly body?: string;
+    readonly limitBytes: number;
+  }): Promise<HttpAnswer> {
+    this.gate.check(routeOf(request.method, request.path));
+    let renewed = false;
+    for (;;) {
+      const token = this.#session ? await this.#session.accessToken() : undefined;
+      const headers: Record<string, string> = {
+        Accept: request.accept,
+        "User-Agent": USER_AGENT,
+        ...request.headers,
+      };
+      const authorization = token !== undefined ? `Bearer ${token}` : this.#staticAuth();
+      if (authorization) headers.Authorization = authorization;
+      const answer = await this.#exchange({
+        method: request.method,
+        path: request.path,
+        headers,
+        body: request.body,
+        limitBytes: request.limitBytes,
+      });
+      if (
+        answer.status === 401 && token !== undefined && !renewed &&
+        this.#session?.invalidate(token)
+      ) {
+        renewed = true;
+        continue;
+      }
+      log("provider").debug("{method} {resource} answered {status}", {
+        method: request.method,
+        resource: request.path,
+        status: answer.status,
+      });
+      return answer;
     }
   }
 

@@ -20,12 +20,17 @@ import {
   ProviderAccount,
   type RetryPolicy,
 } from "./_account.ts";
+import { CloudPhones } from "./_cloud.ts";
 import { errorReply, parseRawCommand } from "./_command.ts";
+import type { SubscriptionStatus, SubscriptionTiming } from "./_events.ts";
 import { type FetchLike, type HttpClientFactory, originOf } from "./_transport.ts";
 
 export { ProviderError, RATE_LIMITED } from "./_errors.ts";
 export type { AccountStatus, RetryPolicy } from "./_account.ts";
 export { DEFAULT_RETRY } from "./_account.ts";
+export type { CloudPhones } from "./_cloud.ts";
+export { DEFAULT_TIMING } from "./_events.ts";
+export type { SubscriptionState, SubscriptionStatus, SubscriptionTiming } from "./_events.ts";
 export type { RateGateStatus, RateGroupStatus } from "./_rate_gate.ts";
 export type { OAuthSessionState, OAuthSessionStatus } from "./_session.ts";
 export type { FetchLike, HttpClientFactory } from "./_transport.ts";
@@ -42,12 +47,20 @@ export interface ProviderServiceOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** How long a refused login is not tried again. Default 60 s. */
   readonly loginRetryMs?: number;
+  /** Reconnection and heartbeat timings of the event subscription (docs/cloud-phones.md §6). */
+  readonly cloudTiming?: Partial<SubscriptionTiming>;
 }
 
-/** The provider part of the status page; never a token or a secret. */
+/**
+ * The provider part of the status page; never a token or a secret. `events` is the event
+ * subscription of the cloud phones, present when any is configured (docs/cloud-phones.md §6).
+ */
 export type ProviderStatus =
   | { readonly configured: false }
-  | ({ readonly configured: true } & AccountStatus);
+  | ({ readonly configured: true; readonly events?: CloudEventsStatus } & AccountStatus);
+
+/** The cloud phones' event subscription and how many extensions it watches. */
+export type CloudEventsStatus = SubscriptionStatus & { readonly watched: number };
 
 /** The provider component: RawCommands in, one-line JSON replies out. */
 export class ProviderService implements Component {
@@ -58,9 +71,16 @@ export class ProviderService implements Component {
   readonly #retry: RetryPolicy;
   readonly #loginRetryMs: number;
   #account?: ProviderAccount;
+  /**
+   * Extensions of the provider account as devices (docs/cloud-phones.md): hand it to the
+   * monitor and the dispatcher as their `CloudPort`.
+   */
+  readonly cloud: CloudPhones;
   /** The provider settings in effect, as JSON, to tell a change from a reload. */
   #settingsKey = "";
   #closed = false;
+  /** Any `phone=<ext>@provider` line is configured. */
+  #cloudConfigured = false;
 
   constructor(options: ProviderServiceOptions = {}) {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -69,6 +89,7 @@ export class ProviderService implements Component {
       ((o) => Deno.createHttpClient(o));
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#loginRetryMs = options.loginRetryMs ?? 60_000;
+    this.cloud = new CloudPhones(() => this.#account, this.#clock, options.cloudTiming);
   }
 
   /**
@@ -78,9 +99,13 @@ export class ProviderService implements Component {
    */
   async apply(settings: Settings): Promise<void> {
     if (this.#closed) return;
+    this.cloud.apply(settings);
+    this.#cloudConfigured = settings.config.cloudPhones.length > 0;
     const config = settings.config.provider;
     const key = config ? JSON.stringify(config) : "";
     if (key === this.#settingsKey) return;
+    // The subscription is made again on the new account (docs/cloud-phones.md §6).
+    this.cloud.accountChanged();
     this.#settingsKey = key;
     const old = this.#account;
     this.#account = config
@@ -139,13 +164,16 @@ export class ProviderService implements Component {
   /** Provider, session and rate limits for the status page. */
   status(): ProviderStatus {
     const account = this.#account;
-    return account ? { configured: true, ...account.status() } : { configured: false };
+    if (!account) return { configured: false };
+    const events = this.#cloudConfigured ? this.cloud.status() : undefined;
+    return { configured: true, ...account.status(), ...(events ? { events } : {}) };
   }
 
   /** Ends work in flight and revokes the session (errors ignored). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.cloud.close();
     const account = this.#account;
     this.#account = undefined;
     await account?.close("the server is shutting down");

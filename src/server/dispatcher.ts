@@ -43,7 +43,7 @@ export class Dispatcher implements CommandHandler {
   }
 
   knowsDevice(device: string): boolean {
-    return this.#phones.has(device);
+    return this.#phones.has(device) || this.#provider.cloud.has(device);
   }
 
   callControl(
@@ -57,7 +57,11 @@ export class Dispatcher implements CommandHandler {
         device,
         command,
         number,
-        () => this.#phones.execute(device, command, number, arrivedAt),
+        // A cloud device is an extension of the provider account (docs/cloud-phones.md §3).
+        () =>
+          this.#provider.cloud.has(device)
+            ? this.#provider.cloud.execute(device, command, number, arrivedAt)
+            : this.#phones.execute(device, command, number, arrivedAt),
       ));
   }
 

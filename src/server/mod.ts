@@ -17,7 +17,7 @@ import { ChannelServer } from "../channel/mod.ts";
 import { Monitor } from "../monitor/mod.ts";
 import { PhoneRegistry } from "../phones/mod.ts";
 import { log, logFindings, LogService } from "../log/mod.ts";
-import { type FetchLike, ProviderService } from "../provider/mod.ts";
+import { type FetchLike, ProviderService, type SubscriptionTiming } from "../provider/mod.ts";
 import { SimDemoPhones, type SimPhone } from "../simulator/mod.ts";
 import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly watch?: boolean;
   /** What loading the settings found, shown on the status page until the file changes. */
   readonly findings?: readonly Finding[];
+  /** Timings of the cloud phones' event subscription; tests shorten them. */
+  readonly cloudTiming?: Partial<SubscriptionTiming>;
 }
 
 /** The outcome of the last reload attempt, shown on the status page. */
@@ -98,12 +100,17 @@ export class Server {
       phonesReachable: () => this.phones.status().filter((p) => p.reachable === "reachable").length,
     });
     this.phones = new PhoneRegistry({ clock, demoPhones: new SimDemoPhones() });
+    this.provider = new ProviderService({
+      clock,
+      fetch: countedFetch(metrics),
+      cloudTiming: options.cloudTiming,
+    });
     this.monitor = new Monitor({
       phones: this.phones,
+      cloud: this.provider.cloud,
       clock,
       onEventsSent: (count) => metrics.eventsSent.inc(count),
     });
-    this.provider = new ProviderService({ clock, fetch: countedFetch(metrics) });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
         this.phones,

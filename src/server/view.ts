@@ -44,19 +44,35 @@ const SESSION_WORDS: Record<string, string> = {
   closed: "closed",
 };
 
+const EVENT_WORDS: Record<string, string> = {
+  off: "not subscribed (no cloud phone is monitored)",
+  connecting: "subscribing",
+  live: "live",
+  reconnecting: "reconnecting",
+};
+
 function providerView(provider: ProviderService): ProviderView {
   const s = provider.status();
   if (!s.configured) return { configured: false, state: "not configured", healthy: true };
+  // A provider outage shows here and nowhere else: SNOM phones do not depend on it.
+  const e = s.events;
+  const eventsDown = e?.state === "reconnecting";
+  const events = e &&
+    (EVENT_WORDS[e.state] ?? e.state) +
+      (eventsDown && e.since !== undefined ? ` since ${new Date(e.since).toISOString()}` : "") +
+      (eventsDown && e.lastError ? `: ${e.lastError}` : "");
+  const withEvents = events === undefined ? {} : { events };
   if (!s.session) {
-    return { configured: true, id: s.id, state: "ready", healthy: true };
+    return { configured: true, id: s.id, state: "ready", healthy: !eventsDown, ...withEvents };
   }
   const state = s.session.state;
   return {
     configured: true,
     id: s.id,
     state: SESSION_WORDS[state] ?? state,
-    healthy: state !== "refused" && state !== "failed",
+    healthy: state !== "refused" && state !== "failed" && !eventsDown,
     detail: s.session.lastError,
+    ...withEvents,
   };
 }
 

@@ -17,6 +17,7 @@ import { ChannelBindError } from "../../src/channel/mod.ts";
 import type { Clock } from "../../src/clock.ts";
 import { LogService } from "../../src/log/mod.ts";
 import { loadSettings, Server } from "../../src/server/mod.ts";
+import type { SubscriptionTiming } from "../../src/provider/mod.ts";
 import { SimNetwork, type SimPhone, type SimPhoneOptions } from "../../src/simulator/mod.ts";
 import { freePort, tempDir } from "../helpers.ts";
 import { StliClient } from "../fakes/stli_client.ts";
@@ -30,6 +31,8 @@ export interface StartOptions {
   /** Builds extra lines once the phones run (e.g. `phone=` lines naming their ports). */
   readonly linesFor?: (phones: ReadonlyMap<string, SimPhone>) => readonly string[];
   readonly clock?: Clock;
+  /** Timings of the cloud phones' event subscription (docs/cloud-phones.md §6). */
+  readonly cloudTiming?: Partial<SubscriptionTiming>;
 }
 
 /** A running server with everything the harness opened for it. */
@@ -122,6 +125,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
           configText,
           logService,
           clock: options.clock,
+          cloudTiming: options.cloudTiming,
           watch: true,
           findings: loaded.findings,
         });

@@ -10,8 +10,12 @@
  *   answers (`hold`: slow until released) and delayed answers (`delay`, real milliseconds);
  * - a few resources: `GET /restapi`, `GET /restapi/v1.0/account/~/extension/~`, RingOut
  *   (`POST …/ring-out`, `GET`/`DELETE …/ring-out/{id}`), and for custom providers `/echo/*`
- *   (reflects the request), `/text` (text/plain) and `/big?bytes=N&type=json|text`.
+ *   (reflects the request), `/text` (text/plain) and `/big?bytes=N&type=json|text`;
+ * - telephony (`telephony`, tests/fakes/fake_telephony.ts): extension and device lists,
+ *   call-out, RingOut per extension, active calls, sessions and party actions.
  */
+
+import { type FakeSession, FakeTelephony } from "./fake_telephony.ts";
 
 /** A group's limit: requests per window, and the penalty after exceeding it. */
 export interface GroupLimit {
@@ -76,6 +80,25 @@ interface Session {
   ended: boolean;
 }
 
+/** A WebSocket session of the fake gateway. */
+interface WsSession {
+  /** The `wsc` token. */
+  readonly token: string;
+  /** The OAuth session whose WebSocket token opened it. */
+  readonly oauth: number;
+  /** Messages sent so far (each carries the next number in its `wsc`). */
+  sequence: number;
+  /** The subscription's event filters, when it has one. */
+  filters?: string[];
+  socket?: WebSocket;
+  /** When its socket closed; it can be recovered for `recoveryTimeoutSeconds`. */
+  detachedAt?: number;
+  /** The last notifications with their sequence numbers. */
+  buffer: { seq: number; text: string }[];
+  /** The sequence number of the last message the socket took. */
+  lastSent: number;
+}
+
 interface GroupState {
   windowStart: number;
   count: number;
@@ -137,6 +160,8 @@ export class FakeProvider {
   readonly #releases = new Set<() => void>();
   readonly #listeners = new Set<() => void>();
   #ringOuts = 0;
+  /** The account's extensions, devices and calls (docs/cloud-phones.md). */
+  readonly telephony = new FakeTelephony();
 
   private constructor(options: FakeProviderOptions) {
     this.#options = {
@@ -159,6 +184,7 @@ export class FakeProvider {
     };
     this.#server = Deno.serve(serveOptions, (req) => this.#handle(req));
     this.port = this.#server.addr.port;
+    this.telephony.onChange = (session) => this.#publish(session);
     this.url = `${options.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
@@ -252,6 +278,8 @@ export class FakeProvider {
   /** Answers held requests and stops the server. */
   async close(): Promise<void> {
     this.releaseHeld();
+    for (const socket of this.#sockets.keys()) socket.close();
+    this.#wsSessions.clear();
     await this.#server.shutdown();
   }
 
@@ -261,8 +289,220 @@ export class FakeProvider {
     for (const l of listeners) l();
   }
 
+  /**
+   * WebSocket sessions of the gateway by their `wsc` token (docs/provider.md §8.2): a session
+   * outlives its socket for `recoveryTimeoutSeconds`, keeping its subscription and the last
+   * `recoveryBufferSize` notifications, so a client presenting the token on a new socket
+   * (of the same OAuth session) gets them replayed.
+   */
+  readonly #wsSessions = new Map<string, WsSession>();
+  /** Sockets open now and their sessions. */
+  readonly #sockets = new Map<WebSocket, WsSession>();
+  /** WebSocket tokens not used yet, with the OAuth session that asked for each. */
+  readonly #wsTokens = new Map<string, number>();
+  #sequence = 0;
+  /** How long a dropped session can be recovered. */
+  recoveryTimeoutSeconds = 180;
+  /** Notifications kept per session for a recovery. */
+  recoveryBufferSize = 100;
+  /**
+   * A recovery also replays this many notifications the client already got before the drop,
+   * as a gateway that cannot know what arrived may do: the client must drop them.
+   */
+  recoveryOverlap = 0;
+  /** Every recovery fails, as after the recovery window (`WSG-1004`). */
+  recoveryRefused = false;
+  /** Every reconnection with a `wsc` token, and how it ended. */
+  readonly recoveries: ("Successful" | "Failed")[] = [];
+  /** Heartbeat requests the gateway answered. */
+  heartbeats = 0;
+
+  /** Every `wsc` token the gateway handed out (tests check they never reach a log). */
+  readonly wscTokens: string[] = [];
+
+  /** Gateway sockets that have a subscription now. */
+  get subscribedSockets(): number {
+    return [...this.#sockets.values()].filter((s) => s.filters !== undefined).length;
+  }
+
+  /** The WebSocket gateway (docs/provider.md §8.2): ConnectionDetails, one subscription. */
+  #gateway(req: Request, url: URL): Response {
+    const token = url.searchParams.get("access_token") ?? "";
+    const oauth = this.#wsTokens.get(token);
+    if (oauth === undefined) return new Response("bad token", { status: 401 });
+    this.#wsTokens.delete(token);
+    const wsc = url.searchParams.get("wsc");
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    const now = this.#options.clock.now();
+    let session: WsSession | undefined;
+    let recovery: "Successful" | "Failed" | undefined;
+    let recoveryErrorCode: string | undefined;
+    if (wsc !== null) {
+      const old = this.#wsSessions.get(wsc);
+      if (!old || old.socket || old.filters === undefined) recoveryErrorCode = "WSG-1005";
+      else if (old.oauth !== oauth) recoveryErrorCode = "WSG-1003";
+      else if (
+        this.recoveryRefused ||
+        now - (old.detachedAt ?? now) > this.recoveryTimeoutSeconds * 1000
+      ) {
+        recoveryErrorCode = "WSG-1004";
+      }
+      if (old && recoveryErrorCode === undefined) session = old;
+      recovery = recoveryErrorCode ? "Failed" : "Successful";
+      this.recoveries.push(recovery);
+    }
+    const recovered = session !== undefined;
+    session ??= {
+      token: random(),
+      oauth,
+      sequence: 0,
+      buffer: [],
+      lastSent: 0,
+    };
+    const s = session;
+    if (!recovered) this.wscTokens.push(s.token);
+    this.#wsSessions.set(s.token, s);
+    socket.onopen = () => {
+      const missed = recovered ? this.#missed(s) : [];
+      s.socket = socket;
+      s.detachedAt = undefined;
+      this.#sockets.set(socket, s);
+      this.#send(s, { type: "ConnectionDetails" }, {
+        creationTime: new Date(now).toISOString(),
+        ...(recovery ? { recoveryState: recovery } : {}),
+        ...(recoveryErrorCode ? { recoveryErrorCode } : {}),
+        recoveryBufferSize: this.recoveryBufferSize,
+        recoveryTimeout: this.recoveryTimeoutSeconds,
+        idleTimeout: 1800,
+        absoluteTimeout: 86400,
+        maxActiveRequests: 10,
+      });
+      for (const m of missed) {
+        socket.send(m.text);
+        s.lastSent = Math.max(s.lastSent, m.seq);
+      }
+      this.#notify();
+    };
+    socket.onclose = () => {
+      this.#sockets.delete(socket);
+      if (s.socket === socket) {
+        s.socket = undefined;
+        s.detachedAt = this.#options.clock.now();
+      }
+      this.#notify();
+    };
+    socket.onmessage = (m) => {
+      let msg: unknown;
+      try {
+        msg = JSON.parse(String(m.data));
+      } catch {
+        return;
+      }
+      const [head, body] = Array.isArray(msg) ? msg : [];
+      if (
+        head?.type === "ClientRequest" && head.method === "POST" &&
+        /^\/restapi\/v1\.0\/subscription\/?$/.test(head.path)
+      ) {
+        const filters = Array.isArray(body?.eventFilters) ? body.eventFilters : [];
+        const ok = body?.deliveryMode?.transportType === "WebSocket" && filters.length > 0;
+        s.filters = ok ? filters : undefined;
+        s.buffer = [];
+        this.#send(
+          s,
+          { type: "ClientResponse", messageId: head.messageId, status: ok ? 200 : 400 },
+          ok
+            ? {
+              id: random(),
+              status: "Active",
+              eventFilters: filters,
+              deliveryMode: { transportType: "WebSocket" },
+            }
+            : { errorCode: "SUB-406", message: "Invalid subscription request" },
+        );
+        this.#notify();
+      } else if (head?.type === "Heartbeat") {
+        this.heartbeats++;
+        if (!this.silent) this.#send(s, { type: "Heartbeat", messageId: head.messageId });
+        this.#notify();
+      }
+    };
+    return response;
+  }
+
+  /** The gateway answers no heartbeat and sends nothing (a half-open connection). */
+  silent = false;
+
+  /** Buffered notifications a recovered session has not got (and `recoveryOverlap` more). */
+  #missed(s: WsSession): { seq: number; text: string }[] {
+    const from = s.lastSent - this.recoveryOverlap;
+    return s.buffer.filter((m) => m.seq > from);
+  }
+
+  /** Sends one message of a session, with the session's `wsc` in its header. */
+  #send(s: WsSession, head: Record<string, unknown>, body?: unknown): string {
+    const seq = ++s.sequence;
+    const text = JSON.stringify([
+      { ...head, wsc: { token: s.token, sequence: seq } },
+      ...(body === undefined ? [] : [body]),
+    ]);
+    if (s.socket?.readyState === WebSocket.OPEN && !this.silent) {
+      s.socket.send(text);
+      s.lastSent = seq;
+    }
+    return text;
+  }
+
+  /** Closes every gateway socket, as a network fault would; sessions stay recoverable. */
+  dropWebSockets(): void {
+    for (const socket of this.#sockets.keys()) socket.close(1011, "fake drop");
+  }
+
+  /** Dropped sessions can no longer be recovered (their recovery window passed). */
+  expireRecovery(): void {
+    for (const [token, s] of this.#wsSessions) {
+      if (!s.socket) this.#wsSessions.delete(token);
+    }
+  }
+
+  #publish(session: FakeSession): void {
+    const body = {
+      sequence: ++this.#sequence,
+      sessionId: `x-${session.id}`,
+      telephonySessionId: session.id,
+      serverId: "fake",
+      eventTime: new Date(this.#options.clock.now()).toISOString(),
+      parties: session.parties.filter((p) => p.extensionId).map((p) => ({
+        accountId: "1",
+        extensionId: p.extensionId,
+        id: p.id,
+        direction: p.direction,
+        from: p.from,
+        to: p.to,
+        status: { ...p.status },
+        missedCall: false,
+      })),
+    };
+    const event = {
+      uuid: random(),
+      event: "/restapi/v1.0/account/1/telephony/sessions",
+      timestamp: body.eventTime,
+      subscriptionId: "fake",
+      ownerId: "1",
+      body,
+    };
+    for (const s of this.#wsSessions.values()) {
+      if (s.filters === undefined) continue;
+      const text = this.#send(s, { type: "ServerNotification", messageId: random() }, event);
+      s.buffer.push({ seq: s.sequence, text });
+      if (s.buffer.length > this.recoveryBufferSize) s.buffer.shift();
+    }
+  }
+
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (url.pathname === "/ws" && req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      return this.#gateway(req, url);
+    }
     const record: Mutable<RecordedRequest> = {
       seq: this.requests.length + 1,
       at: this.#options.clock.now(),
@@ -369,13 +609,25 @@ export class FakeProvider {
     if (path.startsWith("/restapi/v1.0/account/~/extension/~/ring-out/")) {
       return method === "GET" ? "Light" : "Heavy";
     }
-    return undefined;
+    return this.telephony.groupOf(method, path);
   }
 
   #route(record: RecordedRequest, url: URL): Response {
     const path = url.pathname;
     if (path === "/restapi/oauth/token" && record.method === "POST") return this.#token(record);
     if (path === "/restapi/oauth/revoke" && record.method === "POST") return this.#revoke(record);
+    if (path === "/restapi/oauth/wstoken" && record.method === "POST") {
+      const refused = this.#checkBearer(record.headers.get("authorization"));
+      if (refused) return refused;
+      const token = random();
+      const bearer = record.headers.get("authorization")?.match(/^Bearer (\S+)$/)?.[1];
+      this.#wsTokens.set(token, this.#sessions.find((s) => s.access === bearer)?.id ?? 0);
+      return json(200, {
+        ws_access_token: token,
+        uri: `${this.url.replace(/^http/, "ws")}/ws`,
+        expires_in: 30,
+      });
+    }
     if (path === "/restapi" && record.method === "GET") {
       return json(200, {
         uri: `${this.url}/restapi`,
@@ -446,6 +698,8 @@ export class FakeProvider {
         });
       }
     }
+    const telephony = this.telephony.route(record.method, path, record.body);
+    if (telephony) return telephony;
     return rcError(404, "CMN-102", `Resource for parameter [path] is not found`);
   }
 
