@@ -225,17 +225,23 @@ export class Monitor implements Component {
    * - ClearConnection accepted on a device with only ringing calls: ConnectionCleared;
    * - TransferCall accepted: remembered, so the phone's transfer report and a following
    *   MakeCall (the vendor's sequence) end both legs.
-   * Devices this run never configured pass straight through.
+   * `send` gets the phone's id of the call the command acts on, when the device's calls name
+   * one (docs/phone-profiles.md §2.2). Devices this run never configured pass straight
+   * through.
    */
   async command(
     extension: string,
     command: CallCommandName,
     number: string | undefined,
-    send: () => Promise<Outcome>,
+    send: (callId?: string) => Promise<Outcome>,
   ): Promise<Outcome> {
     const entry = this.#entries.get(extension);
     if (!entry || entry.setup.configuredAt === undefined || this.#closed) return await send();
     const device = entry.device;
+    if (number === undefined) {
+      const callId = device.calls.targetCallId(command);
+      if (callId) return await this.#afterCommand(entry, command, number, await send(callId));
+    }
     if (command === "MakeCall") {
       const sending = send();
       return await device.queue(async () => {
@@ -245,8 +251,18 @@ export class Monitor implements Component {
         return initiated ? { ...outcome, initiated } : outcome;
       });
     }
-    const outcome = await send();
-    if (outcome.ok && this.#entries.get(extension) === entry) {
+    return this.#afterCommand(entry, command, number, await send());
+  }
+
+  /** What an accepted command other than MakeCall changes that the phone will not report. */
+  #afterCommand(
+    entry: Entry,
+    command: CallCommandName,
+    number: string | undefined,
+    outcome: Outcome,
+  ): Outcome {
+    const device = entry.device;
+    if (outcome.ok && this.#entries.get(device.extension) === entry) {
       if (command === "ClearConnection") this.#queue(entry, () => device.cleared());
       else if (command === "TransferCall") {
         this.#queue(entry, () => device.transferStarted(number));

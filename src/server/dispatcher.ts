@@ -57,7 +57,7 @@ export class Dispatcher implements CommandHandler {
         device,
         command,
         number,
-        () => this.#phones.execute(device, command, number, arrivedAt),
+        (callId) => this.#phones.execute(device, command, number, arrivedAt, callId),
       ));
   }
 
