@@ -50,6 +50,8 @@ import { type CallbackRecord, phoneReport, readCallback, refuse } from "./_callb
 import { Device, type PendingStart } from "./_device.ts";
 import { type PhonePort, PhoneSetup, type SetupState } from "./_phone_setup.ts";
 import { UNANSWERED_MS } from "./calls.ts";
+import { provisionedSecret } from "./callback_url.ts";
+import { type Provisioning, provisioningFor } from "./provisioning.ts";
 import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
 
 export type { PhonePort } from "./_phone_setup.ts";
@@ -66,6 +68,12 @@ export interface MonitorOptions {
   readonly reconfigureMinIntervalMs?: number;
   /** Told how many events were handed to channels, for the metrics (docs/status-page.md §6). */
   readonly onEventsSent?: (count: number) => void;
+  /**
+   * The server's callback key, from which phones with `[monitorProvisioning]` get callback
+   * keys that stay the same across starts (docs/yealink.md §5.1). Read only when such a
+   * phone is configured. Without it, they get a fresh key per run like other phones.
+   */
+  readonly callbackKey?: () => string;
 }
 
 /** One monitored device on the status page. */
@@ -87,6 +95,8 @@ export interface DeviceStatus {
 /** What the status page shows of the monitor. */
 export interface MonitorStatus {
   readonly devices: readonly DeviceStatus[];
+  /** Per phone with `[monitorProvisioning]`: the lines to load, or why they are unknown. */
+  readonly provisioning: ReadonlyMap<string, Provisioning>;
 }
 
 const RECONFIGURE_MIN_INTERVAL_MS = 30_000;
@@ -109,7 +119,10 @@ export class Monitor implements Component {
   readonly #unansweredMs: number;
   readonly #reconfigureMinIntervalMs: number;
   readonly #onEventsSent?: (count: number) => void;
+  readonly #callbackKey?: () => string;
   readonly #entries = new Map<string, Entry>();
+  /** Provisioning lines per phone, worked out when settings are applied. */
+  #provisioning = new Map<string, Provisioning>();
   #settings?: Settings;
   #nextCallRef = 1;
   #closed = false;
@@ -124,6 +137,7 @@ export class Monitor implements Component {
     this.#reconfigureMinIntervalMs = options.reconfigureMinIntervalMs ??
       RECONFIGURE_MIN_INTERVAL_MS;
     this.#onEventsSent = options.onEventsSent;
+    this.#callbackKey = options.callbackKey;
   }
 
   /**
@@ -134,6 +148,7 @@ export class Monitor implements Component {
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#sources.forget();
+    this.#refreshProvisioning(settings);
     for (const entry of [...this.#entries.values()]) {
       const { device, setup } = entry;
       if (!this.#phones.has(device.extension)) {
@@ -343,13 +358,40 @@ export class Monitor implements Component {
       });
     }
     devices.sort((a, b) => a.device.localeCompare(b.device, "en", { numeric: true }));
-    return { devices };
+    return { devices, provisioning: this.#provisioning };
+  }
+
+  /**
+   * Works out the provisioning lines of every phone with `[monitorProvisioning]` in the
+   * background; the status page shows them once known.
+   */
+  #refreshProvisioning(settings: Settings): void {
+    const next = new Map<string, Provisioning>();
+    this.#provisioning = next;
+    if (!this.#callbackKey) return;
+    for (const phone of settings.config.phones) {
+      const extension = phone.extension;
+      if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
+      let key: string;
+      try {
+        key = this.#callbackKey();
+      } catch (e) {
+        next.set(extension, { error: `no callback key: ${e instanceof Error ? e.message : e}` });
+        continue;
+      }
+      redactor.add(provisionedSecret(key, extension));
+      void provisioningFor(this.#phones, settings.config.server, key, extension).then((p) => {
+        if (this.#provisioning === next) next.set(extension, p);
+      });
+    }
   }
 
   #entry(extension: string): Entry {
     const known = this.#entries.get(extension);
     if (known) return known;
-    const secret = newSecret();
+    const provisioned = this.#callbackKey &&
+      this.#phones.monitorSetup(extension)?.provisioning !== undefined;
+    const secret = provisioned ? provisionedSecret(this.#callbackKey!(), extension) : newSecret();
     redactor.add(secret);
     const current = () => this.#entries.get(extension) === entry;
     const entry: Entry = {
