@@ -1,6 +1,6 @@
 /**
  * Entry point: flags → configuration → server → run until SIGINT/SIGTERM; or one of the
- * subcommands `client` and `service`. The only place that reads the process's arguments,
+ * subcommands `client`, `service` and `provisioning`. The only place that reads the process's arguments,
  * writes the first-start file and exits.
  */
 
@@ -20,6 +20,7 @@ import {
   lanAddresses,
   loadSettings,
   logFindings,
+  provisioningCommand,
   runClient,
   Server,
   serviceCommand,
@@ -82,6 +83,26 @@ async function main(request: CliRequest): Promise<number> {
   }
 
   const found = await discoverConfig(request.config, homeFolder());
+  if (request.kind === "provisioning") {
+    const text = found.exists ? await readConfig(found.path) : undefined;
+    if (text === undefined) {
+      if (!found.exists) console.error(`error: no configuration file at ${found.path}`);
+      return 1;
+    }
+    const result = await loadSettings(text, found.path);
+    if (!result.settings) {
+      for (const f of result.findings) {
+        if (f.level === "error") console.error(`error: ${formatFinding(f)}`);
+      }
+      return 1;
+    }
+    return await provisioningCommand(
+      result.settings,
+      request.extension,
+      (line) => console.log(line),
+      (line) => console.error(line),
+    );
+  }
   if (request.kind === "check") {
     if (!found.exists) {
       console.error(`error: no configuration file at ${found.path}`);

@@ -7,7 +7,7 @@
  * Protocol terms are those of docs/channel-protocol.md.
  */
 
-import type { NotificationName, Settings } from "./config/mod.ts";
+import type { NotificationName, ProvisioningLines, Settings } from "./config/mod.ts";
 
 export type { Settings };
 
@@ -166,6 +166,11 @@ export interface MonitorSetup {
   readonly notifications: ReadonlyMap<NotificationName, string>;
   /** Query to append to every notification URL, with the phone's `$variables`. */
   readonly variables: string;
+  /**
+   * Set when the phone takes its URLs from provisioning (docs/phone-profiles.md §2.4): the
+   * set-up only checks that the phone answers, and the administrator loads these lines.
+   */
+  readonly provisioning?: ProvisioningLines;
 }
 
 // --- The server's parts ---

@@ -3,7 +3,7 @@
  * compared with the real one.
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 const SECRET_BYTES = 24;
 
@@ -24,4 +24,14 @@ export function sameSecret(given: string | undefined, secret: string): boolean {
   const a = encoder.encode(given);
   const b = encoder.encode(secret);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A secret that stays the same for the same key and label: HMAC-SHA256, 192 bits, URL-safe.
+ * For callback keys that are loaded into a phone by provisioning (docs/yealink.md §5.1).
+ */
+export function derivedSecret(key: string, label: string): string {
+  return createHmac("sha256", key).update(label).digest().subarray(0, SECRET_BYTES).toString(
+    "base64url",
+  );
 }

@@ -239,7 +239,22 @@ function renderPhones(v: StatusView): string {
   if (v.phones.length === 0) {
     return `${head}<p class="muted">No phones are configured: add phone= lines to the configuration file.</p>`;
   }
-  return head + table("phones", v.phones.map(phoneRow));
+  return head + table("phones", v.phones.map(phoneRow)) + provisioningBlocks(v.phones);
+}
+
+/**
+ * The lines to load into each phone whose action URLs are provisioned (docs/yealink.md §5),
+ * ready to copy into its provisioning file.
+ */
+function provisioningBlocks(phones: readonly PhoneView[]): string {
+  return phones.filter((p) => p.provisioning).map((p) => {
+    const { lines, error } = p.provisioning!;
+    const body = lines
+      ? `<pre class="provisioning">${esc(lines.join("\n"))}</pre>`
+      : `<p class="muted">${esc(error ?? "not known yet")}</p>`;
+    return `<details class="provisioning" id="provisioning-${esc(p.extension)}"><summary>` +
+      `Provisioning lines for ${esc(p.extension)}</summary>${body}</details>`;
+  }).join("");
 }
 
 function channelRow(c: ChannelView): string {

@@ -89,6 +89,11 @@ export interface PhoneView {
   /** Set while the phone is left alone after a refused login or its lock-out page. */
   readonly blockedUntil?: number;
   readonly blockedReason?: string;
+  /**
+   * For a phone whose action URLs are provisioned (docs/yealink.md §5): the lines to load,
+   * with its callback URLs (shown only behind the page's access rule), or why they are unknown.
+   */
+  readonly provisioning?: { readonly lines?: readonly string[]; readonly error?: string };
 }
 
 /** One call on a phone. */

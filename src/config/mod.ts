@@ -39,8 +39,11 @@ export {
   type WatchOptions,
 } from "./reload.ts";
 export {
+  CALL_ID_COMMANDS,
   COMMAND_PLACEHOLDERS,
   commandSteps,
+  EXTRA_PLACEHOLDERS,
+  LINE_PLACEHOLDERS,
   MONITOR_PLACEHOLDERS,
   type MonitorConfiguration,
   type NotificationName,
@@ -51,6 +54,7 @@ export {
   PROFILE_COMMANDS,
   type ProfileCommand,
   type ProfileResult,
+  type ProvisioningLines,
   type RequestStep,
   type SuccessRule,
 } from "./profile.ts";

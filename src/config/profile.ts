@@ -16,7 +16,9 @@
  * success = 2xx 302 closed   which outcomes count as success
  *
  * [TransferCall number]      the variant used when the command carries a number
+ * [AnswerCall callId]        the variant used when the server knows the phone's call id
  * [monitorAutoConfiguration] which phone setting receives which notification URL
+ * [monitorProvisioning]      or: the URLs are loaded by provisioning; lines to print
  * ```
  *
  * Placeholders are `{name}` with a plain name; any other brace text (a JSON body) is literal.
@@ -62,8 +64,25 @@ export const NOTIFICATIONS = [
 /** A notification name of `[monitorAutoConfiguration]`. */
 export type NotificationName = (typeof NOTIFICATIONS)[number];
 
-/** Placeholders a command request may use. */
-export const COMMAND_PLACEHOLDERS = ["number", "numberKeys", "extension"] as const;
+/** Placeholders a command request may use (`{callId}` only in a `[Command callId]`). */
+export const COMMAND_PLACEHOLDERS = ["number", "numberKeys", "extension", "callId"] as const;
+
+/**
+ * Commands that act on one call and may have a `[Command callId]` variant, used when the
+ * server knows the phone's own id of that call (docs/phone-profiles.md §2.2).
+ */
+export const CALL_ID_COMMANDS: ReadonlySet<string> = new Set([
+  "AnswerCall",
+  "ClearConnection",
+  "HoldCall",
+  "RetrieveCall",
+]);
+
+/** Placeholders of a `[monitorProvisioning]` `line` (docs/phone-profiles.md §2.4). */
+export const LINE_PLACEHOLDERS = ["setting", "url"] as const;
+
+/** Placeholders of a `[monitorProvisioning]` `extra` line. */
+export const EXTRA_PLACEHOLDERS = ["serverAddress", "extension"] as const;
 
 /** Placeholders a `[monitorAutoConfiguration]` request may use (plus every notification). */
 export const MONITOR_PLACEHOLDERS = ["settings", "extension"] as const;
@@ -83,14 +102,32 @@ export interface RequestStep {
   readonly delayMs: number;
   /** True when `resource` or `body` uses `{number}` or `{numberKeys}`. */
   readonly usesNumber: boolean;
+  /** True when `resource` or `body` uses `{callId}`. */
+  readonly usesCallId?: boolean;
   /** The line of the section header, for log lines that point back at the profile. */
   readonly line: number;
 }
 
+/**
+ * The lines an administrator loads into a phone that takes its action URLs from
+ * provisioning only (docs/phone-profiles.md §2.4).
+ */
+export interface ProvisioningLines {
+  /** One line per notification: `{setting}` and `{url}` (the URL as it is, unencoded). */
+  readonly line: string;
+  /** Further lines, in order: `{serverAddress}` and `{extension}`. */
+  readonly extra: readonly string[];
+}
+
 /** How the monitor points a phone's action URLs at the server. */
 export interface MonitorConfiguration {
-  /** The request(s) that write the settings; `{settings}` expands to `name=value&...`. */
+  /**
+   * The request(s) that write the settings; `{settings}` expands to `name=value&...`. With
+   * `provisioning`, the request(s) that only check the phone answers.
+   */
   readonly steps: readonly RequestStep[];
+  /** Set when the URLs are loaded by provisioning, not written over HTTP. */
+  readonly provisioning?: ProvisioningLines;
   /** Notification → the phone setting that holds its URL. */
   readonly notifications: ReadonlyMap<NotificationName, string>;
   /** Query the monitor appends to every notification URL, with the phone's `$variables`. */
@@ -126,8 +163,14 @@ export function commandSteps(
   profile: Profile,
   command: ProfileCommand,
   hasNumber: boolean,
-): readonly RequestStep[] | "NotSupported" | "NumberRequired" {
+  hasCallId = false,
+): readonly RequestStep[] | "NotSupported" | "NumberRequired" | "CallIdRequired" {
   const plain = profile.commands.get(command);
+  const byCallId = profile.commands.get(`${command} callId`);
+  if (!hasNumber && byCallId) {
+    if (hasCallId) return byCallId;
+    if (!plain) return "CallIdRequired";
+  }
   if (hasNumber) {
     const variant = profile.commands.get(`${command} number`);
     if (variant) return variant;
@@ -142,6 +185,8 @@ export function commandSteps(
 const TOP_KEYS = ["protocol", "port", "auth", "lockoutMarker"];
 const STEP_KEYS = ["method", "resource", "content_type", "accept", "body", "success", "delayMs"];
 const MONITOR_KEYS = [...STEP_KEYS, ...NOTIFICATIONS, "variables"];
+const PROVISIONING_KEYS = [...MONITOR_KEYS, "line", "extra"];
+const MONITOR_SECTIONS = new Set(["monitorAutoConfiguration", "monitorProvisioning"]);
 const NUMBER_VARIANTS = new Set<string>(["MakeCall", "TransferCall", "ConsultationCall"]);
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
@@ -162,7 +207,7 @@ function parseSuccess(value: string): SuccessRule[] | undefined {
 }
 
 type Field = { value: string; line: number };
-type Section = { key: string; line: number; fields: Map<string, Field> };
+type Section = { key: string; line: number; fields: Map<string, Field>; extra?: Field[] };
 
 /** Parses profile text; `file` names it in findings, `name` is how the config refers to it. */
 export function parseProfile(text: string, file: string, name = file): ProfileResult {
@@ -191,11 +236,16 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
         ? TOP_KEYS
         : section.key === "monitorAutoConfiguration"
         ? MONITOR_KEYS
+        : section.key === "monitorProvisioning"
+        ? PROVISIONING_KEYS
         : STEP_KEYS;
       const key = allowed.find((k) => k.toLowerCase() === l.key.toLowerCase());
       if (!key) {
         const hint = nearest(l.key, allowed);
         warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
+      } else if (key === "extra" && section) {
+        // The one repeatable key: each `extra` is one more line, in order.
+        (section.extra ??= []).push({ value: l.value, line: l.line });
       } else if (fields.has(key)) {
         error(l.line, `${key} is already set on line ${fields.get(key)!.line}`, key);
       } else fields.set(key, { value: l.value, line: l.line });
@@ -231,9 +281,20 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
   const notifications = new Map<NotificationName, string>();
   let variables = "";
   let monitorSteps: RequestStep[] | undefined;
+  let provisioning: ProvisioningLines | undefined;
+  const monitorKinds = new Set(
+    sections.filter((s) => MONITOR_SECTIONS.has(s.key)).map((s) => s.key),
+  );
+  if (monitorKinds.size > 1) {
+    error(
+      sections.find((s) => s.key === "monitorProvisioning")!.line,
+      "a profile has [monitorAutoConfiguration] or [monitorProvisioning], not both",
+    );
+  }
   for (const s of sections) {
-    const monitor = s.key === "monitorAutoConfiguration";
-    const step = parseStep(s, monitor, error, warn);
+    const monitor = MONITOR_SECTIONS.has(s.key);
+    const step = parseStep(s, s.key, error, warn);
+    if (s.key === "monitorProvisioning") provisioning = parseProvisioning(s, provisioning, error);
     if (monitor) {
       (monitorSteps ??= []).push(step);
       for (const n of NOTIFICATIONS) {
@@ -266,10 +327,8 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
     }
   }
   if (monitorSteps && notifications.size === 0) {
-    error(
-      sections.find((s) => s.key === "monitorAutoConfiguration")!.line,
-      "monitorAutoConfiguration names no notification such as onIncomingCall",
-    );
+    const first = sections.find((s) => MONITOR_SECTIONS.has(s.key))!;
+    error(first.line, `${first.key} names no notification such as onIncomingCall`);
   }
 
   if (findings.some((x) => x.level === "error")) return { findings };
@@ -281,7 +340,9 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
     auth: auth as Profile["auth"],
     lockoutMarker: top.get("lockoutMarker")?.value ?? "blocked",
     commands,
-    monitor: monitorSteps ? { steps: monitorSteps, notifications, variables } : undefined,
+    monitor: monitorSteps
+      ? { steps: monitorSteps, notifications, variables, provisioning }
+      : undefined,
   };
   return { profile: Object.freeze(profile), findings };
 }
@@ -292,27 +353,75 @@ function sectionOf(
   error: (line: number, message: string) => void,
 ): Section | undefined {
   const [word, variant, extra] = title.split(/\s+/);
-  const known = [...PROFILE_COMMANDS, "monitorAutoConfiguration"] as string[];
+  const known = [...PROFILE_COMMANDS, ...MONITOR_SECTIONS] as string[];
   const cmd = known.find((c) => c.toLowerCase() === (word ?? "").toLowerCase());
   if (!cmd) {
     const hint = nearest(word ?? "", known);
     error(line, `unknown section '[${title}]'` + (hint ? `, did you mean '[${hint}]'?` : ""));
     return undefined;
   }
-  if (extra !== undefined || (variant !== undefined && variant.toLowerCase() !== "number")) {
-    error(line, `a section is '[${cmd}]' or '[${cmd} number]', got '[${title}]'`);
+  const kind = variant?.toLowerCase();
+  if (extra !== undefined || (kind !== undefined && kind !== "number" && kind !== "callid")) {
+    error(
+      line,
+      `a section is '[${cmd}]', '[${cmd} number]' or '[${cmd} callId]', got '[${title}]'`,
+    );
     return undefined;
   }
-  if (variant !== undefined && !NUMBER_VARIANTS.has(cmd)) {
+  if (kind === "number" && !NUMBER_VARIANTS.has(cmd)) {
     error(line, `${cmd} takes no number, so '[${cmd} number]' is never used`);
     return undefined;
   }
-  return { key: variant ? `${cmd} number` : cmd, line, fields: new Map() };
+  if (kind === "callid" && !CALL_ID_COMMANDS.has(cmd)) {
+    error(
+      line,
+      `'[${cmd} callId]' is never used: only ${[...CALL_ID_COMMANDS].join(", ")} act on one call`,
+    );
+    return undefined;
+  }
+  const key = kind === "number" ? `${cmd} number` : kind === "callid" ? `${cmd} callId` : cmd;
+  return { key, line, fields: new Map() };
+}
+
+/** The `line` and `extra` keys of `[monitorProvisioning]`, checked. */
+function parseProvisioning(
+  s: Section,
+  before: ProvisioningLines | undefined,
+  error: (line: number, message: string, key?: string) => void,
+): ProvisioningLines | undefined {
+  const check = (field: Field, key: string, allowed: readonly string[]) => {
+    for (const p of placeholdersIn(field.value)) {
+      if (!allowed.includes(p)) {
+        error(
+          field.line,
+          `unknown placeholder '{${p}}' in ${key}; known: ${
+            allowed.map((a) => `{${a}}`).join(" ")
+          }`,
+          key,
+        );
+      }
+    }
+  };
+  const line = s.fields.get("line");
+  for (const e of s.extra ?? []) check(e, "extra", EXTRA_PLACEHOLDERS);
+  if (!line) {
+    if (before) return before;
+    error(s.line, "monitorProvisioning needs line = ..., e.g. line = {setting} = {url}", "line");
+    return undefined;
+  }
+  check(line, "line", LINE_PLACEHOLDERS);
+  if (!placeholdersIn(line.value).includes("url")) {
+    error(line.line, "line must use {url}, e.g. line = {setting} = {url}", "line");
+  }
+  return {
+    line: line.value,
+    extra: [...(before?.extra ?? []), ...(s.extra ?? []).map((e) => e.value)],
+  };
 }
 
 function parseStep(
   s: Section,
-  monitor: boolean,
+  kind: string,
   error: (line: number, message: string, key?: string) => void,
   warn: (line: number, message: string, key?: string) => void,
 ): RequestStep {
@@ -361,16 +470,30 @@ function parseStep(
   if (body !== "" && method === "GET") {
     warn(f("body")!.line, "a GET request carries no body; use method = POST", "body");
   }
-  const allowed: readonly string[] = monitor
+  const allowed: readonly string[] = kind === "monitorAutoConfiguration"
     ? [...MONITOR_PLACEHOLDERS, ...NOTIFICATIONS]
-    : COMMAND_PLACEHOLDERS;
+    : kind === "monitorProvisioning"
+    ? ["extension"]
+    : kind.endsWith(" callId")
+    ? COMMAND_PLACEHOLDERS
+    : COMMAND_PLACEHOLDERS.filter((p) => p !== "callId");
   let usesNumber = false;
+  let usesCallId = false;
   for (const key of ["resource", "body"]) {
     const field = f(key);
     if (!field) continue;
     for (const p of placeholdersIn(field.value)) {
       if (p === "number" || p === "numberKeys") usesNumber = true;
-      if (!allowed.includes(p)) {
+      if (p === "callId") usesCallId = true;
+      if (p === "callId" && !allowed.includes(p)) {
+        error(
+          field.line,
+          `{callId} is only known in a '[Command callId]' section, e.g. '[${
+            s.key.split(" ")[0]
+          } callId]'`,
+          key,
+        );
+      } else if (!allowed.includes(p)) {
         const hint = nearest(p, allowed);
         error(
           field.line,
@@ -392,6 +515,7 @@ function parseStep(
     success: success ?? [],
     delayMs: Number(delayText),
     usesNumber,
+    usesCallId,
     line: s.line,
   };
 }

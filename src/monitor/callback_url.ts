@@ -12,6 +12,7 @@
 import { type NotificationName, NOTIFICATIONS } from "../config/mod.ts";
 import type { MonitorSetup } from "../contract.ts";
 import { hostPort } from "../net.ts";
+import { derivedSecret } from "../secret.ts";
 
 /**
  * Query parameters the monitor reads. A profile's `variables` must use these names (the
@@ -85,5 +86,33 @@ export function placeholders(variables: string): Map<string, string> {
       out.set(piece.slice(0, eq), piece.slice(eq + 1));
     }
   }
+  return out;
+}
+
+/** The callback key of a phone whose URLs are provisioned: the same on every start. */
+export function provisionedSecret(callbackKey: string, extension: string): string {
+  return derivedSecret(callbackKey, `callback ${extension}`);
+}
+
+/**
+ * The provisioning lines of one phone (docs/phone-profiles.md §2.4): the profile's `line` per
+ * notification with the URL as it is, then its `extra` lines.
+ */
+export function provisioningLines(
+  setup: MonitorSetup,
+  urls: ReadonlyMap<NotificationName, string>,
+  serverAddress: string,
+  extension: string,
+): string[] {
+  const lines = setup.provisioning;
+  if (!lines) return [];
+  const fill = (text: string, values: Record<string, string>) =>
+    text.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
+  const out: string[] = [];
+  for (const [notification, setting] of setup.notifications) {
+    const url = urls.get(notification);
+    if (url !== undefined) out.push(fill(lines.line, { setting, url }));
+  }
+  for (const extra of lines.extra) out.push(fill(extra, { serverAddress, extension }));
   return out;
 }

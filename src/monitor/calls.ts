@@ -165,6 +165,26 @@ export class DeviceCalls {
     return [...this.#calls.values()].map((c) => c.callId).filter((id) => id !== "");
   }
 
+  /**
+   * The phone's id of the call a command acts on, when the phone reported one
+   * (docs/phone-profiles.md §2.2): AnswerCall the oldest ringing call; HoldCall the
+   * connected call; RetrieveCall the latest held call; ClearConnection the connected call,
+   * else the dialing, else the oldest ringing, else the held one. Undefined otherwise.
+   */
+  targetCallId(command: string): string | undefined {
+    const calls = [...this.#calls.values()].filter((c) => c.callId !== "");
+    const first = (state: CallState) => calls.find((c) => c.state === state);
+    const last = (state: CallState) => calls.findLast((c) => c.state === state);
+    let call: Call | undefined;
+    if (command === "AnswerCall") call = first("alerting");
+    else if (command === "HoldCall") call = last("connected");
+    else if (command === "RetrieveCall") call = last("held");
+    else if (command === "ClearConnection") {
+      call = last("connected") ?? last("dialing") ?? first("alerting") ?? last("held");
+    }
+    return call?.callId;
+  }
+
   /** Applies one phone report; returns the events it causes, in order. */
   report(r: PhoneReport, now: number): CallEvent[] {
     this.#events = [];

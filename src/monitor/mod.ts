@@ -25,7 +25,15 @@ export {
   TRANSFER_WINDOW_MS,
   UNANSWERED_MS,
 } from "./calls.ts";
-export { CALLBACK_PARAMS, callbackBase, callbackUrls, parseCallbackPath } from "./callback_url.ts";
+export {
+  CALLBACK_PARAMS,
+  callbackBase,
+  callbackUrls,
+  parseCallbackPath,
+  provisionedSecret,
+  provisioningLines,
+} from "./callback_url.ts";
+export { type Provisioning, provisioningFor } from "./provisioning.ts";
 export { comparableNumber, parseParty, type Party } from "./party.ts";
 export { decodeLenient, parseQuery } from "./query.ts";
 export { addressKey } from "../config/mod.ts";

@@ -54,6 +54,8 @@ import { cloudReport } from "./_cloud.ts";
 import { Device, type PendingStart } from "./_device.ts";
 import { type PhonePort, PhoneSetup, type SetupState } from "./_phone_setup.ts";
 import { UNANSWERED_MS } from "./calls.ts";
+import { provisionedSecret } from "./callback_url.ts";
+import { type Provisioning, provisioningFor } from "./provisioning.ts";
 import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
 
 export type { PhonePort } from "./_phone_setup.ts";
@@ -72,6 +74,12 @@ export interface MonitorOptions {
   readonly reconfigureMinIntervalMs?: number;
   /** Told how many events were handed to channels, for the metrics (docs/status-page.md §6). */
   readonly onEventsSent?: (count: number) => void;
+  /**
+   * The server's callback key, from which phones with `[monitorProvisioning]` get callback
+   * keys that stay the same across starts (docs/yealink.md §5.1). Read only when such a
+   * phone is configured. Without it, they get a fresh key per run like other phones.
+   */
+  readonly callbackKey?: () => string;
 }
 
 /** One monitored device on the status page. */
@@ -93,6 +101,8 @@ export interface DeviceStatus {
 /** What the status page shows of the monitor. */
 export interface MonitorStatus {
   readonly devices: readonly DeviceStatus[];
+  /** Per phone with `[monitorProvisioning]`: the lines to load, or why they are unknown. */
+  readonly provisioning: ReadonlyMap<string, Provisioning>;
 }
 
 const RECONFIGURE_MIN_INTERVAL_MS = 30_000;
@@ -115,10 +125,13 @@ export class Monitor implements Component {
   readonly #unansweredMs: number;
   readonly #reconfigureMinIntervalMs: number;
   readonly #onEventsSent?: (count: number) => void;
+  readonly #callbackKey?: () => string;
   readonly #entries = new Map<string, Entry>();
   readonly #cloud?: CloudPort;
   /** Cloud devices monitored this run (docs/cloud-phones.md §4). */
   readonly #cloudDevices = new Map<string, Device>();
+  /** Provisioning lines per phone, worked out when settings are applied. */
+  #provisioning = new Map<string, Provisioning>();
   #settings?: Settings;
   #nextCallRef = 1;
   #closed = false;
@@ -138,6 +151,7 @@ export class Monitor implements Component {
       report: (r) => this.#cloudReport(r),
       reconcile: (snapshot) => this.#cloudReconcile(snapshot),
     });
+    this.#callbackKey = options.callbackKey;
   }
 
   /**
@@ -153,6 +167,7 @@ export class Monitor implements Component {
     for (const device of [...this.#cloudDevices.values()]) {
       if (!cloud.has(device.extension)) this.#endCloud(device);
     }
+    this.#refreshProvisioning(settings);
     for (const entry of [...this.#entries.values()]) {
       const { device, setup } = entry;
       if (!this.#phones.has(device.extension)) {
@@ -258,13 +273,15 @@ export class Monitor implements Component {
    * - ClearConnection accepted on a device with only ringing calls: ConnectionCleared;
    * - TransferCall accepted: remembered, so the phone's transfer report and a following
    *   MakeCall (the vendor's sequence) end both legs.
-   * Devices this run never configured pass straight through.
+   * `send` gets the phone's id of the call the command acts on, when the device's calls name
+   * one (docs/phone-profiles.md §2.2). Devices this run never configured pass straight
+   * through.
    */
   async command(
     extension: string,
     command: CallCommandName,
     number: string | undefined,
-    send: () => Promise<Outcome>,
+    send: (callId?: string) => Promise<Outcome>,
   ): Promise<Outcome> {
     const entry = this.#entries.get(extension);
     const cloud = this.#cloudDevices.get(extension);
@@ -284,6 +301,12 @@ export class Monitor implements Component {
         return outcome;
       });
     }
+    // A phone that acts on a call by its own id gets the id of the call the command means
+    // (docs/phone-profiles.md §2.2).
+    if (!cloud && number === undefined) {
+      const callId = device.calls.targetCallId(command);
+      if (callId) return this.#afterCommand(device, current, command, number, await send(callId));
+    }
     if (command === "MakeCall") {
       const sending = send();
       return await device.queue(async () => {
@@ -293,7 +316,17 @@ export class Monitor implements Component {
         return initiated ? { ...outcome, initiated } : outcome;
       });
     }
-    const outcome = await send();
+    return this.#afterCommand(device, current, command, number, await send());
+  }
+
+  /** What an accepted command other than MakeCall changes that the phone will not report. */
+  #afterCommand(
+    device: Device,
+    current: () => boolean,
+    command: CallCommandName,
+    number: string | undefined,
+    outcome: Outcome,
+  ): Outcome {
     if (outcome.ok && current()) {
       if (command === "ClearConnection") this.#queueOn(device, () => device.cleared());
       else if (command === "TransferCall") {
@@ -385,13 +418,40 @@ export class Monitor implements Component {
       });
     }
     devices.sort((a, b) => a.device.localeCompare(b.device, "en", { numeric: true }));
-    return { devices };
+    return { devices, provisioning: this.#provisioning };
+  }
+
+  /**
+   * Works out the provisioning lines of every phone with `[monitorProvisioning]` in the
+   * background; the status page shows them once known.
+   */
+  #refreshProvisioning(settings: Settings): void {
+    const next = new Map<string, Provisioning>();
+    this.#provisioning = next;
+    if (!this.#callbackKey) return;
+    for (const phone of settings.config.phones) {
+      const extension = phone.extension;
+      if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
+      let key: string;
+      try {
+        key = this.#callbackKey();
+      } catch (e) {
+        next.set(extension, { error: `no callback key: ${e instanceof Error ? e.message : e}` });
+        continue;
+      }
+      redactor.add(provisionedSecret(key, extension));
+      void provisioningFor(this.#phones, settings.config.server, key, extension).then((p) => {
+        if (this.#provisioning === next) next.set(extension, p);
+      });
+    }
   }
 
   #entry(extension: string): Entry {
     const known = this.#entries.get(extension);
     if (known) return known;
-    const secret = newSecret();
+    const provisioned = this.#callbackKey &&
+      this.#phones.monitorSetup(extension)?.provisioning !== undefined;
+    const secret = provisioned ? provisionedSecret(this.#callbackKey!(), extension) : newSecret();
     redactor.add(secret);
     const current = () => this.#entries.get(extension) === entry;
     const entry: Entry = {

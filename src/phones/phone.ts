@@ -219,7 +219,12 @@ export class Phone {
    * Sends a call command: the profile's request sequence, in this phone's queue. `arrivedAt`
    * is when the command reached the server (default now); its deadline counts from there.
    */
-  execute(command: CallCommandName, number?: string, arrivedAt?: number): Promise<Outcome> {
+  execute(
+    command: CallCommandName,
+    number?: string,
+    arrivedAt?: number,
+    callId?: string,
+  ): Promise<Outcome> {
     if (number !== undefined && !NUMBER.test(number)) {
       return Promise.resolve(
         fail(
@@ -230,7 +235,7 @@ export class Phone {
     }
     return this.#enqueue(command, async (deadline) => {
       const t = this.#target;
-      const steps = commandSteps(t.profile, command, number !== undefined);
+      const steps = commandSteps(t.profile, command, number !== undefined, !!callId);
       if (steps === "NotSupported") {
         return fail(
           "NotSupported",
@@ -242,7 +247,14 @@ export class Phone {
       if (steps === "NumberRequired") {
         return fail("InvalidNumber", `profile ${t.profile.name} needs a number for ${command}`);
       }
-      return await this.#run(steps, { number, extension: t.extension }, deadline);
+      if (steps === "CallIdRequired") {
+        return fail(
+          "NotSupported",
+          `profile ${t.profile.name} has only [${command} callId], and the server knows no call id ` +
+            "of the phone's call (monitor the device)",
+        );
+      }
+      return await this.#run(steps, { number, extension: t.extension, callId }, deadline);
     }, arrivedAt);
   }
 

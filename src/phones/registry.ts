@@ -151,16 +151,20 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     return [...this.#phones.keys()].sort(compareExtensions);
   }
 
-  /** Sends a call command to a phone. `number` is normalised (digits, leading `+`, `#`, `*`). */
+  /**
+   * Sends a call command to a phone. `number` is normalised (digits, leading `+`, `#`, `*`);
+   * `callId` is the phone's id of the call it acts on, when the monitor knows it.
+   */
   execute(
     extension: string,
     command: CallCommandName,
     number?: string,
     arrivedAt?: number,
+    callId?: string,
   ): Promise<Outcome> {
     const phone = this.#phones.get(extension);
     if (!phone) return Promise.resolve(unknown(extension));
-    return phone.execute(command, number, arrivedAt);
+    return phone.execute(command, number, arrivedAt, callId);
   }
 
   /**
@@ -176,7 +180,11 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   /** Which notifications the phone's profile can deliver, and the `$variables` to ask for. */
   monitorSetup(extension: string): MonitorSetup | undefined {
     const monitor = this.#phones.get(extension)?.target.profile.monitor;
-    return monitor && { notifications: monitor.notifications, variables: monitor.variables };
+    return monitor && {
+      notifications: monitor.notifications,
+      variables: monitor.variables,
+      provisioning: monitor.provisioning,
+    };
   }
 
   /**

@@ -19,6 +19,8 @@ import type { NotificationName, RequestStep } from "../config/mod.ts";
 export interface TemplateValues {
   readonly number?: string;
   readonly extension: string;
+  /** The phone's own id of the call the command acts on (docs/phone-profiles.md §2.2). */
+  readonly callId?: string;
   /** Notification URLs for `[monitorAutoConfiguration]`, keyed by notification. */
   readonly urls?: ReadonlyMap<NotificationName, string>;
   /** Notification → phone setting, to build `{settings}`. */
@@ -82,6 +84,8 @@ function expand(text: string, values: TemplateValues, encode: Encoder): string {
         return [...(values.number ?? "")].map(encode).join(";");
       case "extension":
         return encode(values.extension);
+      case "callId":
+        return encode(values.callId ?? "");
       case "settings":
         return settings ??= values.settings && values.urls
           ? settingsQuery(values.settings, values.urls)

@@ -20,6 +20,7 @@ export type CliRequest =
   | { readonly kind: "check"; readonly config?: string }
   | { readonly kind: "run"; readonly config?: string; readonly noPause: boolean }
   | { readonly kind: "client"; readonly host: string; readonly port: number }
+  | { readonly kind: "provisioning"; readonly extension: string; readonly config?: string }
   | {
     readonly kind: "service";
     readonly action: ServiceAction;
@@ -33,6 +34,7 @@ export type CliRequest =
 export const USAGE =
   `Usage: ${EXECUTABLE} [--config <path>] [--check-config] [--no-pause] [--version] [--help]
        ${EXECUTABLE} client [<host>[:<port>]]
+       ${EXECUTABLE} provisioning <extension> [--config <path>]
        ${EXECUTABLE} service install|uninstall|status [--config <path>] [--user <name>] [--dry-run]
 
   --config <path>   configuration file (default: phone-companion.cfg or
@@ -47,6 +49,8 @@ export const USAGE =
   client            talk to a running server's channel by hand: type lines such as
                     MonitorStart 101, see the replies and events; BYE or Ctrl+C ends
                     (default 127.0.0.1:${DEFAULT_CHANNEL_PORT})
+  provisioning      print the lines to load into a phone whose action URLs are set
+                    by provisioning (Yealink): key = value, with its callback URLs
   service install   start this executable with the computer: a systemd unit (Linux),
                     a launchd daemon (macOS) or a Task Scheduler task (Windows);
                     prints what it writes and runs; needs root or an administrator
@@ -118,9 +122,31 @@ function parseService(args: readonly string[]): CliRequest {
   };
 }
 
+function parseProvisioning(args: readonly string[]): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: true,
+      options: { config: { type: "string", short: "c" } },
+    });
+  } catch (e) {
+    return { kind: "bad", message: `provisioning: ${firstLine(e)}` };
+  }
+  if (parsed.positionals.length !== 1 || parsed.positionals[0] === "") {
+    return { kind: "bad", message: "provisioning needs one <extension>" };
+  }
+  if (parsed.values.config === "") {
+    return { kind: "bad", message: "Option '--config <path>' needs a path" };
+  }
+  return { kind: "provisioning", extension: parsed.positionals[0], config: parsed.values.config };
+}
+
 /** Parses the flags; never throws. */
 export function parseCli(args: readonly string[]): CliRequest {
   if (args[0] === "client") return parseClient(args.slice(1));
+  if (args[0] === "provisioning") return parseProvisioning(args.slice(1));
   if (args[0] === "service") return parseService(args.slice(1));
   let parsed;
   try {

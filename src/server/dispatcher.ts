@@ -58,10 +58,10 @@ export class Dispatcher implements CommandHandler {
         command,
         number,
         // A cloud device is an extension of the provider account (docs/cloud-phones.md §3).
-        () =>
+        (callId) =>
           this.#provider.cloud.has(device)
             ? this.#provider.cloud.execute(device, command, number, arrivedAt)
-            : this.#phones.execute(device, command, number, arrivedAt),
+            : this.#phones.execute(device, command, number, arrivedAt, callId),
       ));
   }
 

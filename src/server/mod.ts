@@ -4,6 +4,7 @@
  * and the end-to-end tests both start the server through here.
  */
 
+import { callbackKeyOf } from "./callback_key.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import {
   type ConfigWatch,
@@ -37,6 +38,8 @@ export { bannerText, lanAddresses, systemInterfaces } from "./banner.ts";
 export { runClient } from "./client.ts";
 export { consoleFacts, shouldWaitForEnter, waitForEnter } from "./console.ts";
 export { serviceCommand } from "./service_command.ts";
+export { provisioningCommand } from "./provisioning_command.ts";
+export { CALLBACK_KEY_FILE, readOrCreateCallbackKey } from "./callback_key.ts";
 export type { Component, Settings } from "../contract.ts";
 
 /** What the server is told from outside. */
@@ -110,6 +113,7 @@ export class Server {
       cloud: this.provider.cloud,
       clock,
       onEventsSent: (count) => metrics.eventsSent.inc(count),
+      callbackKey: callbackKeyOf(() => this.#settings.config.dir),
     });
     this.channel = new ChannelServer({
       handler: new Dispatcher(

@@ -6,7 +6,7 @@
 
 import type { Finding } from "../config/mod.ts";
 import type { ChannelServer } from "../channel/mod.ts";
-import type { Monitor } from "../monitor/mod.ts";
+import type { Monitor, Provisioning } from "../monitor/mod.ts";
 import type { PhoneRegistry } from "../phones/mod.ts";
 import type { ProviderService } from "../provider/mod.ts";
 import type { AdminServer, Health, PhoneView, ProviderView, StatusView } from "../admin/mod.ts";
@@ -93,7 +93,8 @@ function listenerProblems(parts: ViewParts): string[] {
 
 /** The page's view of the server now. */
 export function statusView(parts: ViewParts): StatusView {
-  const devices = new Map(parts.monitor.status().devices.map((d) => [d.device, d]));
+  const monitor = parts.monitor.status();
+  const devices = new Map(monitor.devices.map((d) => [d.device, d]));
   const phones: PhoneView[] = parts.phones.status().map((p) => {
     const device = devices.get(p.extension);
     const blocked = p.blockedUntil !== undefined;
@@ -122,6 +123,7 @@ export function statusView(parts: ViewParts): StatusView {
       },
       blockedUntil: blocked ? p.blockedUntil : undefined,
       blockedReason: blocked ? p.blockedReason : undefined,
+      provisioning: provisioningView(monitor.provisioning.get(p.extension)),
     };
   });
   const channel = parts.channel.status();
@@ -175,4 +177,11 @@ export function health(parts: ViewParts): Health {
     reasons.push("the configuration file has errors; running on the last good settings");
   }
   return { ok: reasons.length === 0, reasons };
+}
+
+function provisioningView(
+  p: Provisioning | undefined,
+): PhoneView["provisioning"] {
+  if (!p) return undefined;
+  return "lines" in p ? { lines: p.lines } : { error: p.error };
 }

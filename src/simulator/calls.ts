@@ -232,6 +232,29 @@ export class CallModel {
     return out;
   }
 
+  /** Holds the given connected call (a Yealink's `HOLD:<id>`); anything else does nothing. */
+  hold(callId: string): Effect[] {
+    const out: Effect[] = [];
+    const call = this.#calls.find((c) => c.callId === callId);
+    if (call?.state === "connected") this.#hold(call, out);
+    return out;
+  }
+
+  /**
+   * Takes the given held call back (a Yealink's `UNHOLD:<id>`); a connected call is held
+   * first, as when the user picks the held line.
+   */
+  unhold(callId: string): Effect[] {
+    const out: Effect[] = [];
+    const call = this.#calls.find((c) => c.callId === callId);
+    if (call?.state !== "held") return out;
+    const active = this.#active();
+    if (active?.state === "connected") this.#hold(active, out);
+    call.state = "connected";
+    out.push({ kind: "event", name: "unhold", call: view(call) });
+    return out;
+  }
+
   /** A call comes in. With DND on it is refused at once, and nothing fires. */
   incoming(callId: string, remote: SimParty, peer: Peer): Effect[] {
     if (this.#dnd) return [{ kind: "ended", callId, peer, how: "reject" }];

@@ -24,7 +24,16 @@ export {
   type DialReply,
   type RemoteFormat,
   type RequestRecord,
+  type SimEndpoint,
   type SimFault,
   SimPhone,
   type SimPhoneOptions,
 } from "./phone.ts";
+export {
+  parseProvisioning,
+  substituteYealink,
+  trustedBy,
+  YEALINK_ACTION_SETTINGS,
+  type YealinkOptions,
+  YealinkPhone,
+} from "./yealink.ts";

@@ -15,7 +15,8 @@
 
 import { randomBytes } from "node:crypto";
 import type { Effect, Peer, SimParty } from "./calls.ts";
-import { SimPhone, type SimPhoneOptions, type SimSwitch } from "./phone.ts";
+import { type SimEndpoint, SimPhone, type SimPhoneOptions, type SimSwitch } from "./phone.ts";
+import { type YealinkOptions, YealinkPhone } from "./yealink.ts";
 
 /** Options of a network. */
 export interface SimNetworkOptions {
@@ -27,6 +28,7 @@ export interface SimNetworkOptions {
 export class SimNetwork {
   readonly domain: string;
   readonly #phones = new Map<string, SimPhone>();
+  readonly #yealinks = new Map<string, YealinkPhone>();
   readonly #switch: SimSwitch;
 
   constructor(options: SimNetworkOptions = {}) {
@@ -35,17 +37,18 @@ export class SimNetwork {
       domain: this.domain,
       resolve: (target) => this.#resolve(target),
       newCallId: () => newCallId(),
-      phone: (extension) => this.#phones.get(extension),
+      phone: (extension) => this.#endpoint(extension),
       deliver: (from, effect) => this.#deliver(from, effect),
       detach: (phone) => {
         if (this.#phones.get(phone.extension) === phone) this.#phones.delete(phone.extension);
+        if (this.#yealinks.get(phone.extension) === phone) this.#yealinks.delete(phone.extension);
       },
     };
   }
 
   /** Starts a phone and connects it; its extension must be new on this network. */
   async addPhone(options: SimPhoneOptions): Promise<SimPhone> {
-    if (this.#phones.has(options.extension)) {
+    if (this.#endpoint(options.extension)) {
       throw new Error(`extension ${options.extension} is already on the network`);
     }
     const phone = new SimPhone(options, this.#switch);
@@ -59,7 +62,37 @@ export class SimNetwork {
     return phone;
   }
 
-  /** The phone with this extension, if it is on the network. */
+  /** Starts a simulated Yealink (docs/yealink.md §8) and connects it; its extension must be new. */
+  async addYealink(options: YealinkOptions): Promise<YealinkPhone> {
+    if (this.#endpoint(options.extension)) {
+      throw new Error(`extension ${options.extension} is already on the network`);
+    }
+    const phone = new YealinkPhone(options, this.#switch);
+    this.#yealinks.set(options.extension, phone);
+    try {
+      await phone.start(options);
+    } catch (e) {
+      this.#yealinks.delete(options.extension);
+      throw e;
+    }
+    return phone;
+  }
+
+  /** The simulated Yealink with this extension, if it is on the network. */
+  yealink(extension: string): YealinkPhone | undefined {
+    return this.#yealinks.get(extension);
+  }
+
+  /** Every simulated Yealink on the network. */
+  get yealinks(): YealinkPhone[] {
+    return [...this.#yealinks.values()];
+  }
+
+  #endpoint(extension: string): SimEndpoint | undefined {
+    return this.#phones.get(extension) ?? this.#yealinks.get(extension);
+  }
+
+  /** The SNOM phone with this extension, if it is on the network. */
   phone(extension: string): SimPhone | undefined {
     return this.#phones.get(extension);
   }
@@ -71,11 +104,13 @@ export class SimNetwork {
 
   /** Stops every phone. */
   async close(): Promise<void> {
-    await Promise.all([...this.#phones.values()].map((p) => p.close()));
+    await Promise.all(
+      [...this.#phones.values(), ...this.#yealinks.values()].map((p) => p.close()),
+    );
   }
 
   #resolve(target: string): { peer: Peer; party: SimParty } {
-    const phone = this.#phones.get(target);
+    const phone = this.#endpoint(target);
     if (phone) {
       return {
         peer: { kind: "phone", extension: phone.extension },
@@ -90,7 +125,7 @@ export class SimNetwork {
 
   #partyOf(peer: Peer): SimParty {
     if (peer.kind === "external") return { user: peer.number, display: peer.display };
-    const phone = this.#phones.get(peer.extension);
+    const phone = this.#endpoint(peer.extension);
     return { user: peer.extension, display: phone?.displayName ?? "" };
   }
 
@@ -98,15 +133,15 @@ export class SimNetwork {
   #ring(target: string, callId: string, caller: Peer) {
     const to = this.#resolve(target);
     if (to.peer.kind !== "phone") return;
-    const phone = this.#phones.get(to.peer.extension)!;
+    const phone = this.#endpoint(to.peer.extension)!;
     phone.receive(phone.callModel.incoming(callId, this.#partyOf(caller), caller));
   }
 
-  #deliver(from: SimPhone, effect: Effect): void {
+  #deliver(from: SimEndpoint, effect: Effect): void {
     const self: Peer = { kind: "phone", extension: from.extension };
     const other = (
       peer: Peer,
-    ) => (peer.kind === "phone" ? this.#phones.get(peer.extension) : undefined);
+    ) => (peer.kind === "phone" ? this.#endpoint(peer.extension) : undefined);
     switch (effect.kind) {
       case "event":
         return;

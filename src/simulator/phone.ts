@@ -93,19 +93,32 @@ export interface RequestRecord {
   authorized?: boolean;
 }
 
+/** A phone of any family as its network sees it: a call model and a user. */
+export interface SimEndpoint {
+  readonly extension: string;
+  readonly displayName: string;
+  readonly callModel: CallModel;
+  /** Effects of messages from the network. */
+  receive(effects: readonly Effect[]): void;
+  /** The phone's user answers a ringing call (the given one, or the newest). */
+  answer(callId?: string): void;
+  /** The phone's user ends a call. */
+  hangup(callId?: string): void;
+}
+
 /** What a phone needs from its network. */
 export interface SimSwitch {
   readonly domain: string;
   resolve(target: string): { peer: SimCall["peer"]; party: SimParty };
   newCallId(): string;
-  /** The simulated phone with this extension, if any. */
-  phone(extension: string): SimPhone | undefined;
-  deliver(from: SimPhone, effect: Effect): void;
-  detach(phone: SimPhone): void;
+  /** The simulated phone (of any family) with this extension, if any. */
+  phone(extension: string): SimEndpoint | undefined;
+  deliver(from: SimEndpoint, effect: Effect): void;
+  detach(phone: SimEndpoint): void;
 }
 
 /** A running simulated phone. Start one with `SimNetwork.addPhone`. */
-export class SimPhone {
+export class SimPhone implements SimEndpoint {
   readonly extension: string;
   readonly displayName: string;
   readonly host: string;

@@ -18,7 +18,13 @@ import type { Clock } from "../../src/clock.ts";
 import { LogService } from "../../src/log/mod.ts";
 import { loadSettings, Server } from "../../src/server/mod.ts";
 import type { SubscriptionTiming } from "../../src/provider/mod.ts";
-import { SimNetwork, type SimPhone, type SimPhoneOptions } from "../../src/simulator/mod.ts";
+import {
+  SimNetwork,
+  type SimPhone,
+  type SimPhoneOptions,
+  type YealinkOptions,
+  type YealinkPhone,
+} from "../../src/simulator/mod.ts";
 import { freePort, tempDir } from "../helpers.ts";
 import { StliClient } from "../fakes/stli_client.ts";
 
@@ -28,8 +34,13 @@ export interface StartOptions {
   readonly lines?: readonly string[];
   /** Phones to start on the harness's own simulated network before the server starts. */
   readonly phones?: readonly SimPhoneOptions[];
+  /** Simulated Yealinks to start on the same network (docs/yealink.md §8). */
+  readonly yealinks?: readonly YealinkOptions[];
   /** Builds extra lines once the phones run (e.g. `phone=` lines naming their ports). */
-  readonly linesFor?: (phones: ReadonlyMap<string, SimPhone>) => readonly string[];
+  readonly linesFor?: (
+    phones: ReadonlyMap<string, SimPhone>,
+    yealinks: ReadonlyMap<string, YealinkPhone>,
+  ) => readonly string[];
   readonly clock?: Clock;
   /** Timings of the cloud phones' event subscription (docs/cloud-phones.md §6). */
   readonly cloudTiming?: Partial<SubscriptionTiming>;
@@ -52,6 +63,8 @@ export interface TestServer extends AsyncDisposable {
   channel(handshake?: string, tap?: (line: string) => boolean): Promise<StliClient>;
   /** A demo phone (`demoPhones`) or a phone of the harness's network. */
   phone(extension: string): SimPhone;
+  /** A simulated Yealink of the harness's network. */
+  yealink(extension: string): YealinkPhone;
   /** Waits until every simulated phone has sent all the action URLs it fired. */
   phonesIdle(): Promise<void>;
   /** Rewrites the configuration file (base lines plus `lines`) and reloads it now. */
@@ -89,8 +102,10 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     })();
   try {
     for (const p of options.phones ?? []) phones.set(p.extension, await net_.addPhone(p));
+    const yealinks = new Map<string, YealinkPhone>();
+    for (const y of options.yealinks ?? []) yealinks.set(y.extension, await net_.addYealink(y));
     const configFile = join(dir.path, "phone-companion.cfg");
-    const extra = [...(options.lines ?? []), ...(options.linesFor?.(phones) ?? [])];
+    const extra = [...(options.lines ?? []), ...(options.linesFor?.(phones, yealinks) ?? [])];
     let base: string[] = [];
     /** The base lines, each left out when the test's own lines set its key. */
     const text = (lines: readonly string[]) => {
@@ -166,8 +181,13 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
         assert.ok(phone, `no simulated phone ${extension}`);
         return phone;
       },
+      yealink(extension) {
+        const phone = net_.yealink(extension);
+        assert.ok(phone, `no simulated Yealink ${extension}`);
+        return phone;
+      },
       async phonesIdle() {
-        const all = [...net_.phones];
+        const all: { actionsIdle(): Promise<void> }[] = [...net_.phones, ...net_.yealinks];
         for (const e of running.phones.extensions) {
           const demo = running.phones.demoPhone(e);
           if (demo) all.push(demo);

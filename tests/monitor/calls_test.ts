@@ -462,3 +462,21 @@ Deno.test("display names go to the call info, never into the remote", () => {
     displayName: "Jane Doe",
   });
 });
+
+Deno.test("a command acts on the call its name means: ringing to answer, connected to hold, held to retrieve", () => {
+  const m = machine();
+  assert.equal(m.targetCallId("AnswerCall"), undefined);
+  run(m, report("onIncomingCall", "a", "201"), report("onIncomingCall", "b", "202"));
+  assert.equal(m.targetCallId("AnswerCall"), "a");
+  assert.equal(m.targetCallId("ClearConnection"), "a");
+  run(m, report("onConnected", "a", "201"));
+  assert.equal(m.targetCallId("AnswerCall"), "b");
+  assert.equal(m.targetCallId("HoldCall"), "a");
+  assert.equal(m.targetCallId("ClearConnection"), "a");
+  assert.equal(m.targetCallId("RetrieveCall"), undefined);
+  run(m, report("onHold", "a", "201"));
+  assert.equal(m.targetCallId("RetrieveCall"), "a");
+  assert.equal(m.targetCallId("HoldCall"), undefined);
+  assert.equal(m.targetCallId("ClearConnection"), "b");
+  assert.equal(m.targetCallId("MakeCall"), undefined);
+});
