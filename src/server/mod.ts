@@ -126,6 +126,7 @@ export class Server {
     });
     this.http = new AdminServer({
       status: () => this.status(),
+      shownSecrets: () => this.monitor.shownSecrets(),
       isPhoneAddress: (address) => this.phones.isPhoneAddress(address),
       view: () => statusView(this.#viewParts()),
       health: () => health(this.#viewParts()),
