@@ -447,8 +447,9 @@ export class Monitor implements Component {
     this.#provisioning = next;
     this.#shownSecrets = shown;
     if (!this.#callbackKey) return;
-    for (const phone of settings.config.phones) {
-      const extension = phone.extension;
+    const config = settings.config;
+    const demo = Array.from({ length: config.demoPhones }, (_, i) => String(101 + i));
+    for (const extension of [...config.phones.map((p) => p.extension), ...demo]) {
       if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
       let key: string;
       try {

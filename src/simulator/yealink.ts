@@ -205,6 +205,11 @@ export class YealinkPhone implements SimEndpoint {
     return this.#server?.port ?? 0;
   }
 
+  /** The web login the phone wants (Basic). */
+  get login(): { readonly username: string; readonly password: string } {
+    return { username: this.#username, password: this.#password };
+  }
+
   /** The phone's web address, e.g. `http://127.0.0.1:40123`. */
   get url(): string {
     return `http://${hostPort(this.host, this.port)}`;
