@@ -29,8 +29,16 @@ import type { Health, MetricsText, StatusView } from "./view.ts";
 
 /** What the app reads from the rest of the server, through functions so it is always current. */
 export interface AdminDeps {
-  /** The whole status as plain JSON data (`/api/status`); must contain no secrets. */
+  /**
+   * The whole status as plain JSON data (`/api/status`); must contain no secrets but those
+   * of `shownSecrets`.
+   */
   readonly status: () => Record<string, unknown>;
+  /**
+   * Secrets the page and `/api/status` show on purpose, behind their access rule: the
+   * callback keys in provisioning lines (docs/yealink.md §5). Every other secret is redacted.
+   */
+  readonly shownSecrets?: () => ReadonlySet<string>;
   /** What the page shows. */
   readonly view: () => StatusView;
   /** `/healthz`. */
@@ -91,6 +99,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  */
 class SectionCache {
   readonly #view: () => StatusView;
+  readonly #shown: () => ReadonlySet<string> | undefined;
   readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #run = crypto.randomUUID().slice(0, 8);
@@ -98,8 +107,14 @@ class SectionCache {
   #at = -Infinity;
   #sections?: Record<SectionId, RenderedSection>;
 
-  constructor(view: () => StatusView, clock: Clock, intervalMs: number) {
+  constructor(
+    view: () => StatusView,
+    clock: Clock,
+    intervalMs: number,
+    shown: () => ReadonlySet<string> | undefined,
+  ) {
     this.#view = view;
+    this.#shown = shown;
     this.#clock = clock;
     this.#intervalMs = intervalMs;
   }
@@ -109,9 +124,10 @@ class SectionCache {
     const now = this.#clock.now();
     if (!fresh && this.#sections && now - this.#at < this.#intervalMs) return this.#sections;
     const html = renderSections(this.#view());
+    const shown = this.#shown();
     const next = {} as Record<SectionId, RenderedSection>;
     for (const id of SECTIONS) {
-      const text = redactor.redact(html[id]);
+      const text = redactor.redact(html[id], shown);
       const old = this.#sections?.[id];
       next[id] = old?.html === text ? old : { html: text, version: `${this.#run}.${++this.#next}` };
     }
@@ -137,7 +153,7 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
   const clock = deps.clock ?? systemClock;
   const interval = deps.liveIntervalMs ?? 1000;
   const pingMs = deps.pingMs ?? 5000;
-  const sections = new SectionCache(deps.view, clock, interval);
+  const sections = new SectionCache(deps.view, clock, interval, () => deps.shownSecrets?.());
   const failures = new FailedLogins(clock, deps.loginDelayMs ?? defaultLoginDelayMs);
   const remote = (c: { env: AdminEnv }) => c.env.remoteAddress;
 
@@ -218,18 +234,20 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
   app.get("/favicon.ico", icon);
 
   // The last net works on values, never on the JSON text, so the output stays valid JSON.
-  app.get("/api/status", (c) =>
-    c.body(
+  app.get("/api/status", (c) => {
+    const shown = deps.shownSecrets?.();
+    return c.body(
       JSON.stringify(
         deps.status(),
-        (_key, value) => typeof value === "string" ? redactor.redact(value) : value,
+        (_key, value) => typeof value === "string" ? redactor.redact(value, shown) : value,
       ),
       200,
       {
         ...NO_STORE,
         "content-type": "application/json; charset=utf-8",
       },
-    ));
+    );
+  });
 
   app.get("/metrics", async (c) => {
     if (!deps.metrics) return c.text("Not found\n", 404);

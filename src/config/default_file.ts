@@ -8,7 +8,7 @@ import { KEYS } from "./schema.ts";
 const GROUPS: readonly { title: string; prefix: RegExp }[] = [
   { title: "Channel and HTTP listeners", prefix: /^(server(?!LogFilePath)|adminPassword)/ },
   { title: "Log file", prefix: /^(serverLogFilePath|log)/ },
-  { title: "Phones", prefix: /^(phone|demoPhones)/ },
+  { title: "Phones", prefix: /^(phone|demo)/ },
   { title: "Channel behaviour", prefix: /^channel/ },
   { title: "Telephony provider (RawCommand)", prefix: /^provider/ },
   { title: "This file", prefix: /^config/ },
@@ -60,12 +60,14 @@ export function renderDefaultConfig(eol = "\n"): string {
         ...comment(
           "One line per desk phone: phone=<extension>@<host>[:<port>] <profile file> " +
             "[<username> <password>]. The profile file says how to drive that phone model; " +
-            "snom.cfg is built in, and a file of that name beside this one overrides it. " +
-            "The phone's web interface must allow remote control (SNOM: hidden tags off). " +
+            "snom.cfg and yealink.cfg are built in, and a file of that name beside this one " +
+            "overrides it. The phone's web interface must allow remote control (SNOM: hidden " +
+            "tags off; Yealink: load the lines of 'provisioning <extension>'). " +
             "Remove the # to use a line, and set demoPhones = 0 when real phones are listed.",
         ),
         "# phone=201@192.168.1.21 snom.cfg",
         "# phone=202@192.168.1.22:8080 snom.cfg admin s3cret",
+        "# phone=203@192.168.1.23 yealink.cfg admin s3cret",
       );
     }
     for (const key of KEYS.filter((k) => group.prefix.test(k.name))) {

@@ -62,6 +62,7 @@ export { ADMIN_PASSWORD_MIN, KEY_NAMES, type KeyDef, KEYS, SECRET_KEYS } from ".
 export {
   BUILTIN_PROFILES,
   DEMO_PROFILE,
+  DEMO_YEALINK_PROFILE,
   findProfile,
   type LoadResult,
   loadSettings,

@@ -199,6 +199,17 @@ export function parseConfig(text: string, file: string): ParseResult {
       break;
     }
   }
+  for (const e of v.demoYealinkPhones) {
+    if (demoExtension(e, v.demoPhones)) continue;
+    warn(
+      lineOf("demoYealinkPhones"),
+      "demoYealinkPhones",
+      `demoYealinkPhones names ${e}, which is not a demo phone ` +
+        (v.demoPhones === 0
+          ? "(demoPhones = 0 starts none)"
+          : `(demoPhones = ${v.demoPhones} starts 101-${100 + v.demoPhones})`),
+    );
+  }
   const hosts = new Map<string, number>();
   for (const p of phones) {
     const at = `${p.host.toLowerCase()}:${p.port ?? ""}`;
@@ -342,6 +353,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     phones,
     cloudPhones,
     demoPhones: v.demoPhones,
+    demoYealinkPhones: v.demoYealinkPhones.filter((e) => demoExtension(e, v.demoPhones)),
     phoneTimeoutSeconds: v.phoneTimeoutSeconds,
     phoneCheckSeconds: v.phoneCheckSeconds,
     channel: {
@@ -364,4 +376,10 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** True when `extension` is one of the `count` demo phones (101, 102, ...). */
+function demoExtension(extension: string, count: number): boolean {
+  const n = Number(extension);
+  return String(n) === extension && n >= 101 && n <= 100 + count;
 }

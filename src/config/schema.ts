@@ -49,6 +49,13 @@ function oneOf<const T extends string>(values: readonly T[], canonical = values)
   };
 }
 
+/** Comma-separated extensions (digits), each once; empty: none. */
+function extensionList(v: string): ValueResult<readonly string[]> {
+  const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (!items.every((s) => /^\d{1,10}$/.test(s))) return no("extensions separated by commas");
+  return ok([...new Set(items)]);
+}
+
 function text(v: string): ValueResult<string> {
   return ok(v);
 }
@@ -240,9 +247,18 @@ export const KEYS = [
     name: "demoPhones",
     default: "0",
     source: "ours",
-    doc: "Start this many simulated SNOM phones (extensions 101, 102, ...) on loopback, " +
-      "to try every command and event without hardware. Set 0 once real phones are listed.",
+    doc: "Start this many simulated phones (extensions 101, 102, ...) on loopback, SNOMs " +
+      "unless demoYealinkPhones names them, to try every command and event without hardware. " +
+      "Set 0 once real phones are listed.",
     parse: integer(0, 50, "a whole number"),
+  },
+  {
+    name: "demoYealinkPhones",
+    source: "ours",
+    example: "102",
+    doc: "Demo phones (of demoPhones) that are simulated Yealink phones instead of SNOMs, " +
+      "comma-separated, e.g. 102. The server loads their provisioning lines into them itself.",
+    parse: extensionList,
   },
   {
     name: "channelDeviceInformation",

@@ -13,6 +13,9 @@ import type { ConfigSnapshot } from "./types.ts";
 /** The profile demo phones are driven with. */
 export const DEMO_PROFILE = "snom.cfg";
 
+/** The profile of the demo phones that are Yealinks (`demoYealinkPhones`). */
+export const DEMO_YEALINK_PROFILE = "yealink.cfg";
+
 /** The folder of profiles built into the executable (`profiles/` in the repository). */
 export const BUILTIN_PROFILES = resolve(import.meta.dirname ?? ".", "..", "..", "profiles");
 
@@ -78,6 +81,9 @@ export async function loadSettings(
   // `--check-config` run shows everything there is to fix.
   const wanted = new Map(parsed.profiles);
   if (config && config.demoPhones > 0 && !wanted.has(DEMO_PROFILE)) wanted.set(DEMO_PROFILE, 0);
+  if (config && config.demoYealinkPhones.length > 0 && !wanted.has(DEMO_YEALINK_PROFILE)) {
+    wanted.set(DEMO_YEALINK_PROFILE, 0);
+  }
   const configDir = config?.dir ?? dirname(file);
 
   const profiles = new Map<string, Profile>();

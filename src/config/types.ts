@@ -92,6 +92,8 @@ export interface ConfigSnapshot {
   /** `phone=<extension>@provider` lines (docs/cloud-phones.md §2). */
   readonly cloudPhones: readonly CloudPhoneConfig[];
   readonly demoPhones: number;
+  /** Demo extensions that are simulated Yealinks rather than SNOMs (docs/yealink.md §8). */
+  readonly demoYealinkPhones: readonly string[];
   readonly phoneTimeoutSeconds: number;
   /** Seconds between reachability checks of every phone; 0: none (docs/configuration.md §5). */
   readonly phoneCheckSeconds: number;

@@ -68,13 +68,22 @@ export class Redactor {
     if (!this.#fromConfig.has(value) && this.#secrets.delete(value)) this.#changed();
   }
 
-  /** The text with every secret and credential pattern replaced. */
-  redact(text: string): string {
+  /**
+   * The text with every secret and credential pattern replaced, except the secrets in
+   * `shown`: what a page shows on purpose behind its access rule (the callback keys in a
+   * phone's provisioning lines, docs/yealink.md §5).
+   */
+  redact(text: string, shown?: ReadonlySet<string>): string {
     let out = text;
     if (this.#tokens.size > 0) {
-      out = out.replace(TOKEN_RUN, (run) => (this.#tokens.has(run) ? REDACTED : run));
+      out = out.replace(
+        TOKEN_RUN,
+        (run) => (this.#tokens.has(run) && !shown?.has(run) ? REDACTED : run),
+      );
     }
-    for (const s of this.#needles) if (out.includes(s)) out = out.split(s).join(REDACTED);
+    for (const s of this.#needles) {
+      if (out.includes(s) && !shown?.has(s)) out = out.split(s).join(REDACTED);
+    }
     for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
     return out;
   }

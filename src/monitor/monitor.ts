@@ -101,8 +101,12 @@ export interface DeviceStatus {
 /** What the status page shows of the monitor. */
 export interface MonitorStatus {
   readonly devices: readonly DeviceStatus[];
-  /** Per phone with `[monitorProvisioning]`: the lines to load, or why they are unknown. */
-  readonly provisioning: ReadonlyMap<string, Provisioning>;
+  /**
+   * Per phone with `[monitorProvisioning]`, by extension: the lines to load, or why they are
+   * unknown. Plain data (it goes into `/api/status` as it is); no prototype, so any extension
+   * reads as itself.
+   */
+  readonly provisioning: Readonly<Record<string, Provisioning>>;
 }
 
 const RECONFIGURE_MIN_INTERVAL_MS = 30_000;
@@ -132,6 +136,8 @@ export class Monitor implements Component {
   readonly #cloudDevices = new Map<string, Device>();
   /** Provisioning lines per phone, worked out when settings are applied. */
   #provisioning = new Map<string, Provisioning>();
+  /** The callback keys in those lines, which the status page shows (docs/yealink.md §5). */
+  #shownSecrets = new Set<string>();
   #settings?: Settings;
   #nextCallRef = 1;
   #closed = false;
@@ -418,7 +424,17 @@ export class Monitor implements Component {
       });
     }
     devices.sort((a, b) => a.device.localeCompare(b.device, "en", { numeric: true }));
-    return { devices, provisioning: this.#provisioning };
+    const provisioning: Record<string, Provisioning> = Object.create(null);
+    for (const [extension, p] of this.#provisioning) provisioning[extension] = p;
+    return { devices, provisioning };
+  }
+
+  /**
+   * The callback keys in the provisioning lines of {@link status}: the status page shows
+   * them, ready to paste (docs/yealink.md §5); the log still hides them.
+   */
+  shownSecrets(): ReadonlySet<string> {
+    return this.#shownSecrets;
   }
 
   /**
@@ -427,10 +443,13 @@ export class Monitor implements Component {
    */
   #refreshProvisioning(settings: Settings): void {
     const next = new Map<string, Provisioning>();
+    const shown = new Set<string>();
     this.#provisioning = next;
+    this.#shownSecrets = shown;
     if (!this.#callbackKey) return;
-    for (const phone of settings.config.phones) {
-      const extension = phone.extension;
+    const config = settings.config;
+    const demo = Array.from({ length: config.demoPhones }, (_, i) => String(101 + i));
+    for (const extension of [...config.phones.map((p) => p.extension), ...demo]) {
       if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
       let key: string;
       try {
@@ -439,9 +458,12 @@ export class Monitor implements Component {
         next.set(extension, { error: `no callback key: ${e instanceof Error ? e.message : e}` });
         continue;
       }
-      redactor.add(provisionedSecret(key, extension));
+      const secret = provisionedSecret(key, extension);
+      redactor.add(secret);
       void provisioningFor(this.#phones, settings.config.server, key, extension).then((p) => {
-        if (this.#provisioning === next) next.set(extension, p);
+        if (this.#provisioning !== next) return;
+        next.set(extension, p);
+        if ("lines" in p) shown.add(secret);
       });
     }
   }

@@ -7,13 +7,19 @@
  * A phone added to the file is usable at once; a changed one keeps its queue and uses its
  * new address from the next request; a removed one fails its waiting commands with
  * `UnknownDevice` while the request in flight finishes. Demo phones (extensions 101, 102, …)
- * come from the {@link DemoPhones} factory the server hands in (simulated SNOMs on 127.0.0.1):
- * started when `demoPhones` grows and stopped when it shrinks, they are driven exactly like
- * real phones, with the `snom.cfg` profile.
+ * come from the {@link DemoPhones} factory the server hands in (simulated phones on
+ * 127.0.0.1): started when `demoPhones` grows and stopped when it shrinks, they are driven
+ * exactly like real phones, with the `snom.cfg` profile, or `yealink.cfg` for those named by
+ * `demoYealinkPhones` (a demo phone whose model changes is started anew).
  */
 
 import { lookup } from "node:dns/promises";
-import { addressKey, DEMO_PROFILE, type NotificationName } from "../config/mod.ts";
+import {
+  addressKey,
+  DEMO_PROFILE,
+  DEMO_YEALINK_PROFILE,
+  type NotificationName,
+} from "../config/mod.ts";
 import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { log } from "../log/mod.ts";
@@ -40,13 +46,18 @@ export interface DemoPhone {
   readonly port: number;
   /** Where its web interface is, for the log. */
   readonly url: string;
+  /** The web login it wants, if any. */
+  readonly login?: { readonly username: string; readonly password: string };
   close(): Promise<void>;
 }
 
+/** Which kind of phone a demo extension is (`demoYealinkPhones`). */
+export type DemoModel = "snom" | "yealink";
+
 /** Starts demo phones on request; `server/` hands in one made of simulated phones. */
 export interface DemoPhones<P extends DemoPhone = DemoPhone> {
-  /** Starts the demo phone of one extension. */
-  start(extension: string): Promise<P>;
+  /** Starts the demo phone of one extension, of the given model. */
+  start(extension: string, model: DemoModel): Promise<P>;
   /** Stops every phone it started. */
   close(): Promise<void>;
 }
@@ -81,6 +92,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   readonly #options: PhoneRegistryOptions<P>;
   readonly #phones = new Map<string, Phone>();
   readonly #demo = new Map<string, P>();
+  readonly #demoModel = new Map<string, DemoModel>();
   readonly #retiring = new Set<Phone>();
   #timeoutMs = 5000;
   /** Settings are applied one at a time, in order. */
@@ -240,8 +252,11 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     const config = settings.config;
     this.#timeoutMs = this.#options.timeoutMs ?? config.phoneTimeoutSeconds * 1000;
     const added: Phone[] = [];
-    const wantedDemo = new Set<string>();
-    for (let i = 1; i <= config.demoPhones; i++) wantedDemo.add(String(100 + i));
+    const wantedDemo = new Map<string, DemoModel>();
+    for (let i = 1; i <= config.demoPhones; i++) {
+      const extension = String(100 + i);
+      wantedDemo.set(extension, config.demoYealinkPhones.includes(extension) ? "yealink" : "snom");
+    }
     await this.#startDemo(wantedDemo);
 
     const targets = new Map<string, PhoneTarget>();
@@ -265,20 +280,30 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         demo: false,
       });
     }
-    const demoProfile = settings.profiles.get(DEMO_PROFILE);
-    if (this.#demo.size > 0 && !demoProfile) {
-      log("phones").error("the demo profile {profile} is not loaded; demo phones skipped", {
-        profile: DEMO_PROFILE,
-      });
-    }
+    const missing = new Set<string>();
     for (const [extension, sim] of this.#demo) {
-      if (!demoProfile || targets.has(extension) || !wantedDemo.has(extension)) continue;
+      if (targets.has(extension) || !wantedDemo.has(extension)) continue;
+      const name = this.#demoModel.get(extension) === "yealink"
+        ? DEMO_YEALINK_PROFILE
+        : DEMO_PROFILE;
+      const profile = settings.profiles.get(name);
+      if (!profile) {
+        if (!missing.has(name)) {
+          log("phones").error("the demo profile {profile} is not loaded; demo phones skipped", {
+            profile: name,
+          });
+        }
+        missing.add(name);
+        continue;
+      }
       targets.set(extension, {
         extension,
         host: sim.host,
         port: sim.port,
         protocol: "HTTP",
-        profile: demoProfile,
+        profile,
+        username: sim.login?.username,
+        password: sim.login?.password,
         demo: true,
       });
     }
@@ -321,6 +346,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     for (const [extension, sim] of this.#demo) {
       if (wantedDemo.has(extension)) continue;
       this.#demo.delete(extension);
+      this.#demoModel.delete(extension);
       await sim.close();
       log("phones").info("demo phone {extension} stopped", { extension });
     }
@@ -403,9 +429,21 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     }
   }
 
-  async #startDemo(wanted: ReadonlySet<string>): Promise<void> {
-    for (const extension of wanted) {
-      if (this.#demo.has(extension)) continue;
+  async #startDemo(wanted: ReadonlyMap<string, DemoModel>): Promise<void> {
+    for (const [extension, model] of wanted) {
+      const running = this.#demo.get(extension);
+      if (running && this.#demoModel.get(extension) === model) continue;
+      if (running) {
+        // Another model on the same extension: the old phone goes first (its entry is updated
+        // to the new one's address and profile below).
+        this.#demo.delete(extension);
+        this.#demoModel.delete(extension);
+        await running.close();
+        log("phones").info("demo phone {extension} stopped to start as {model}", {
+          extension,
+          model,
+        });
+      }
       const factory = this.#options.demoPhones;
       if (!factory) {
         log("phones").error("demo phone {extension} cannot start: this server has no demo phones", {
@@ -414,8 +452,9 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         continue;
       }
       try {
-        const sim = await factory.start(extension);
+        const sim = await factory.start(extension, model);
         this.#demo.set(extension, sim);
+        this.#demoModel.set(extension, model);
         log("phones").info("demo phone {extension} listens on {url}", { extension, url: sim.url });
       } catch (e) {
         log("phones").error("demo phone {extension} could not start: {error}", {

@@ -19,7 +19,8 @@ import { Monitor } from "../monitor/mod.ts";
 import { PhoneRegistry } from "../phones/mod.ts";
 import { log, logFindings, LogService } from "../log/mod.ts";
 import { type FetchLike, ProviderService, type SubscriptionTiming } from "../provider/mod.ts";
-import { SimDemoPhones, type SimPhone } from "../simulator/mod.ts";
+import { SimDemoPhones, type SimPhone, type YealinkPhone } from "../simulator/mod.ts";
+import { DemoProvisioning } from "./demo_provisioning.ts";
 import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -79,7 +80,7 @@ export class Server {
   #started = false;
   readonly startedAt: number;
   /** The phones: profiles, HTTP control, demo phones. */
-  readonly phones: PhoneRegistry<SimPhone>;
+  readonly phones: PhoneRegistry<SimPhone | YealinkPhone>;
   /** Call state per device from the phones' callbacks, and the channels' subscriptions. */
   readonly monitor: Monitor;
   /** The telephony provider session (RawCommand). */
@@ -102,7 +103,11 @@ export class Server {
       phonesConfigured: () => this.phones.extensions.length,
       phonesReachable: () => this.phones.status().filter((p) => p.reachable === "reachable").length,
     });
-    this.phones = new PhoneRegistry({ clock, demoPhones: new SimDemoPhones() });
+    this.phones = new PhoneRegistry<SimPhone | YealinkPhone>({
+      clock,
+      demoPhones: new SimDemoPhones(),
+    });
+    const callbackKey = callbackKeyOf(() => this.#settings.config.dir);
     this.provider = new ProviderService({
       clock,
       fetch: countedFetch(metrics),
@@ -113,7 +118,7 @@ export class Server {
       cloud: this.provider.cloud,
       clock,
       onEventsSent: (count) => metrics.eventsSent.inc(count),
-      callbackKey: callbackKeyOf(() => this.#settings.config.dir),
+      callbackKey,
     });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
@@ -126,6 +131,7 @@ export class Server {
     });
     this.http = new AdminServer({
       status: () => this.status(),
+      shownSecrets: () => this.monitor.shownSecrets(),
       isPhoneAddress: (address) => this.phones.isPhoneAddress(address),
       view: () => statusView(this.#viewParts()),
       health: () => health(this.#viewParts()),
@@ -139,7 +145,15 @@ export class Server {
     });
     // Apply order: the monitor after the phones it asks about; listeners last, so nothing
     // arrives before the parts behind them are ready. Closing runs in reverse.
-    this.#components.push(this.phones, this.monitor, this.provider, this.channel, this.http);
+    // Demo Yealinks get their provisioning lines once the phones are there.
+    this.#components.push(
+      this.phones,
+      new DemoProvisioning(this.phones, callbackKey),
+      this.monitor,
+      this.provider,
+      this.channel,
+      this.http,
+    );
   }
 
   /** What the page and the health check are made from, now. */

@@ -123,7 +123,7 @@ export function statusView(parts: ViewParts): StatusView {
       },
       blockedUntil: blocked ? p.blockedUntil : undefined,
       blockedReason: blocked ? p.blockedReason : undefined,
-      provisioning: provisioningView(monitor.provisioning.get(p.extension)),
+      provisioning: provisioningView(monitor.provisioning[p.extension]),
     };
   });
   const channel = parts.channel.status();

@@ -200,15 +200,19 @@ function newCallId(): string {
 
 /**
  * Demo phones for the server (`demoPhones`): one network of simulated phones on 127.0.0.1,
- * started one extension at a time. The phone registry takes it as its demo phone factory.
+ * started one extension at a time, SNOMs or Yealinks (`demoYealinkPhones`), so they call each
+ * other. The phone registry takes it as its demo phone factory. A demo Yealink starts with
+ * nothing provisioned: the server loads its lines (docs/yealink.md §8).
  */
 export class SimDemoPhones {
   #network?: SimNetwork;
 
   /** Starts the simulated phone of one extension. */
-  start(extension: string): Promise<SimPhone> {
+  start(extension: string, model: "snom" | "yealink" = "snom"): Promise<SimPhone | YealinkPhone> {
     this.#network ??= new SimNetwork();
-    return this.#network.addPhone({ extension, host: "127.0.0.1" });
+    return model === "yealink"
+      ? this.#network.addYealink({ extension, host: "127.0.0.1" })
+      : this.#network.addPhone({ extension, host: "127.0.0.1" });
   }
 
   /** Stops every phone started. */

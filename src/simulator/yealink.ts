@@ -45,7 +45,11 @@ export interface YealinkOptions {
   readonly actionTimeoutMs?: number;
 }
 
-/** Which action URL setting each call-model event fires (docs/yealink.md §4). */
+/**
+ * Which action URL setting each call-model event fires (docs/yealink.md §4). A completed
+ * transfer fires `transfer_finished` once: the model's `transfer` comes with every transfer,
+ * its `blind_transfer`/`attended_transfer` (SNOM's own settings) fire nothing here.
+ */
 export const YEALINK_ACTION_SETTINGS: Readonly<Partial<Record<SimEventName, string>>> = {
   incoming: "action_url.incoming_call",
   outgoing: "action_url.outgoing_call",
@@ -55,8 +59,6 @@ export const YEALINK_ACTION_SETTINGS: Readonly<Partial<Record<SimEventName, stri
   hold: "action_url.hold",
   unhold: "action_url.unhold",
   transfer: "action_url.transfer_finished",
-  blind_transfer: "action_url.transfer_finished",
-  attended_transfer: "action_url.transfer_finished",
   offhook: "action_url.off_hook",
   onhook: "action_url.on_hook",
   dnd_on: "action_url.open_dnd",
@@ -201,6 +203,11 @@ export class YealinkPhone implements SimEndpoint {
   /** The port the phone's web server listens on. */
   get port(): number {
     return this.#server?.port ?? 0;
+  }
+
+  /** The web login the phone wants (Basic). */
+  get login(): { readonly username: string; readonly password: string } {
+    return { username: this.#username, password: this.#password };
   }
 
   /** The phone's web address, e.g. `http://127.0.0.1:40123`. */

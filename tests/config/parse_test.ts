@@ -195,6 +195,23 @@ Deno.test("demo phones may not take an extension a phone line uses", () => {
   ]);
 });
 
+Deno.test("demoYealinkPhones names demo phones that are Yealinks; others are warned about and left out", () => {
+  const parsed = parseConfig("demoPhones = 3\ndemoYealinkPhones = 102, 103,102\n", FILE);
+  assert.deepEqual(parsed.snapshot?.demoYealinkPhones, ["102", "103"]);
+  assert.deepEqual(parsed.findings, []);
+  const out = parseConfig("demoPhones = 2\ndemoYealinkPhones = 102,105\n", FILE);
+  assert.deepEqual(out.snapshot?.demoYealinkPhones, ["102"]);
+  assert.deepEqual(out.findings.map(formatFinding), [
+    "/srv/pcs/phone-companion.cfg:2: demoYealinkPhones names 105, which is not a demo phone (demoPhones = 2 starts 101-102)",
+  ]);
+  assert.deepEqual(messages("demoYealinkPhones = 102\n", "warning"), [
+    "/srv/pcs/phone-companion.cfg:1: demoYealinkPhones names 102, which is not a demo phone (demoPhones = 0 starts none)",
+  ]);
+  assert.deepEqual(messages("demoPhones = 2\ndemoYealinkPhones = 102 103\n", "error"), [
+    "/srv/pcs/phone-companion.cfg:2: demoYealinkPhones must be extensions separated by commas, got '102 103'",
+  ]);
+});
+
 Deno.test("a bad secret value is reported without showing the value", () => {
   // Secret keys accept any text; a malformed line that looks like one still never echoes it.
   const found = messages(

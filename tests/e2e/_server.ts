@@ -20,10 +20,10 @@ import { loadSettings, Server } from "../../src/server/mod.ts";
 import type { SubscriptionTiming } from "../../src/provider/mod.ts";
 import {
   SimNetwork,
-  type SimPhone,
+  SimPhone,
   type SimPhoneOptions,
   type YealinkOptions,
-  type YealinkPhone,
+  YealinkPhone,
 } from "../../src/simulator/mod.ts";
 import { freePort, tempDir } from "../helpers.ts";
 import { StliClient } from "../fakes/stli_client.ts";
@@ -61,9 +61,9 @@ export interface TestServer extends AsyncDisposable {
   readonly net: SimNetwork;
   /** Opens a channel; the harness closes it at the end. See `StliClientOptions` for `tap`. */
   channel(handshake?: string, tap?: (line: string) => boolean): Promise<StliClient>;
-  /** A demo phone (`demoPhones`) or a phone of the harness's network. */
+  /** A demo SNOM (`demoPhones`) or a SNOM of the harness's network. */
   phone(extension: string): SimPhone;
-  /** A simulated Yealink of the harness's network. */
+  /** A demo Yealink (`demoYealinkPhones`) or a simulated Yealink of the harness's network. */
   yealink(extension: string): YealinkPhone;
   /** Waits until every simulated phone has sent all the action URLs it fired. */
   phonesIdle(): Promise<void>;
@@ -178,12 +178,12 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       },
       phone(extension) {
         const phone = running.phones.demoPhone(extension) ?? net_.phone(extension);
-        assert.ok(phone, `no simulated phone ${extension}`);
+        assert.ok(phone instanceof SimPhone, `no simulated SNOM ${extension}`);
         return phone;
       },
       yealink(extension) {
-        const phone = net_.yealink(extension);
-        assert.ok(phone, `no simulated Yealink ${extension}`);
+        const phone = running.phones.demoPhone(extension) ?? net_.yealink(extension);
+        assert.ok(phone instanceof YealinkPhone, `no simulated Yealink ${extension}`);
         return phone;
       },
       async phonesIdle() {

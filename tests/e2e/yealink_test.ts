@@ -86,9 +86,16 @@ Deno.test("a provisioned Yealink and a SNOM: dial, answer, hold and retrieve by 
   assert.equal(got.byDevice["201"][0], "ConnectionCleared 201 normalClearing 201");
   assert.deepEqual([y.calls, pcs.phone("201").calls], [[], []]);
 
-  // The status page shows the same lines.
-  const provisioning = pcs.server.monitor.status().provisioning.get("101");
-  assert.deepEqual(provisioning, { lines });
+  // The status page and /api/status show the same lines, callback keys included.
+  assert.deepEqual(pcs.server.monitor.status().provisioning["101"], { lines });
+  const api = await (await fetch(`http://127.0.0.1:${pcs.httpPort}/api/status`)).json();
+  assert.deepEqual(api.monitor.provisioning, { "101": { lines } });
+  const page = await (await fetch(`http://127.0.0.1:${pcs.httpPort}/`)).text();
+  const shown = /<pre class="provisioning">([^<]*)<\/pre>/.exec(page)?.[1].replaceAll("&#38;", "&");
+  assert.equal(shown, lines.join("\n"));
+  // The log still hides the key.
+  const key = /k=([\w-]+)/.exec(lines[0])![1];
+  assert.ok(pcs.logLines.every((l) => !l.includes(key)), "no callback key in the log");
 });
 
 Deno.test("a Yealink whose user refuses remote control: MonitorStart and commands answer PhoneRefused", async () => {

@@ -3,7 +3,7 @@ import net from "node:net";
 import type { NotificationName } from "../../src/config/mod.ts";
 import { PhoneRegistry, UnknownPhoneError } from "../../src/phones/mod.ts";
 import type { Component } from "../../src/server/mod.ts";
-import { SimDemoPhones, SimNetwork } from "../../src/simulator/mod.ts";
+import { SimDemoPhones, SimNetwork, SimPhone } from "../../src/simulator/mod.ts";
 import { ActionReceiver } from "../fakes/action_receiver.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
 
@@ -139,7 +139,8 @@ Deno.test("configureMonitoring writes the URLs through dummy.htm, and the phone 
       urls.set(n, `${receiver.url}/phone/102/${n}?k=secret&${setup.variables}`);
     }
     assert.deepEqual(await registry.configureMonitoring("102", urls), { ok: true });
-    const b = registry.demoPhone("102")!;
+    const b = registry.demoPhone("102");
+    assert.ok(b instanceof SimPhone);
     const request = b.requests.at(-1)!;
     assert.ok(
       request.target.startsWith(
