@@ -9,7 +9,7 @@
 import type { Clock } from "../clock.ts";
 import { ACTION_SETTINGS, ActionSender, type FiredAction, substitute } from "./actions.ts";
 import { type DigestOptions, LoginGuard } from "./auth.ts";
-import { CallModel, type Effect, isKnownKey, type SimCall, type SimParty } from "./calls.ts";
+import { type Effect, isKnownKey } from "./calls.ts";
 import { RawHttpServer, type RawRequest, type SimReply } from "./http_server.ts";
 import { hostPort } from "../net.ts";
 import { escapeHtml } from "../text.ts";
@@ -93,34 +93,12 @@ export interface RequestRecord {
   authorized?: boolean;
 }
 
-/** A phone of any family as its network sees it: a call model and a user. */
-export interface SimEndpoint {
-  readonly extension: string;
-  readonly displayName: string;
-  readonly callModel: CallModel;
-  /** Effects of messages from the network. */
-  receive(effects: readonly Effect[]): void;
-  /** The phone's user answers a ringing call (the given one, or the newest). */
-  answer(callId?: string): void;
-  /** The phone's user ends a call. */
-  hangup(callId?: string): void;
-}
+import { Handset, type SimSwitch } from "./_handset.ts";
 
-/** What a phone needs from its network. */
-export interface SimSwitch {
-  readonly domain: string;
-  resolve(target: string): { peer: SimCall["peer"]; party: SimParty };
-  newCallId(): string;
-  /** The simulated phone (of any family) with this extension, if any. */
-  phone(extension: string): SimEndpoint | undefined;
-  deliver(from: SimEndpoint, effect: Effect): void;
-  detach(phone: SimEndpoint): void;
-}
+export type { SimEndpoint, SimSwitch } from "./_handset.ts";
 
 /** A running simulated phone. Start one with `SimNetwork.addPhone`. */
-export class SimPhone implements SimEndpoint {
-  readonly extension: string;
-  readonly displayName: string;
+export class SimPhone extends Handset {
   readonly host: string;
   readonly model: string;
   readonly mac: string;
@@ -146,8 +124,6 @@ export class SimPhone implements SimEndpoint {
   /** The most requests that were ever in progress at once. */
   maxConcurrent = 0;
 
-  readonly #switch: SimSwitch;
-  readonly #model: CallModel;
   readonly #settings = new Map<string, string>();
   readonly #stored = new Map<string, string>();
   readonly #perms = new Map<string, "R" | "RW">();
@@ -164,8 +140,7 @@ export class SimPhone implements SimEndpoint {
 
   /** Use `SimNetwork.addPhone`, which also starts the server. */
   constructor(options: SimPhoneOptions, sw: SimSwitch) {
-    this.extension = options.extension;
-    this.displayName = options.displayName ?? `Phone ${options.extension}`;
+    super(options.extension, options.displayName ?? `Phone ${options.extension}`, sw);
     this.host = options.host ?? "127.0.0.1";
     this.model = options.model ?? "D785";
     this.mac = "000413" + simpleHash(options.extension).slice(0, 6).toUpperCase();
@@ -176,7 +151,6 @@ export class SimPhone implements SimEndpoint {
     this.lockoutStatus = options.lockoutStatus ?? 403;
     this.hiddenTagsStatus = options.hiddenTagsStatus ?? 403;
     this.#tls = options.tls !== undefined;
-    this.#switch = sw;
     this.#now = options.clock ? () => options.clock!.now() : () => Date.now();
     const lockoutMs = options.lockoutMs ?? 60_000;
     this.#guard = new LoginGuard(this.#now, () => lockoutMs);
@@ -192,11 +166,6 @@ export class SimPhone implements SimEndpoint {
       () => actionTimeoutMs,
       () => this.actionDelayMs,
     );
-    this.#model = new CallModel({
-      self: { user: this.extension, display: this.displayName },
-      resolve: (target) => sw.resolve(target),
-      newCallId: () => sw.newCallId(),
-    });
     const auth = options.auth ?? "none";
     const initial: Record<string, string> = {
       http_user: auth === "none" ? "" : options.username ?? "admin",
@@ -234,11 +203,6 @@ export class SimPhone implements SimEndpoint {
     return `${this.#tls ? "https" : "http"}://${hostPort(this.host, this.port)}`;
   }
 
-  /** The phone's calls now, oldest first. */
-  get calls(): SimCall[] {
-    return this.#model.calls;
-  }
-
   /** The settings in effect (as `dummy.htm` left them). */
   get settings(): ReadonlyMap<string, string> {
     return new Map(this.#settings);
@@ -251,7 +215,7 @@ export class SimPhone implements SimEndpoint {
 
   /** Whether do-not-disturb is on. */
   get dnd(): boolean {
-    return this.#model.dnd;
+    return this.sim.dnd;
   }
 
   /** Bad logins since the last good one. */
@@ -274,57 +238,7 @@ export class SimPhone implements SimEndpoint {
     for (const k of keys) {
       if (!isKnownKey(k)) throw new Error(`unknown SNOM key '${k}'`);
     }
-    this.#apply(this.#model.press(keys));
-  }
-
-  /** Dials a number on the phone, as `command.htm?number=` would. */
-  dial(number: string): void {
-    this.#apply(this.#model.dial(number));
-  }
-
-  /** The phone's user answers a ringing call (the given one, or the newest). */
-  answer(callId?: string): void {
-    this.#apply(this.#model.answer(callId));
-  }
-
-  /** The phone's user ends a call (the given one, or what CANCEL would end). */
-  hangup(callId?: string): void {
-    this.#apply(this.#model.hangUp(callId));
-  }
-
-  /** An outside caller rings this phone; returns the new call's id. */
-  callFrom(number: string, options: { displayName?: string } = {}): string {
-    const callId = this.#switch.newCallId();
-    const display = options.displayName ?? "";
-    this.#apply(
-      this.#model.incoming(callId, { user: number, display }, {
-        kind: "external",
-        number,
-        display,
-      }),
-    );
-    return callId;
-  }
-
-  /**
-   * The other party ends a call (the given one, or the newest): a ringing call is then
-   * missed. When the other party is a simulated phone, its user hangs up there.
-   */
-  remoteHangup(callId?: string): void {
-    const call = this.#pick(callId);
-    if (!call) return;
-    if (call.peer.kind === "phone") {
-      this.#switch.phone(call.peer.extension)?.hangup(call.callId);
-    } else this.#apply(this.#model.remoteEnded(call.callId));
-  }
-
-  /** The called party answers an outgoing call (the given one, or the newest). */
-  remoteAnswer(callId?: string): void {
-    const call = this.#pick(callId, "dialing");
-    if (!call) return;
-    if (call.peer.kind === "phone") {
-      this.#switch.phone(call.peer.extension)?.answer(call.callId);
-    } else this.#apply(this.#model.remoteAnswered(call.callId));
+    this.apply(this.sim.press(keys));
   }
 
   /**
@@ -332,10 +246,10 @@ export class SimPhone implements SimEndpoint {
    * `action_setup_url` ("Setup finished", docs/snom.md §5.1), as a SNOM does after booting.
    */
   reboot(): void {
-    this.#apply(this.#model.releaseAll());
+    this.apply(this.sim.releaseAll());
     this.#settings.clear();
     for (const [k, v] of this.#stored) this.#settings.set(k, v);
-    this.#fire({ kind: "event", name: "setup" });
+    this.fire({ kind: "event", name: "setup" });
   }
 
   /** Resolves when every action URL fired so far has been sent (or failed). */
@@ -347,46 +261,24 @@ export class SimPhone implements SimEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#switch.detach(this);
+    this.network.detach(this);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#sender.close();
     await this.#server?.close();
   }
 
-  /** Effects of the phone's own model, and of messages from the network. */
-  receive(effects: readonly Effect[]): void {
-    this.#apply(effects);
-  }
-
-  /** This phone's call model, for the network to deliver messages to. */
-  get callModel(): CallModel {
-    return this.#model;
-  }
-
-  #pick(callId?: string, state?: SimCall["state"]): SimCall | undefined {
-    const calls = this.#model.calls.filter((c) => state === undefined || c.state === state);
-    return callId === undefined ? calls.at(-1) : calls.find((c) => c.callId === callId);
-  }
-
-  #apply(effects: readonly Effect[]): void {
-    for (const e of effects) {
-      if (e.kind === "event") this.#fire(e);
-      else this.#switch.deliver(this, e);
-    }
-  }
-
   #address(user: string): string {
-    const address = `${user}@${this.#switch.domain}`;
+    const address = `${user}@${this.network.domain}`;
     return this.remoteFormat === "sip:user@host" ? `sip:${address}` : address;
   }
 
-  #fire(e: Extract<Effect, { kind: "event" }>): void {
+  protected fire(e: Extract<Effect, { kind: "event" }>): void {
     if (this.#closed) return;
     const template = this.#settings.get(ACTION_SETTINGS[e.name]) ?? "";
     if (template.trim() === "") return;
     const call = e.call;
-    const calls = this.#model.calls;
+    const calls = this.sim.calls;
     const runtime: Record<string, string> = {
       local: this.#address(this.extension),
       remote: call ? this.#address(call.remote.user) : "",
@@ -395,7 +287,7 @@ export class SimPhone implements SimEndpoint {
       "call-id": call?.callId ?? "",
       active_url: this.#address(this.extension),
       active_user: this.extension,
-      active_host: this.#switch.domain,
+      active_host: this.network.domain,
       active_key: call ? "P1" : "",
       csta_id: call
         ? String(Math.max(1, calls.findIndex((c) => c.callId === call.callId) + 1))
@@ -556,12 +448,12 @@ export class SimPhone implements SimEndpoint {
         const keys = value.split(";").filter((e) => e !== "").map((e) => e.split(",")[0]);
         const unknown = keys.filter((k) => !isKnownKey(k));
         if (unknown.length > 0) return this.#page(400, `Unknown key ${unknown.join(", ")}`);
-        this.#apply(this.#model.press(keys));
+        this.apply(this.sim.press(keys));
       } else if (name === "number") {
-        this.#apply(this.#model.dial(value));
+        this.apply(this.sim.dial(value));
         dialled = true;
       } else if (name === "RELEASE_ALL_CALLS") {
-        this.#apply(this.#model.releaseAll());
+        this.apply(this.sim.releaseAll());
       }
       // key_dtmf, LOGOFFALL, LOGOFFLINE, REREGISTER and outgoing_uri change no call here.
     }

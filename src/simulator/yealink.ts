@@ -18,9 +18,10 @@
  */
 
 import { ActionSender, type FiredAction } from "./actions.ts";
-import { CallModel, type Effect, type SimCall, type SimEventName } from "./calls.ts";
+import type { Effect, SimCall, SimEventName } from "./calls.ts";
 import { RawHttpServer, type RawRequest, type SimReply } from "./http_server.ts";
-import type { RequestRecord, SimEndpoint, SimSwitch } from "./phone.ts";
+import { Handset, type SimSwitch } from "./_handset.ts";
+import type { RequestRecord } from "./phone.ts";
 import { hostPort } from "../net.ts";
 
 /** How a simulated Yealink starts. Every field but `extension` has a default. */
@@ -137,9 +138,7 @@ export function trustedBy(list: string, address: string): boolean {
 }
 
 /** A running simulated Yealink. Start one with `SimNetwork.addYealink`. */
-export class YealinkPhone implements SimEndpoint {
-  readonly extension: string;
-  readonly displayName: string;
+export class YealinkPhone extends Handset {
   readonly host: string;
   readonly model: string;
   readonly mac: string;
@@ -152,8 +151,6 @@ export class YealinkPhone implements SimEndpoint {
   /** How often the prompt was shown. */
   prompts = 0;
 
-  readonly #switch: SimSwitch;
-  readonly #model: CallModel;
   readonly #settings = new Map<string, string>();
   readonly #username: string;
   readonly #password: string;
@@ -168,8 +165,7 @@ export class YealinkPhone implements SimEndpoint {
 
   /** Use `SimNetwork.addYealink`, which also starts the server. */
   constructor(options: YealinkOptions, sw: SimSwitch) {
-    this.extension = options.extension;
-    this.displayName = options.displayName ?? `Phone ${options.extension}`;
+    super(options.extension, options.displayName ?? `Phone ${options.extension}`, sw);
     this.host = options.host ?? "127.0.0.1";
     this.model = options.model ?? "SIP-T46U";
     this.mac = "805ec0" + [...options.extension].map((c) => c.charCodeAt(0) % 10).join("")
@@ -177,14 +173,8 @@ export class YealinkPhone implements SimEndpoint {
     this.promptAnswer = options.promptAnswer ?? "accept";
     this.#username = options.username ?? "admin";
     this.#password = options.password ?? "admin";
-    this.#switch = sw;
     const timeoutMs = options.actionTimeoutMs ?? 2000;
     this.#sender = new ActionSender(`Yealink ${this.model} ${FIRMWARE}`, () => timeoutMs);
-    this.#model = new CallModel({
-      self: { user: this.extension, display: this.displayName },
-      resolve: (target) => sw.resolve(target),
-      newCallId: () => sw.newCallId(),
-    });
     this.#settings.set("features.action_uri.enable", "1");
     this.#settings.set("features.show_action_uri_option", "1");
     this.#settings.set("features.action_uri_limit_ip", "");
@@ -215,11 +205,6 @@ export class YealinkPhone implements SimEndpoint {
     return `http://${hostPort(this.host, this.port)}`;
   }
 
-  /** The phone's calls now, oldest first, with the network's call ids. */
-  get calls(): SimCall[] {
-    return this.#model.calls;
-  }
-
   /** The phone's own id of a call (its `$call_id`), given the network's id. */
   localId(callId: string): string {
     let id = this.#localIds.get(callId);
@@ -240,69 +225,11 @@ export class YealinkPhone implements SimEndpoint {
     for (const [k, v] of parseProvisioning(text)) this.#settings.set(k, v);
   }
 
-  /** This phone's call model, for the network to deliver messages to. */
-  get callModel(): CallModel {
-    return this.#model;
-  }
-
-  /** Effects of messages from the network. */
-  receive(effects: readonly Effect[]): void {
-    this.#apply(effects);
-  }
-
-  /** Dials a number on the phone's keypad. */
-  dial(number: string): void {
-    this.#apply(this.#model.dial(number));
-  }
-
-  /** The phone's user answers a ringing call (the given one, or the newest). */
-  answer(callId?: string): void {
-    this.#apply(this.#model.answer(callId));
-  }
-
-  /** The phone's user ends a call (the given one, or what the end key would end). */
-  hangup(callId?: string): void {
-    this.#apply(this.#model.hangUp(callId));
-  }
-
-  /** An outside caller rings this phone; returns the new call's (network) id. */
-  callFrom(number: string, options: { displayName?: string } = {}): string {
-    const callId = this.#switch.newCallId();
-    const display = options.displayName ?? "";
-    this.#apply(
-      this.#model.incoming(callId, { user: number, display }, {
-        kind: "external",
-        number,
-        display,
-      }),
-    );
-    return callId;
-  }
-
-  /** The other party ends a call (the given one, or the newest): a ringing call is missed. */
-  remoteHangup(callId?: string): void {
-    const call = callId === undefined
-      ? this.#model.calls.at(-1)
-      : this.#model.calls.find((c) => c.callId === callId);
-    if (!call) return;
-    if (call.peer.kind === "phone") this.#switch.phone(call.peer.extension)?.hangup(call.callId);
-    else this.#apply(this.#model.remoteEnded(call.callId));
-  }
-
-  /** The called party answers an outgoing call (the given one, or the newest dialing one). */
-  remoteAnswer(callId?: string): void {
-    const call = this.#model.calls.filter((c) => c.state === "dialing")
-      .find((c) => callId === undefined || c.callId === callId);
-    if (!call) return;
-    if (call.peer.kind === "phone") this.#switch.phone(call.peer.extension)?.answer(call.callId);
-    else this.#apply(this.#model.remoteAnswered(call.callId));
-  }
-
   /** Restarts: calls are gone, prompts are asked again, `setup_completed` fires. */
   reboot(): void {
-    this.#apply(this.#model.releaseAll());
+    this.apply(this.sim.releaseAll());
     this.#decided.clear();
-    this.#fire({ kind: "event", name: "setup" });
+    this.fire({ kind: "event", name: "setup" });
   }
 
   /** Resolves when every action URL fired so far has been sent (or failed). */
@@ -314,19 +241,12 @@ export class YealinkPhone implements SimEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#switch.detach(this);
+    this.network.detach(this);
     this.#sender.close();
     await this.#server?.close();
   }
 
-  #apply(effects: readonly Effect[]): void {
-    for (const e of effects) {
-      if (e.kind === "event") this.#fire(e);
-      else this.#switch.deliver(this, e);
-    }
-  }
-
-  #fire(e: Extract<Effect, { kind: "event" }>): void {
+  protected fire(e: Extract<Effect, { kind: "event" }>): void {
     const setting = YEALINK_ACTION_SETTINGS[e.name];
     if (setting) this.#send(setting, e.name, e.call);
   }
@@ -336,7 +256,7 @@ export class YealinkPhone implements SimEndpoint {
     if (this.#closed) return;
     const template = this.#settings.get(setting) ?? "";
     if (template.trim() === "") return;
-    const domain = this.#switch.domain;
+    const domain = this.network.domain;
     const url = substituteYealink(template, {
       call_id: call ? this.localId(call.callId) : "",
       remote: call ? `sip:${call.remote.user}@${domain}` : "",
@@ -359,7 +279,7 @@ export class YealinkPhone implements SimEndpoint {
   /** The network's id of the call the phone knows as `local`. */
   #networkId(local: string): string | undefined {
     for (const [network, id] of this.#localIds) {
-      if (id === local && this.#model.calls.some((c) => c.callId === network)) return network;
+      if (id === local && this.sim.calls.some((c) => c.callId === network)) return network;
     }
     return undefined;
   }
@@ -425,7 +345,7 @@ export class YealinkPhone implements SimEndpoint {
     if (value.startsWith("number=")) {
       const number = value.slice(7);
       if (!/^\+?[0-9*#]+$/.test(number)) return this.#page(400, "Invalid number");
-      this.#apply(this.#model.dial(number));
+      this.apply(this.sim.dial(number));
       return this.#page(200, "OK");
     }
     const keys = value.split(";").filter((k) => k !== "");
@@ -439,44 +359,44 @@ export class YealinkPhone implements SimEndpoint {
 
   #key(k: string): void {
     const m = /^(ASW|CANCEL|HOLD|UNHOLD):(.+)$/.exec(k);
-    const model = this.#model;
+    const model = this.sim;
     if (m) {
       const id = this.#networkId(m[2]);
       if (id === undefined) return;
-      if (m[1] === "ASW") this.#apply(model.answer(id));
+      if (m[1] === "ASW") this.apply(model.answer(id));
       else if (m[1] === "CANCEL") {
         const call = model.calls.find((c) => c.callId === id);
         if (call?.state === "ringing") {
           this.#send("action_url.reject_incoming_call", "disconnected", call);
         }
-        this.#apply(model.hangUp(id));
-      } else if (m[1] === "HOLD") this.#apply(model.hold(id));
-      else this.#apply(model.unhold(id));
+        this.apply(model.hangUp(id));
+      } else if (m[1] === "HOLD") this.apply(model.hold(id));
+      else this.apply(model.unhold(id));
       return;
     }
     if (/^[0-9]$/.test(k) || k === "POUND" || k === "STAR") {
-      this.#apply(model.press([k === "POUND" ? "#" : k === "STAR" ? "*" : k]));
+      this.apply(model.press([k === "POUND" ? "#" : k === "STAR" ? "*" : k]));
       return;
     }
     switch (k) {
       case "OK":
       case "ENTER":
-        this.#apply(model.press(["ENTER"]));
+        this.apply(model.press(["ENTER"]));
         return;
       case "CALLEND": {
         const active = model.calls.find((c) => c.state === "connected" || c.state === "dialing");
-        this.#apply(model.hangUp(active?.callId));
+        this.apply(model.hangUp(active?.callId));
         return;
       }
       case "HOLD":
       case "F_HOLD": {
         const active = model.calls.find((c) => c.state === "connected");
-        if (active) this.#apply(model.hold(active.callId));
+        if (active) this.apply(model.hold(active.callId));
         return;
       }
       case "F_TRANSFER":
         // Pressed again while the phone waits for the target, it completes a blind transfer.
-        this.#apply(model.press([model.entry?.mode === "transfer" ? "ENTER" : "TRANSFER"]));
+        this.apply(model.press([model.entry?.mode === "transfer" ? "ENTER" : "TRANSFER"]));
         return;
       default:
         // Conference, speaker, mute and volume change no call here.
