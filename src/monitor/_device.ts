@@ -103,6 +103,28 @@ export class Device {
     if (sent > 0) this.#ctx.onSent?.(sent);
   }
 
+  /**
+   * The device left the configuration: its timer stops, MonitorStarts still setting it up are
+   * cancelled, and every subscriber is told its monitor ended (one failing stops nothing).
+   */
+  end(): void {
+    this.stop();
+    for (const p of this.pendingStarts) p.cancelled = true;
+    const subscribers = [...this.subscribers];
+    this.subscribers.clear();
+    for (const s of subscribers) {
+      try {
+        s.monitorEnded(this.extension);
+      } catch (e) {
+        logger().error("subscriber {id} failed on the end of {device}'s monitor: {error}", {
+          id: s.id,
+          device: this.extension,
+          error: e,
+        });
+      }
+    }
+  }
+
   /** Stops the call timer. */
   stop(): void {
     if (this.#timer !== undefined) this.#ctx.clock.clearTimeout(this.#timer);

@@ -592,21 +592,7 @@ export class Monitor implements Component {
   #endCloud(device: Device): void {
     this.#cloudDevices.delete(device.extension);
     this.#cloud?.unwatch(device.extension);
-    device.stop();
-    for (const p of device.pendingStarts) p.cancelled = true;
-    const subscribers = [...device.subscribers];
-    device.subscribers.clear();
-    for (const s of subscribers) {
-      try {
-        s.monitorEnded(device.extension);
-      } catch (e) {
-        logger().error("subscriber {id} failed on the end of {device}'s monitor: {error}", {
-          id: s.id,
-          device: device.extension,
-          error: e,
-        });
-      }
-    }
+    device.end();
   }
 
   /** A callback with a wrong key: if it really comes from the phone, its URLs are old. */
@@ -624,24 +610,10 @@ export class Monitor implements Component {
   #end(entry: Entry): void {
     const device = entry.device;
     this.#entries.delete(device.extension);
-    device.stop();
-    for (const p of device.pendingStarts) p.cancelled = true;
     logger().info(
       "phone {device} was removed from the configuration; {count} monitor(s) of it ended",
       { device: device.extension, count: device.subscribers.size },
     );
-    const subscribers = [...device.subscribers];
-    device.subscribers.clear();
-    for (const s of subscribers) {
-      try {
-        s.monitorEnded(device.extension);
-      } catch (e) {
-        logger().error("subscriber {id} failed on the end of {device}'s monitor: {error}", {
-          id: s.id,
-          device: device.extension,
-          error: e,
-        });
-      }
-    }
+    device.end();
   }
 }
