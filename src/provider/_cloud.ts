@@ -30,6 +30,7 @@ import {
   type SubscriptionStatus,
   type SubscriptionTiming,
 } from "./_events.ts";
+import { record, text } from "./_json.ts";
 
 const API = "/restapi/v1.0/account/~";
 /** How long after `TransferCall <ext>` a MakeCall names the target (docs/channel-protocol.md §3.2). */
@@ -55,16 +56,6 @@ export interface Party {
 type Failure = { readonly ok: false; readonly reason: ErrorReason; readonly detail?: string };
 
 const logger = () => log("provider");
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
-}
-
-function text(value: unknown): string {
-  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
-}
 
 /** The number a party object names for one side: phone number, else extension number. */
 function sideNumber(side: unknown): string {

@@ -27,6 +27,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import { log, redactor } from "../log/mod.ts";
 import type { ProviderAccount } from "./_account.ts";
 import { ProviderError } from "./_errors.ts";
+import { record, text } from "./_json.ts";
 
 /** Timings of the subscription; tests shorten them. */
 export interface SubscriptionTiming {
@@ -87,16 +88,6 @@ const RECOVERY_DEFAULT_MS = 180_000;
 const REMEMBERED_EVENTS = 1000;
 
 const logger = () => log("provider");
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
-}
-
-function text(value: unknown): string {
-  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
-}
 
 /** A gateway message `[header, payload]`; empty objects when it is not one. */
 export function frame(data: unknown): [Record<string, unknown>, Record<string, unknown>] {
@@ -166,17 +157,25 @@ export class EventSubscription {
     return this.#connect();
   }
 
-  /** Ends the subscription; nothing reconnects until the next {@link ensure}. */
-  close(why: string): void {
-    const was = this.#state;
+  /**
+   * Lets go of the connection and everything tied to it (its socket, its `wsc`, a pending
+   * retry or connect); callbacks of older connections see a new generation and do nothing.
+   */
+  #drop(): void {
     this.#generation++;
     this.#clearRetry();
     this.#connecting = undefined;
     this.#closeSocket();
     this.#wsc = undefined;
     this.#droppedAt = undefined;
-    this.#wasLive = false;
     this.#attempt = 0;
+  }
+
+  /** Ends the subscription; nothing reconnects until the next {@link ensure}. */
+  close(why: string): void {
+    const was = this.#state;
+    this.#drop();
+    this.#wasLive = false;
     this.#seen.clear();
     this.#set("off");
     if (was !== "off") {
@@ -190,14 +189,8 @@ export class EventSubscription {
    */
   restart(why: string): void {
     if (this.#state === "off") return;
-    this.#generation++;
-    this.#clearRetry();
-    this.#connecting = undefined;
-    this.#closeSocket();
-    this.#wsc = undefined;
-    this.#droppedAt = undefined;
+    this.#drop();
     this.#wasLive = true;
-    this.#attempt = 0;
     this.#lastError = why;
     this.#set("reconnecting");
     logger().info("event subscription for cloud phones is made again: {why}", { why });
