@@ -143,3 +143,22 @@ function findHeadEnd(buf: Uint8Array): number {
   }
   return -1;
 }
+
+/**
+ * The callback path the server wrote into a simulated SNOM phone for one notification, with
+ * the phone's `$variables` filled as the phone would: call `callId`, a caller with a display
+ * name, one call ongoing for `incoming`, none otherwise.
+ */
+export function callbackTarget(
+  phone: { readonly extension: string; readonly settings: ReadonlyMap<string, string> },
+  notification: string,
+  callId: number,
+): string {
+  const url = phone.settings.get(`action_${notification}_url`)!;
+  return url.replace(/^https?:\/\/[^/]+/, "")
+    .replace("$call-id", `bench-${callId}`)
+    .replace("$remote", "0301234%40pbx")
+    .replace("$local", `${phone.extension}%40pbx`)
+    .replace("$display_remote", "Jane%20Doe")
+    .replace("$nr_ongoing_calls", notification === "incoming" ? "1" : "0");
+}

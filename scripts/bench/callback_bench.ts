@@ -15,7 +15,7 @@
 import { LogService } from "../../src/log/mod.ts";
 import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
-import { freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { callbackTarget, freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
 import { percentile, printTable, type Row, timeEach } from "./_table.ts";
 
 const LATENCY_SAMPLES = 2000;
@@ -43,17 +43,6 @@ const server = await Server.start({
   watch: false,
 });
 
-/** The callback URL path the server wrote into the phone, with the phone's fields filled. */
-function callbackTarget(notification: string, callId: number): string {
-  const url = phone.settings.get(`action_${notification}_url`)!;
-  return url.replace(/^https?:\/\/[^/]+/, "")
-    .replace("$call-id", `bench-${callId}`)
-    .replace("$remote", "0301234%40pbx")
-    .replace("$local", "201%40pbx")
-    .replace("$display_remote", "Jane%20Doe")
-    .replace("$nr_ongoing_calls", notification === "incoming" ? "1" : "0");
-}
-
 const client = await KeepAliveGet.connect(httpPort);
 let callId = 0;
 
@@ -70,8 +59,8 @@ async function measureCallbacks(channels: number): Promise<Row> {
   /** One callback: a new ringing call, or the end of the last one. */
   const callback = async () => {
     const target = lines % 4 === 1
-      ? callbackTarget("incoming", ++callId)
-      : callbackTarget("disconnected", callId);
+      ? callbackTarget(phone, "incoming", ++callId)
+      : callbackTarget(phone, "disconnected", callId);
     const status = await client.get(target);
     if (status !== 200) throw new Error(`callback answered ${status}`);
     lines += 2;

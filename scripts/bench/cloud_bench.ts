@@ -11,7 +11,8 @@ import { LogService } from "../../src/log/mod.ts";
 import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
 import { FakeProvider } from "../../tests/fakes/fake_provider.ts";
-import { freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { configLines, ringCentralLines } from "../../tests/provider/_helpers.ts";
+import { callbackTarget, freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
 import { percentile, printTable } from "./_table.ts";
 
 const CHANNELS = 100;
@@ -26,7 +27,6 @@ const net = new SimNetwork();
 const snom = await net.addPhone({ extension: "101" });
 const channelPort = freePort();
 const httpPort = freePort();
-const c = fake.credentials;
 const text = [
   "serverBindAddress = 127.0.0.1",
   `serverPort = ${channelPort}`,
@@ -36,13 +36,7 @@ const text = [
   "phoneCheckSeconds = 0",
   `phone=101@127.0.0.1:${snom.port} snom.cfg`,
   "phone=201@provider",
-  "providerId = ringcentral",
-  "providerProtocol = HTTP",
-  "providerHostname = 127.0.0.1",
-  `providerPort = ${fake.port}`,
-  `providerClientId = ${c.clientId}`,
-  `providerClientSecret = ${c.clientSecret}`,
-  `providerJwt = ${c.jwt}`,
+  ...configLines(ringCentralLines(fake)),
 ].join("\n") + "\n";
 const loaded = await loadSettings(text, `${dir}/phone-companion.cfg`);
 if (!loaded.settings) throw new Error(JSON.stringify(loaded.findings));
@@ -70,27 +64,19 @@ for (const counter of counters) {
 let lines = 2;
 const arrived = () => Promise.all(counters.map((counter) => counter.until(lines)));
 
-/** The SNOM phone's callback path as the server wrote it, its variables filled. */
-function snomTarget(notification: string, callId: number): string {
-  const url = snom.settings.get(`action_${notification}_url`)!;
-  return url.replace(/^https?:\/\/[^/]+/, "")
-    .replace("$call-id", `bench-${callId}`)
-    .replace("$remote", "0301234%40pbx")
-    .replace("$local", "101%40pbx")
-    .replace("$display_remote", "Jane%20Doe")
-    .replace("$nr_ongoing_calls", notification === "incoming" ? "1" : "0");
-}
 const phone = await KeepAliveGet.connect(httpPort);
 let callId = 0;
 
 /** One ringing call and its end on the SNOM phone; resolves with the time to Delivered. */
 async function snomSample(): Promise<number> {
   const t = performance.now();
-  if (await phone.get(snomTarget("incoming", ++callId)) !== 200) throw new Error("callback");
+  if (await phone.get(callbackTarget(snom, "incoming", ++callId)) !== 200) {
+    throw new Error("callback");
+  }
   lines += 2; // Delivered, DeviceInformation
   await arrived();
   const ms = performance.now() - t;
-  await phone.get(snomTarget("disconnected", callId));
+  await phone.get(callbackTarget(snom, "disconnected", callId));
   lines += 2; // ConnectionCleared, DeviceInformation
   await arrived();
   return ms;

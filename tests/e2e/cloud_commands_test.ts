@@ -7,20 +7,8 @@
 import assert from "node:assert/strict";
 import { loadSettings } from "../../src/server/mod.ts";
 import { FakeProvider } from "../fakes/fake_provider.ts";
+import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer, type TestServer } from "./_server.ts";
-
-function providerLines(fake: FakeProvider): string[] {
-  const c = fake.credentials;
-  return [
-    "providerId = ringcentral",
-    "providerProtocol = HTTP",
-    "providerHostname = 127.0.0.1",
-    `providerPort = ${fake.port}`,
-    `providerClientId = ${c.clientId}`,
-    `providerClientSecret = ${c.clientSecret}`,
-    `providerJwt = ${c.jwt}`,
-  ];
-}
 
 async function cloudServer(
   fake: FakeProvider,
@@ -28,7 +16,7 @@ async function cloudServer(
 ): Promise<TestServer> {
   return await startServer({
     lines: [
-      ...providerLines(fake),
+      ...configLines(ringCentralLines(fake)),
       "channelErrorDetail = on",
       "phone=201@provider",
       "phone=202@provider",
@@ -72,7 +60,7 @@ Deno.test("cloud phones: MakeCall calls out from the extension's online device; 
     assert.equal(fake.tokenRequests().length, 1, "one shared session");
     // An extension the account does not have.
     await pcs.reconfigure([
-      ...providerLines(fake),
+      ...configLines(ringCentralLines(fake)),
       "channelErrorDetail = on",
       "phone=209@provider",
     ]);
@@ -85,7 +73,7 @@ Deno.test("cloud phones: MakeCall calls out from the extension's online device; 
     // An offline device cannot call out.
     fake.telephony.extensions[0] = { ...fake.telephony.extensions[0], devices: [] };
     await pcs.reconfigure([
-      ...providerLines(fake),
+      ...configLines(ringCentralLines(fake)),
       "channelErrorDetail = on",
       "phone=201@provider",
     ]);

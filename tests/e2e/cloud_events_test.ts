@@ -7,20 +7,8 @@
 
 import assert from "node:assert/strict";
 import { FakeProvider } from "../fakes/fake_provider.ts";
+import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer } from "./_server.ts";
-
-function providerLines(fake: FakeProvider): string[] {
-  const c = fake.credentials;
-  return [
-    "providerId = ringcentral",
-    "providerProtocol = HTTP",
-    "providerHostname = 127.0.0.1",
-    `providerPort = ${fake.port}`,
-    `providerClientId = ${c.clientId}`,
-    `providerClientSecret = ${c.clientSecret}`,
-    `providerJwt = ${c.jwt}`,
-  ];
-}
 
 Deno.test("cloud phones: two channels monitoring one extension get the SNOM events of a whole call story", async () => {
   const fake = await FakeProvider.start({
@@ -28,7 +16,7 @@ Deno.test("cloud phones: two channels monitoring one extension get the SNOM even
   });
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider", "phone=202@provider"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider", "phone=202@provider"],
   });
   try {
     // A call in progress before monitoring starts is adopted.
@@ -117,7 +105,7 @@ Deno.test("cloud phones: a call from a cloud extension to a simulated SNOM phone
   });
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider", "demoPhones = 1"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider", "demoPhones = 1"],
   });
   // The network between the provider and the LAN, played by the test: a call-out to 101
   // rings the simulated SNOM phone through its own simulation, as a SIP trunk would.

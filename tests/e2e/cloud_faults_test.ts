@@ -10,21 +10,8 @@
 import assert from "node:assert/strict";
 import { FakeProvider } from "../fakes/fake_provider.ts";
 import { statusView } from "../../src/server/view.ts";
+import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer, type TestServer } from "./_server.ts";
-
-function providerLines(fake: FakeProvider, extra: string[] = []): string[] {
-  const c = fake.credentials;
-  return [
-    "providerId = ringcentral",
-    "providerProtocol = HTTP",
-    "providerHostname = 127.0.0.1",
-    `providerPort = ${fake.port}`,
-    `providerClientId = ${c.clientId}`,
-    `providerClientSecret = ${c.clientSecret}`,
-    `providerJwt = ${c.jwt}`,
-    ...extra,
-  ];
-}
 
 const FAST = { reconnectBaseMs: 40, reconnectMaxMs: 400, heartbeatMs: 60_000 };
 
@@ -86,7 +73,7 @@ Deno.test("cloud phones: a WebSocket drop mid-call is recovered with wsc; missed
   // The gateway replays two notifications the client already had: they must not count twice.
   fake.recoveryOverlap = 2;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider"],
     cloudTiming: FAST,
   });
   try {
@@ -135,7 +122,7 @@ Deno.test("cloud phones: when recovery fails the server subscribes again and rec
   const fake = await fakeProvider();
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider", "phone=202@provider"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider", "phone=202@provider"],
     cloudTiming: FAST,
   });
   try {
@@ -189,7 +176,7 @@ Deno.test("cloud phones: changed provider settings make the subscription again f
   const fake = await fakeProvider();
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider"],
     cloudTiming: FAST,
   });
   try {
@@ -199,7 +186,7 @@ Deno.test("cloud phones: changed provider settings make the subscription again f
     assert.equal((await a.readLines(2))[0], "Delivered 201 newCall 201 +15550001 201");
 
     await pcs.reconfigure([
-      ...providerLines(fake, ["providerTimeoutSeconds = 7"]),
+      ...configLines(ringCentralLines(fake, { providerTimeoutSeconds: 7 })),
       "phone=201@provider",
     ]);
     await until(pcs, (e) => e.state === "live" && e.resubscriptions === 1, "subscribed again");
@@ -223,7 +210,7 @@ Deno.test("cloud phones: a provider outage backs off, shows on the status page a
   const fake = await fakeProvider();
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider", "demoPhones = 2"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider", "demoPhones = 2"],
     cloudTiming: { ...FAST, reconnectBaseMs: 60 },
   });
   try {
@@ -281,7 +268,7 @@ Deno.test("cloud phones: an unanswered heartbeat counts as a drop; the recovery 
   const fake = await fakeProvider();
   const t = fake.telephony;
   await using pcs = await startServer({
-    lines: [...providerLines(fake), "phone=201@provider"],
+    lines: [...configLines(ringCentralLines(fake)), "phone=201@provider"],
     cloudTiming: { ...FAST, heartbeatMs: 80, heartbeatTimeoutMs: 80 },
   });
   try {

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { FakeProvider } from "../fakes/fake_provider.ts";
+import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer } from "./_server.ts";
 
 const CHANNELS = 50;
@@ -15,13 +16,7 @@ Deno.test("RawCommands from 50 channels share one login and never put a secret i
   const pcs = await startServer({
     lines: [
       "logLevel = debug",
-      "providerId = ringcentral",
-      "providerProtocol = HTTP",
-      "providerHostname = 127.0.0.1",
-      `providerPort = ${fake.port}`,
-      `providerClientId = ${creds.clientId}`,
-      `providerClientSecret = ${creds.clientSecret}`,
-      `providerJwt = ${creds.jwt}`,
+      ...configLines(ringCentralLines(fake)),
     ],
   });
   try {

@@ -16,10 +16,14 @@ export const isPause = (ms: number) => ms < 10_000;
 /** Config lines; a null value leaves the key out. */
 export type Lines = Record<string, string | number | null>;
 
+/** The lines as they are written in a configuration file. */
+export function configLines(lines: Lines): string[] {
+  return Object.entries(lines).filter(([, v]) => v !== null).map(([k, v]) => `${k} = ${v}`);
+}
+
 /** Settings from `key = value` lines, as the configuration file would give them. */
 export async function settingsFrom(lines: Lines): Promise<Settings> {
-  const text = Object.entries(lines).filter(([, v]) => v !== null).map(([k, v]) => `${k} = ${v}`)
-    .join("\n") + "\n";
+  const text = configLines(lines).join("\n") + "\n";
   const result = await loadSettings(text, "/nonexistent/pcs-provider-test/phone-companion.cfg");
   assert.ok(result.settings, JSON.stringify(result.findings));
   return result.settings;
