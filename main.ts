@@ -29,6 +29,7 @@ import {
   waitForEnter,
 } from "./src/server/mod.ts";
 import { EXECUTABLE, PRODUCT } from "./src/version.ts";
+import { errorText } from "./src/text.ts";
 
 /** How long a stop may take before the process ends regardless (ms). */
 const STOP_LIMIT_MS = 1700;
@@ -39,7 +40,7 @@ async function readConfig(path: string): Promise<string | undefined> {
     return await readConfigText(path);
   } catch (e) {
     console.error(
-      `error: cannot read the configuration file ${path}: ${e instanceof Error ? e.message : e}`,
+      `error: cannot read the configuration file ${path}: ${errorText(e)}`,
     );
     return undefined;
   }
@@ -175,14 +176,14 @@ async function main(request: CliRequest): Promise<number> {
       log("server").error(
         "cannot start: {error}; {bind} is not an address of this computer. Set " +
           "serverBindAddress in {path} to one of its addresses, or to 0.0.0.0 for all of them",
-        { error: e instanceof Error ? e.message : String(e), bind, path: found.path },
+        { error: errorText(e), bind, path: found.path },
       );
     } else {
       log("server").error(
         "cannot start: {error}{cause}; is another Phone Companion Server running? " +
           "Stop it or choose another serverPort in {path}",
         {
-          error: e instanceof Error ? e.message : String(e),
+          error: errorText(e),
           cause: cause ? ` (${cause.message})` : "",
           path: found.path,
         },

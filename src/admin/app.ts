@@ -10,7 +10,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { basicAuth } from "hono/basic-auth";
 import { ipRestriction } from "hono/ip-restriction";
 import { streamSSE } from "hono/streaming";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, sleep, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
 import type { CallbackRequest, CallbackResult } from "../contract.ts";
@@ -256,17 +256,6 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
   });
 
   const stopLive = deps.stopLive;
-  /** Waits `ms`, or less when the live streams are being stopped. */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stopLive?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      stopLive?.addEventListener("abort", done);
-    });
 
   app.get("/api/live", (c) => {
     c.header("cache-control", "no-store");
@@ -292,7 +281,7 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
           await stream.writeSSE({ event: "ping", data: "" });
           lastMessage = clock.now();
         }
-        await pause(interval);
+        await sleep(interval, systemClock, stopLive);
         if (stopLive?.aborted) break;
       }
     });

@@ -5,7 +5,7 @@
  * is ever logged.
  */
 
-import type { Clock } from "../clock.ts";
+import { type Clock, sleep } from "../clock.ts";
 import { log } from "../log/mod.ts";
 
 const MINUTE_MS = 60_000;
@@ -59,7 +59,7 @@ export class FailedLogins {
       record.unlogged = 0;
     }
     const ms = this.#delayMs(record.times.length);
-    return new Promise((resolve) => this.#clock.setTimeout(resolve, ms));
+    return sleep(ms, this.#clock);
   }
 
   /** A good login clears the address's count (its log-line limit stays). */

@@ -9,6 +9,7 @@ import type { Settings } from "../contract.ts";
 import { log, RepeatedWarning } from "../log/mod.ts";
 import { type AdminDeps, createAdminApp } from "./app.ts";
 import { type Http1Server, serveHttp1 } from "../http/mod.ts";
+import { errorText } from "../text.ts";
 
 export { ADMIN_USER, type AdminDeps, type AdminEnv, createAdminApp, isLoopback } from "./app.ts";
 export { defaultLoginDelayMs } from "./failed_logins.ts";
@@ -81,7 +82,7 @@ export class AdminServer {
         onProblem: (kind, problem) => this.#problems.note(kind, "{problem}", { problem }),
       });
     } catch (e) {
-      this.#failure = `cannot listen on ${wanted}: ${e instanceof Error ? e.message : e}`;
+      this.#failure = `cannot listen on ${wanted}: ${errorText(e)}`;
       log("http").error(
         this.#server
           ? "{failure}; still listening on {bound}"

@@ -79,3 +79,4 @@ export type {
   ProviderAuth,
   ProviderConfig,
 } from "./types.ts";
+export { demoExtensions } from "./types.ts";

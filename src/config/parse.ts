@@ -7,12 +7,13 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { type Finding, hasErrors } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
 import { KEY_NAMES, type KeyDef, KEYS, type RawValues, SECRET_KEYS } from "./schema.ts";
-import type {
-  CloudPhoneConfig,
-  ConfigSnapshot,
-  PhoneConfig,
-  ProviderAuth,
-  ProviderConfig,
+import {
+  type CloudPhoneConfig,
+  type ConfigSnapshot,
+  demoExtensions,
+  type PhoneConfig,
+  type ProviderAuth,
+  type ProviderConfig,
 } from "./types.ts";
 
 /** The result of a parse: a snapshot when there is no error, and every finding either way. */
@@ -186,9 +187,9 @@ export function parseConfig(text: string, file: string): ParseResult {
   const lineOf = (key: string) => seenAt.get(key) ?? 0;
   const dir = dirname(file);
   const absolute = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  const demo = demoExtensions(v.demoPhones);
 
-  for (let i = 1; i <= v.demoPhones; i++) {
-    const ext = String(100 + i);
+  for (const ext of demoExtensions(v.demoPhones)) {
     if (extensions.has(ext)) {
       error(
         lineOf("demoPhones"),
@@ -200,7 +201,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     }
   }
   for (const e of v.demoYealinkPhones) {
-    if (demoExtension(e, v.demoPhones)) continue;
+    if (demo.includes(e)) continue;
     warn(
       lineOf("demoYealinkPhones"),
       "demoYealinkPhones",
@@ -353,7 +354,7 @@ export function parseConfig(text: string, file: string): ParseResult {
     phones,
     cloudPhones,
     demoPhones: v.demoPhones,
-    demoYealinkPhones: v.demoYealinkPhones.filter((e) => demoExtension(e, v.demoPhones)),
+    demoYealinkPhones: v.demoYealinkPhones.filter((e) => demo.includes(e)),
     phoneTimeoutSeconds: v.phoneTimeoutSeconds,
     phoneCheckSeconds: v.phoneCheckSeconds,
     channel: {
@@ -376,10 +377,4 @@ export function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
-}
-
-/** True when `extension` is one of the `count` demo phones (101, 102, ...). */
-function demoExtension(extension: string, count: number): boolean {
-  const n = Number(extension);
-  return String(n) === extension && n >= 101 && n <= 100 + count;
 }

@@ -9,6 +9,7 @@ import { type Finding, hasErrors } from "./findings.ts";
 import { deepFreeze, parseConfig } from "./parse.ts";
 import { parseProfile, type Profile } from "./profile.ts";
 import type { ConfigSnapshot } from "./types.ts";
+import { errorText } from "../text.ts";
 
 /** The profile demo phones are driven with. */
 export const DEMO_PROFILE = "snom.cfg";
@@ -97,7 +98,7 @@ export async function loadSettings(
         file,
         line,
         key: "phone",
-        message: `cannot read profile '${name}': ${e instanceof Error ? e.message : e}`,
+        message: `cannot read profile '${name}': ${errorText(e)}`,
       });
       continue;
     }

@@ -64,6 +64,14 @@ export interface ProviderConfig {
   readonly verifyDepth: number;
 }
 
+/**
+ * The extensions of `count` demo phones: 101, 102, … (docs/configuration.md §5, `demoPhones`).
+ * The one place that numbering is written.
+ */
+export function demoExtensions(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(101 + i));
+}
+
 /** Everything the server needs from the configuration file, frozen. */
 export interface ConfigSnapshot {
   /** Absolute path of the configuration file. */

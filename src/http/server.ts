@@ -18,6 +18,7 @@
 import { concat } from "../bytes.ts";
 import { isConnectionError } from "../net.ts";
 import { findHeadEnd, parseRequestHead, type RequestHead, statusText } from "./head.ts";
+import { errorText } from "../text.ts";
 
 /** What the handler learns about the connection a request came on. */
 export interface ConnInfo {
@@ -317,7 +318,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
             body: parsed.method === "GET" || parsed.method === "HEAD" ? undefined : body,
           });
         } catch (e) {
-          const why = e instanceof Error ? e.message : String(e);
+          const why = errorText(e);
           problem("bad-request", `bad HTTP request from ${addr.hostname}: ${why}`);
           await respond(conn, parsed, simpleResponse(400, "bad request"), false);
           return;
@@ -333,9 +334,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
         } catch (e) {
           problem(
             "handler",
-            `HTTP handler failed for ${parsed.method} ${parsed.target}: ${
-              e instanceof Error ? e.message : e
-            }`,
+            `HTTP handler failed for ${parsed.method} ${parsed.target}: ${errorText(e)}`,
           );
           response = simpleResponse(500, "internal error");
         }
@@ -355,7 +354,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
       ) {
         problem(
           "handler",
-          `HTTP connection from ${addr.hostname} failed: ${e instanceof Error ? e.message : e}`,
+          `HTTP connection from ${addr.hostname} failed: ${errorText(e)}`,
         );
       }
     } finally {

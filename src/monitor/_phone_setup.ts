@@ -9,6 +9,7 @@ import type { NotificationName } from "../config/mod.ts";
 import type { MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { log } from "../log/mod.ts";
 import { callbackBase, callbackUrls, placeholders } from "./callback_url.ts";
+import { errorText } from "../text.ts";
 
 /**
  * What the monitor needs from the phones layer (the phone registry implements it; tests pass
@@ -181,7 +182,7 @@ export class PhoneSetup {
       return fail({
         ok: false,
         reason: "MonitorFailed",
-        detail: e instanceof Error ? e.message : String(e),
+        detail: errorText(e),
       });
     }
   }

@@ -57,6 +57,8 @@ import { UNANSWERED_MS } from "./calls.ts";
 import { provisionedSecret } from "./callback_url.ts";
 import { type Provisioning, provisioningFor } from "./provisioning.ts";
 import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
+import { errorText } from "../text.ts";
+import { demoExtensions } from "../config/mod.ts";
 
 export type { PhonePort } from "./_phone_setup.ts";
 
@@ -448,14 +450,14 @@ export class Monitor implements Component {
     this.#shownSecrets = shown;
     if (!this.#callbackKey) return;
     const config = settings.config;
-    const demo = Array.from({ length: config.demoPhones }, (_, i) => String(101 + i));
+    const demo = demoExtensions(config.demoPhones);
     for (const extension of [...config.phones.map((p) => p.extension), ...demo]) {
       if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
       let key: string;
       try {
         key = this.#callbackKey();
       } catch (e) {
-        next.set(extension, { error: `no callback key: ${e instanceof Error ? e.message : e}` });
+        next.set(extension, { error: `no callback key: ${errorText(e)}` });
         continue;
       }
       const secret = provisionedSecret(key, extension);

@@ -11,6 +11,7 @@ import {
   provisionedSecret,
   provisioningLines,
 } from "./callback_url.ts";
+import { errorText } from "../text.ts";
 
 /** The lines to load into a phone, or why there are none. */
 export type Provisioning =
@@ -42,7 +43,7 @@ export async function provisioningFor(
   } catch (e) {
     return {
       error: `cannot reach phone ${extension} to learn this server's address on its route: ${
-        e instanceof Error ? e.message : String(e)
+        errorText(e)
       }`,
     };
   }

@@ -17,6 +17,7 @@ import tls from "node:tls";
 import { urlHost } from "../net.ts";
 import { concat } from "../bytes.ts";
 import { ResponseReader } from "../http/mod.ts";
+import { errorText } from "../text.ts";
 
 /** One request to a phone, fully formed. */
 export interface PhoneRequest {
@@ -188,7 +189,7 @@ function replyOf(reader: ResponseReader): PhoneReply | undefined {
 }
 
 function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 /** The real transport: Deno's sockets for HTTP phones, `node:tls` for HTTPS ones. */

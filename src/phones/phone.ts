@@ -18,7 +18,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { CallCommandName, ErrorReason, Outcome } from "../contract.ts";
-import type { Clock } from "../clock.ts";
+import { type Clock, sleep } from "../clock.ts";
 import { basicAuthorization } from "../http/mod.ts";
 import { log } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
@@ -34,6 +34,7 @@ import {
 import { Serial } from "../serial.ts";
 import { type ExpandedStep, expandStep, type TemplateValues } from "./template.ts";
 import { Reach, type ReachStatus } from "./reach.ts";
+import { errorText } from "../text.ts";
 
 /** Where a phone is and how to reach it. */
 export interface PhoneTarget {
@@ -363,7 +364,7 @@ export class Phone {
       } catch (e) {
         result = fail(
           "PhoneUnreachable",
-          `unexpected error: ${e instanceof Error ? e.message : e}`,
+          `unexpected error: ${errorText(e)}`,
         );
       } finally {
         this.#busy = false;
@@ -467,13 +468,9 @@ export class Phone {
         const where = steps.length > 1 ? `step ${i + 1} of ${steps.length}: ` : "";
         return { ...outcome, detail: `${where}${outcome.detail ?? ""}` };
       }
-      if (step.delayMs > 0 && i + 1 < steps.length) await this.#sleep(step.delayMs);
+      if (step.delayMs > 0 && i + 1 < steps.length) await sleep(step.delayMs, this.#ctx.clock);
     }
     return { ok: true };
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#ctx.clock.setTimeout(resolve, ms));
   }
 
   /** One request, with authentication, classified against the step's success rule. */

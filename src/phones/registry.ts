@@ -18,10 +18,11 @@ import {
   addressKey,
   DEMO_PROFILE,
   DEMO_YEALINK_PROFILE,
+  demoExtensions,
   type NotificationName,
 } from "../config/mod.ts";
 import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
-import { type Clock, systemClock, type TimerId } from "../clock.ts";
+import { type Clock, systemClock, type TimerId, within } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { Serial } from "../serial.ts";
 import { netTransport, type PhoneTransport } from "./http.ts";
@@ -133,10 +134,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     for (const p of all) p.retire("the server is stopping");
     this.#phones.clear();
     const idle = Promise.all(all.map((p) => p.idle()));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
-    await Promise.race([idle, grace]);
-    clearTimeout(timer);
+    await within(idle, CLOSE_GRACE_MS);
     for (const p of all) p.abort();
     await idle;
     await this.#options.demoPhones?.close();
@@ -253,8 +251,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     this.#timeoutMs = this.#options.timeoutMs ?? config.phoneTimeoutSeconds * 1000;
     const added: Phone[] = [];
     const wantedDemo = new Map<string, DemoModel>();
-    for (let i = 1; i <= config.demoPhones; i++) {
-      const extension = String(100 + i);
+    for (const extension of demoExtensions(config.demoPhones)) {
       wantedDemo.set(extension, config.demoYealinkPhones.includes(extension) ? "yealink" : "snom");
     }
     await this.#startDemo(wantedDemo);

@@ -29,6 +29,7 @@ import {
   type HttpRequest,
   Transport,
 } from "./_transport.ts";
+import { errorText } from "../text.ts";
 
 /** Methods a repeated request cannot do harm with (RFC 9110 §9.2.2). */
 const REPEATABLE = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -175,7 +176,7 @@ export class ProviderAccount {
         return errorReply(e.status, e.reason, maxReplyBytes);
       }
       log("provider").error("RawCommand failed unexpectedly: {error}", { error: e });
-      return errorReply(0, `InternalError: ${e instanceof Error ? e.message : e}`, maxReplyBytes);
+      return errorReply(0, `InternalError: ${errorText(e)}`, maxReplyBytes);
     }
   }
 

@@ -5,6 +5,7 @@
  */
 
 import type { RawReply } from "../contract.ts";
+import { errorText } from "../text.ts";
 
 /** The methods a RawCommand may use (docs/channel-protocol.md §5). */
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -86,7 +87,7 @@ export function parseRawCommand(line: string): RawCommandParse {
   try {
     value = JSON.parse(line);
   } catch (e) {
-    return invalid(`the line is not valid JSON (${e instanceof Error ? e.message : e})`);
+    return invalid(`the line is not valid JSON (${errorText(e)})`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return invalid(`expected a JSON object, got ${describe(value)}`);

@@ -7,6 +7,7 @@
 import { urlHost } from "../net.ts";
 import type { Settings } from "../contract.ts";
 import { PRODUCT, VERSION } from "../version.ts";
+import { demoExtensions } from "../config/mod.ts";
 
 /** One network interface, as `Deno.networkInterfaces()` describes it. */
 export interface NetInterface {
@@ -85,7 +86,7 @@ export function bannerText(facts: BannerFacts): string {
   const lines = [`${PRODUCT} ${VERSION} is running.`, ""];
 
   const demo = config.demoPhones;
-  const extensions = Array.from({ length: demo }, (_, i) => String(101 + i));
+  const extensions = demoExtensions(demo);
   lines.push(
     `${pad("Configuration")}${config.file}`,
     facts.wroteDefault

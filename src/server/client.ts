@@ -7,6 +7,7 @@
  */
 
 import { hostPort } from "../net.ts";
+import { errorText } from "../text.ts";
 
 /** Where the client reads and writes; tests and `main.ts` pass their own. */
 export interface ClientIo {
@@ -48,7 +49,7 @@ export async function runClient(
     conn = await Deno.connect({ hostname: host, port });
   } catch (e) {
     io.note(
-      `cannot connect to ${where}: ${e instanceof Error ? e.message : e}; is the server running?`,
+      `cannot connect to ${where}: ${errorText(e)}; is the server running?`,
     );
     return 1;
   }

@@ -9,6 +9,7 @@ import type { Settings } from "../contract.ts";
 import { provisioningFor } from "../monitor/mod.ts";
 import { PhoneRegistry, type PhoneTransport } from "../phones/mod.ts";
 import { readOrCreateCallbackKey } from "./callback_key.ts";
+import { errorText } from "../text.ts";
 
 /** Prints the lines (or why there are none, on `note`); the exit code. */
 export async function provisioningCommand(
@@ -30,7 +31,7 @@ export async function provisioningCommand(
     for (const line of result.lines) print(line);
     return 0;
   } catch (e) {
-    note(`error: ${e instanceof Error ? e.message : String(e)}`);
+    note(`error: ${errorText(e)}`);
     return 1;
   } finally {
     await registry.close();

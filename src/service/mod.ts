@@ -9,6 +9,7 @@ import { launchdPlan } from "./launchd.ts";
 import type { Plan, ServiceOs, ServiceTarget, Step } from "./plan.ts";
 import { systemdPlan } from "./systemd.ts";
 import { windowsPlan } from "./windows_task.ts";
+import { errorText } from "../text.ts";
 
 export { LABEL, launchdPlist, PLIST_PATH } from "./launchd.ts";
 export { systemdUnit, systemdWord, UNIT_PATH } from "./systemd.ts";
@@ -122,7 +123,7 @@ export async function carryOut(
         }
       }
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorText(e);
       const why = hint(os, message);
       print(`failed: ${message}${why ? `; ${why}` : ""}`);
       return 1;
