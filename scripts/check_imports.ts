@@ -7,6 +7,7 @@
  *    with `_` are private to their folder.
  * 3. A file imports only its own layer or lower ones (LAYERS), and one feature folder never
  *    imports another.
+ * 4. A folder's `mod.ts` is its face only: comments and `export … from` lines, no code.
  *
  * Usage: `deno run --allow-read --allow-write --allow-run scripts/check_imports.ts [src-dir]`.
  * Prints one line per broken rule and exits 1 when there is any.
@@ -194,10 +195,42 @@ export function problems(
   return out;
 }
 
+/**
+ * Rule 4: what a `mod.ts` holds besides comments and `export … from "…";` statements, as one
+ * problem per file (`path` is the file's path relative to `src/`).
+ */
+export function faceProblem(path: string, text: string): Problem | undefined {
+  const rest = text
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/[^\n]*/g, "")
+    .replace(/export\s+(?:type\s+)?(?:\*|\{[^}]*\})\s+from\s+"[^"]*";/g, "")
+    .trim();
+  if (rest === "") return undefined;
+  return `${path} holds code (${JSON.stringify(rest.slice(0, 40))}…): a mod.ts only hands names on`;
+}
+
+/** Rule 4 over every folder's `mod.ts` under `srcDir`. */
+export async function faceProblems(srcDir: string): Promise<Problem[]> {
+  const out: Problem[] = [];
+  for await (const e of Deno.readDir(srcDir)) {
+    if (!e.isDirectory) continue;
+    const path = `${e.name}/mod.ts`;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(join(srcDir, path));
+    } catch {
+      continue;
+    }
+    const problem = faceProblem(path, text);
+    if (problem) out.push(problem);
+  }
+  return out.sort();
+}
+
 if (import.meta.main) {
   const srcDir = Deno.args[0] ?? join(import.meta.dirname ?? ".", "..", "src");
   const graph = await importGraph(srcDir);
-  const found = problems(graph);
+  const found = [...problems(graph), ...await faceProblems(srcDir)];
   for (const p of found) console.error(p);
   if (found.length > 0) {
     console.error(`imports: ${found.length} broken rule(s) in ${graph.size} files`);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { importGraph, LAYERS, problems } from "../../scripts/check_imports.ts";
+import {
+  faceProblem,
+  faceProblems,
+  importGraph,
+  LAYERS,
+  problems,
+} from "../../scripts/check_imports.ts";
 import { ROOT, tempDir } from "../helpers.ts";
 
 async function tree(
@@ -59,4 +65,17 @@ Deno.test("src/ keeps every import rule: no cycle, folders through mod.ts, layer
   const graph = await importGraph(join(ROOT, "src"));
   assert.ok(graph.size > 50, `only ${graph.size} files in the graph`);
   assert.deepEqual(problems(graph), []);
+});
+
+Deno.test("a mod.ts with code in it is found; one that only hands names on is a face", () => {
+  const face =
+    '/** The face. */\nexport { a, type B } from "./a.ts";\nexport type {\n  C,\n} from "./c.ts";\n';
+  assert.equal(faceProblem("x/mod.ts", face), undefined);
+  const problem = faceProblem("x/mod.ts", face + "export class Server {}\n");
+  assert.match(problem ?? "", /^x\/mod\.ts holds code \("export class Server/);
+  assert.ok(faceProblem("x/mod.ts", 'import { a } from "./a.ts";\nexport { a };\n'));
+});
+
+Deno.test("every mod.ts of src/ is a face", async () => {
+  assert.deepEqual(await faceProblems(join(ROOT, "src")), []);
 });
