@@ -26,6 +26,23 @@ export type CallCommandName =
   | "AlternateCall"
   | "ReconnectCall";
 
+/**
+ * One call command as the channel read it, the one value that travels from the channel to the
+ * phone or the provider. `number` is already normalised and valid: the channel's codec is the
+ * only place the dial-number grammar is checked (docs/channel-protocol.md §3).
+ */
+export interface CallCommand {
+  readonly device: string;
+  readonly name: CallCommandName;
+  readonly number?: string;
+  /**
+   * Clock milliseconds when the command's line was read: the answer comes within
+   * `phoneTimeoutSeconds` of it, however long the command waited (docs/channel-protocol.md
+   * §3.4).
+   */
+  readonly arrivedAt: number;
+}
+
 /** Why a valid command failed; the optional fourth token of an ERROR reply. */
 export type ErrorReason =
   | "UnknownDevice"
@@ -39,13 +56,9 @@ export type ErrorReason =
   | "NotMonitored"
   | "MonitorFailed";
 
-/**
- * The outcome of a command that went to a phone or the monitor. A successful MakeCall on a
- * monitored device names the Initiated event it caused, so a channel can write that event
- * right after the reply (the MakeCall rule, kept in the channel's session).
- */
+/** The outcome of a command that went to a phone, the provider or the monitor. */
 export type Outcome =
-  | { readonly ok: true; readonly initiated?: CallEvent }
+  | { readonly ok: true }
   | { readonly ok: false; readonly reason: ErrorReason; readonly detail?: string };
 
 /** A channel as the monitor sees it: something that receives a device's events. */
@@ -69,22 +82,14 @@ export interface RawReply {
 
 /** The server behind a channel. */
 export interface CommandHandler {
-  /** True when the extension is a configured (or demo) phone. */
+  /** True when the extension is a configured device: a (demo) phone or a cloud phone. */
   knowsDevice(device: string): boolean;
   /**
-   * Sends a call command to the device's phone. `number` is normalised, or undefined. A
-   * MakeCall accepted on a monitored device delivers its Initiated event to the subscribers
-   * before the promise resolves and names it in the outcome (`initiated`). `arrivedAt`
-   * (clock milliseconds) is when the command's line was read: the answer comes within
-   * `phoneTimeoutSeconds` of it, however long the command waited (docs/channel-protocol.md
-   * §3.4).
+   * Sends a call command to the device. A MakeCall accepted on a monitored device delivers its
+   * Initiated event, with `cause` set to this very command, to the subscribers before the
+   * promise resolves: that is how a channel knows its own Initiated (the MakeCall rule).
    */
-  callControl(
-    device: string,
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-  ): Promise<Outcome>;
+  callControl(command: CallCommand): Promise<Outcome>;
   /** Makes sure the phone reports to this server, then subscribes the channel. */
   monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome>;
   /** Unsubscribes the channel; idempotent. */
@@ -128,6 +133,11 @@ export type CallEventBody =
 export type CallEvent = CallEventBody & {
   readonly device: string;
   readonly calls: readonly CallInfo[];
+  /**
+   * The command whose acceptance made this event, when the server made it rather than the
+   * phone: a MakeCall's Initiated. Compared by identity only; never written to a channel.
+   */
+  readonly cause?: CallCommand;
 };
 
 // --- Phone callbacks (docs/channel-protocol.md §4.1) ---
@@ -224,15 +234,10 @@ export interface CloudPort {
   /** True when the extension is a configured `phone=<ext>@provider` device. */
   has(device: string): boolean;
   /**
-   * Sends a call command to the provider for the extension; SUCCESS only when the provider
-   * accepted it, ERROR within `phoneTimeoutSeconds` of `arrivedAt` otherwise. Never rejects.
+   * Sends a call command to the provider for its extension; SUCCESS only when the provider
+   * accepted it, ERROR within `phoneTimeoutSeconds` of its arrival otherwise. Never rejects.
    */
-  execute(
-    device: string,
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-  ): Promise<Outcome>;
+  execute(command: CallCommand): Promise<Outcome>;
   /**
    * Starts watching the extension's calls: resolves once the event subscription is live,
    * with the calls the extension already has. Never rejects.

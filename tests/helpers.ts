@@ -5,9 +5,20 @@
 
 import { join } from "node:path";
 import type { Clock, TimerId } from "../src/clock.ts";
+import type { CallCommand, CallCommandName } from "../src/contract.ts";
 import { RUN_PERMISSIONS } from "../src/server/permissions.ts";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
+/** A call command as a channel would send it, arriving now (or at `arrivedAt`). */
+export function call(
+  device: string,
+  name: CallCommandName,
+  number?: string,
+  arrivedAt = Date.now(),
+): CallCommand {
+  return { device, name, number, arrivedAt };
+}
+
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;

@@ -29,14 +29,16 @@ function fastPhones(): CommandHandler {
   let callRef = 0;
   return {
     knowsDevice: () => true,
-    callControl: (device, command, number) => {
+    callControl: (command) => {
+      const { device, number } = command;
       const watching = subscribers.get(device);
-      if (command === "MakeCall" && watching) {
+      if (command.name === "MakeCall" && watching) {
         const ref = ++callRef;
         const calls = [
           { callRef: ref, state: "dialing" as const, remote: number ?? "", displayName: "" },
         ];
-        for (const s of watching) s.deliver({ type: "Initiated", callRef: ref, device, calls });
+        const event = { type: "Initiated", callRef: ref, device, calls, cause: command } as const;
+        for (const s of watching) s.deliver(event);
       }
       return Promise.resolve({ ok: true });
     },

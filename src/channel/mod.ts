@@ -31,6 +31,7 @@ export {
   type ChannelStatus,
 } from "./server.ts";
 export type {
+  CallCommand,
   CallCommandName,
   CommandHandler,
   ErrorReason,

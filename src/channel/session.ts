@@ -13,10 +13,10 @@
  *   comes before the events it causes, with nothing of that device in between. Every other
  *   event is written at once, even while replies of other devices are pending.
  * - The MakeCall rule: a successful MakeCall's reply is followed by its own Initiated, with
- *   nothing of that device in between (§4). The outcome names that Initiated; events held
- *   behind the reply but delivered before it (another channel's MakeCall on the same phone,
- *   finished first) are not this command's doing, so they are written just before its reply.
- *   This is the only place the rule is kept.
+ *   nothing of that device in between (§4). That Initiated names the command as its `cause`;
+ *   events held behind the reply but delivered before it (another channel's MakeCall on the
+ *   same phone, finished first) are not this command's doing, so they are written just
+ *   before its reply. This is the only place the rule is kept.
  *
  * States:
  * - `open`: commands are read and run.
@@ -27,7 +27,14 @@
  */
 
 import type { DeviceInfoMode } from "../config/mod.ts";
-import type { CallEvent, CommandHandler, EventSubscriber, Outcome, RawReply } from "../contract.ts";
+import type {
+  CallCommand,
+  CallEvent,
+  CommandHandler,
+  EventSubscriber,
+  Outcome,
+  RawReply,
+} from "../contract.ts";
 import { log } from "../log/mod.ts";
 import { KeyedSerial } from "../serial.ts";
 import {
@@ -80,6 +87,8 @@ interface HeldEvent {
 /** A place in reply order. */
 interface Slot {
   reply?: string;
+  /** The call command this slot answers, which its own events name as their `cause`. */
+  readonly command?: CallCommand;
   /** Events that must follow this reply. */
   held: HeldEvent[];
   /** Held events that go just before this reply (the MakeCall rule). */
@@ -88,9 +97,6 @@ interface Slot {
   /** The session finishes once this slot is written (BYE). */
   readonly last?: boolean;
 }
-
-/** A command's reply, and for a successful MakeCall the Initiated event it caused. */
-type Done = Reply & { readonly initiated?: CallEvent };
 
 /** A lane: the commands of this channel for one device, or the RawCommands. */
 type LaneKey = string | typeof RAW;
@@ -233,15 +239,12 @@ export class Session implements EventSubscriber {
       case "call": {
         const { command, device, number } = request;
         if (!this.#knows(device)) return this.#unknownDevice(command);
-        const arrivedAt = this.#now();
+        const call: CallCommand = { device, name: command, number, arrivedAt: this.#now() };
         return this.#enqueue(
           device,
           command,
-          () =>
-            this.#outcome(
-              command,
-              () => this.#handler.callControl(device, command, number, arrivedAt),
-            ),
+          () => this.#outcome(command, () => this.#handler.callControl(call)),
+          call,
         );
       }
     }
@@ -274,7 +277,7 @@ export class Session implements EventSubscriber {
     return { status: "ERROR", subject };
   }
 
-  async #outcome(subject: string, run: () => Promise<Outcome>): Promise<Done> {
+  async #outcome(subject: string, run: () => Promise<Outcome>): Promise<Reply> {
     let outcome: Outcome;
     try {
       outcome = await run();
@@ -282,7 +285,7 @@ export class Session implements EventSubscriber {
       return this.#internalError(subject, e);
     }
     return outcome.ok
-      ? { status: "SUCCESS", subject, initiated: outcome.initiated }
+      ? { status: "SUCCESS", subject }
       : { status: "ERROR", subject, reason: outcome.reason };
   }
 
@@ -376,8 +379,13 @@ export class Session implements EventSubscriber {
       return;
     }
     const holder = this.#holders.get(event.device);
-    if (holder && !holder.written) holder.held.push({ event, lines });
-    else for (const line of lines) this.#write(line);
+    if (!holder || holder.written) {
+      for (const line of lines) this.#write(line);
+    } else if (event.cause !== undefined && event.cause === holder.command) {
+      // The MakeCall rule: what was held before its own Initiated goes ahead of the reply.
+      holder.before = holder.held;
+      holder.held = [{ event, lines }];
+    } else holder.held.push({ event, lines });
   }
 
   /** The client closed its sending side: finish pending replies, then finish (§6). */
@@ -415,13 +423,18 @@ export class Session implements EventSubscriber {
     this.#flush();
   }
 
-  #enqueue(key: LaneKey, subject: string, run: () => Done | Promise<Done>) {
-    const slot: Slot = { held: [], written: false };
+  #enqueue(
+    key: LaneKey,
+    subject: string,
+    run: () => Reply | Promise<Reply>,
+    command?: CallCommand,
+  ) {
+    const slot: Slot = { held: [], written: false, command };
     this.#push(slot);
     void this.#lanes.run(key, () => {
       if (this.#state === "closed") return;
       this.#holders.set(key, slot);
-      let result: Done | Promise<Done>;
+      let result: Reply | Promise<Reply>;
       try {
         result = run();
       } catch (e) {
@@ -436,16 +449,8 @@ export class Session implements EventSubscriber {
     }, () => undefined);
   }
 
-  #done(slot: Slot, reply: Done) {
+  #done(slot: Slot, reply: Reply) {
     if (this.#state === "closed") return;
-    if (reply.initiated && reply.status === "SUCCESS") {
-      // The MakeCall rule (see the module comment): what came before its Initiated goes first.
-      const at = slot.held.findIndex((h) => h.event === reply.initiated);
-      if (at > 0) {
-        slot.before = slot.held.slice(0, at);
-        slot.held = slot.held.slice(at);
-      }
-    }
     slot.reply = formatReply(reply, this.#limits.errorDetail);
     this.#flush();
   }

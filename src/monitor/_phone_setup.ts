@@ -6,7 +6,7 @@
 
 import type { Clock } from "../clock.ts";
 import type { NotificationName } from "../config/mod.ts";
-import type { MonitorSetup, Outcome, Settings } from "../contract.ts";
+import type { CallCommand, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { log } from "../log/mod.ts";
 import { callbackBase, callbackUrls, placeholders } from "./callback_url.ts";
 import { errorText } from "../text.ts";
@@ -18,6 +18,11 @@ import { errorText } from "../text.ts";
 export interface PhonePort {
   /** True when the extension is a configured (or demo) phone. */
   has(extension: string): boolean;
+  /**
+   * Sends a call command to the command's phone; `callId` is the phone's id of the call it
+   * acts on, when the monitor knows it (docs/phone-profiles.md §2.2). Never rejects.
+   */
+  execute(command: CallCommand, callId?: string): Promise<Outcome>;
   /** The phone's host as configured (address or name): callbacks must come from there. */
   hostOf(extension: string): string | undefined;
   /**
@@ -59,8 +64,6 @@ const logger = () => log("monitor");
 /** The action-URL set-up of one phone. */
 export class PhoneSetup {
   readonly extension: string;
-  /** The per-phone callback key, part of every URL written. */
-  readonly secret: string;
   state: SetupState = "none";
   configuredAt?: number;
   /** Why the last set-up failed, when it did. */
@@ -71,14 +74,22 @@ export class PhoneSetup {
   /** The URLs in the phone may be missing or outdated. */
   stale = false;
   readonly #ctx: SetupContext;
+  readonly #makeSecret: () => string;
+  #secret?: string;
   #fingerprint = "";
   #running?: Promise<Outcome>;
   #lastTriggeredAt = -Infinity;
 
-  constructor(extension: string, secret: string, ctx: SetupContext) {
+  /** `makeSecret` gives the phone's callback key, asked for once, when first written. */
+  constructor(extension: string, makeSecret: () => string, ctx: SetupContext) {
     this.extension = extension;
-    this.secret = secret;
+    this.#makeSecret = makeSecret;
     this.#ctx = ctx;
+  }
+
+  /** The per-phone callback key, part of every URL written; none before the first set-up. */
+  get secret(): string | undefined {
+    return this.#secret;
   }
 
   /** The set-up in progress, if any. */
@@ -163,9 +174,10 @@ export class PhoneSetup {
       const local = server.callbackUrl === "auto" ? await phones.localAddressFor(extension) : "";
       const base = callbackBase(server.callbackUrl, local, server.httpPort);
       const fingerprint = this.#currentFingerprint();
+      this.#secret ??= this.#makeSecret();
       const outcome = await phones.configureMonitoring(
         extension,
-        callbackUrls(base, extension, this.secret, setup),
+        callbackUrls(base, extension, this.#secret, setup),
       );
       if (!this.#ctx.current()) return { ok: false, reason: "UnknownDevice" };
       if (!outcome.ok) return fail(outcome);

@@ -1,7 +1,12 @@
 /**
- * The monitor: points phones' action URLs at the server, receives their callbacks, keeps the
- * calls of each device ({@link DeviceCalls}) and hands the resulting events to every channel
- * that monitors the device, in the phone's order (docs/channel-protocol.md §3, §4).
+ * The monitor: the one map of devices (desk phones and cloud phones), through which every
+ * call command goes down to its phone or the provider; it points phones' action URLs at the
+ * server, receives their callbacks, keeps the calls of each device ({@link DeviceCalls}) and
+ * hands the resulting events to every channel that monitors the device, in the phone's order
+ * (docs/channel-protocol.md §3, §4).
+ *
+ * Which backend a device has (desk phone or cloud phone) is decided once, when the device is
+ * first named; a reload that changes it ends the device, and the next use makes it anew.
  *
  * A device's monitor, from the channels' side:
  *
@@ -34,10 +39,11 @@
  */
 
 import { type Clock, systemClock } from "../clock.ts";
+import { demoExtensions } from "../config/mod.ts";
 import type {
   CallbackRequest,
   CallbackResult,
-  CallCommandName,
+  CallCommand,
   CallInfo,
   CloudPartyReport,
   CloudPort,
@@ -49,16 +55,15 @@ import type {
 } from "../contract.ts";
 import { log, redactor, RepeatedWarning } from "../log/mod.ts";
 import { newSecret, sameSecret } from "../secret.ts";
-import { type CallbackRecord, phoneReport, readCallback, refuse } from "./_callback_check.ts";
+import { errorText } from "../text.ts";
+import { phoneReport, readCallback, refuse } from "./_callback_check.ts";
 import { cloudReport } from "./_cloud.ts";
-import { Device, type PendingStart } from "./_device.ts";
+import { type Backend, Device, type PendingStart } from "./_device.ts";
 import { type PhonePort, PhoneSetup, type SetupState } from "./_phone_setup.ts";
 import { UNANSWERED_MS } from "./calls.ts";
 import { provisionedSecret } from "./callback_url.ts";
 import { type Provisioning, provisioningFor } from "./provisioning.ts";
 import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
-import { errorText } from "../text.ts";
-import { demoExtensions } from "../config/mod.ts";
 
 export type { PhonePort } from "./_phone_setup.ts";
 
@@ -113,29 +118,25 @@ export interface MonitorStatus {
 
 const RECONFIGURE_MIN_INTERVAL_MS = 30_000;
 
-/** Everything the monitor keeps about one phone it was asked to monitor this run. */
-interface Entry {
-  readonly device: Device;
-  readonly setup: PhoneSetup;
-  readonly callbacks: CallbackRecord;
-}
-
 const logger = () => log("monitor");
+
+const UNKNOWN: Outcome = { ok: false, reason: "UnknownDevice" };
 
 /** The monitor component; see the module comment. */
 export class Monitor implements Component {
   readonly name = "monitor";
   readonly #phones: PhonePort;
+  readonly #cloud?: CloudPort;
   readonly #clock: Clock;
   readonly #sources: SourceCheck;
   readonly #unansweredMs: number;
   readonly #reconfigureMinIntervalMs: number;
   readonly #onEventsSent?: (count: number) => void;
   readonly #callbackKey?: () => string;
-  readonly #entries = new Map<string, Entry>();
-  readonly #cloud?: CloudPort;
-  /** Cloud devices monitored this run (docs/cloud-phones.md §4). */
-  readonly #cloudDevices = new Map<string, Device>();
+  /** Every device named this run, desk and cloud phones alike. */
+  readonly #devices = new Map<string, Device>();
+  /** The `phone=<ext>@provider` extensions configured now (docs/cloud-phones.md §2). */
+  #cloudExtensions: ReadonlySet<string> = new Set();
   /** Provisioning lines per phone, worked out when settings are applied. */
   #provisioning = new Map<string, Provisioning>();
   /** The callback keys in those lines, which the status page shows (docs/yealink.md §5). */
@@ -164,31 +165,29 @@ export class Monitor implements Component {
 
   /**
    * Takes new settings. Apply it after the phone registry, so the port answers for them.
-   * Devices no longer configured lose their monitors (the channels stay open); devices whose
-   * address (host or port), profile or callback address changed are configured again.
+   * Devices no longer configured, or configured as the other kind, lose their monitors (the
+   * channels stay open); desk phones whose address (host or port), profile or callback
+   * address changed are configured again.
    */
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#sources.forget();
     // The provider may take these settings after the monitor: read the list itself.
-    const cloud = new Set(settings.config.cloudPhones.map((p) => p.extension));
-    for (const device of [...this.#cloudDevices.values()]) {
-      if (!cloud.has(device.extension)) this.#endCloud(device);
-    }
+    this.#cloudExtensions = new Set(settings.config.cloudPhones.map((p) => p.extension));
     this.#refreshProvisioning(settings);
-    for (const entry of [...this.#entries.values()]) {
-      const { device, setup } = entry;
-      if (!this.#phones.has(device.extension)) {
-        this.#end(entry);
+    for (const device of [...this.#devices.values()]) {
+      const backend = device.backend;
+      if (this.#kindOf(device.extension) !== backend.kind) {
+        this.#end(device);
         continue;
       }
-      if (!setup.changed()) continue;
-      setup.stale = true;
+      if (backend.kind !== "desk" || !backend.setup.changed()) continue;
+      backend.setup.stale = true;
       if (device.subscribers.size > 0) {
         logger().info("phone {device} changed in the configuration; configuring it again", {
           device: device.extension,
         });
-        void setup.configure();
+        void backend.setup.configure();
       }
     }
   }
@@ -197,26 +196,38 @@ export class Monitor implements Component {
   async close(): Promise<void> {
     this.#closed = true;
     this.#refusals.close();
-    for (const device of this.#cloudDevices.values()) {
-      device.stop();
-      device.subscribers.clear();
-    }
     const inFlight: Promise<Outcome>[] = [];
-    for (const { device, setup } of this.#entries.values()) {
+    for (const device of this.#devices.values()) {
       device.stop();
       device.subscribers.clear();
       for (const p of device.pendingStarts) p.cancelled = true;
-      if (setup.running) inFlight.push(setup.running);
+      const running = device.backend.kind === "desk" ? device.backend.setup.running : undefined;
+      if (running) inFlight.push(running);
     }
     await Promise.allSettled(inFlight);
   }
 
+  /** True when the extension is a configured device: a desk (or demo) phone or a cloud phone. */
+  has(extension: string): boolean {
+    return this.#kindOf(extension) !== undefined;
+  }
+
+  /**
+   * Sends a call command down to its device's phone or the provider; the device adds the
+   * events the phone will not report itself (see `_device.ts`). Never rejects but on a bug.
+   */
+  async command(command: CallCommand): Promise<Outcome> {
+    const device = this.#device(command.device);
+    if (!device) return UNKNOWN;
+    return await device.command(command);
+  }
+
   /**
    * MonitorStart (docs/channel-protocol.md §3): subscribes `subscriber` to the device's
-   * events. When nobody monitors the device yet, the phone is configured first; if that fails
-   * the answer is the phone's reason (or `MonitorFailed`) and no monitor exists. Concurrent
-   * first subscribes share one configuration. A repeated subscribe from a subscriber that
-   * already monitors the device configures the phone again (at most every
+   * events. When nobody monitors the device yet, the phone is configured first (a cloud phone
+   * is watched); if that fails the answer is the reason (or `MonitorFailed`) and no monitor
+   * exists. Concurrent first subscribes share one configuration. A repeated subscribe from a
+   * subscriber that already monitors a desk phone configures it again (at most every
    * `reconfigureMinIntervalMs`), a way for a client to repair a phone whose settings were
    * reset.
    */
@@ -224,10 +235,12 @@ export class Monitor implements Component {
     if (this.#closed || !this.#settings) {
       return { ok: false, reason: "MonitorFailed", detail: "the monitor is not running" };
     }
-    if (this.#cloud?.has(extension)) return await this.#subscribeCloud(extension, subscriber);
-    if (!this.#phones.has(extension)) return { ok: false, reason: "UnknownDevice" };
-    const entry = this.#entry(extension);
-    const { device, setup } = entry;
+    const device = this.#device(extension);
+    if (!device) return UNKNOWN;
+    device.monitored = true;
+    const backend = device.backend;
+    if (backend.kind === "cloud") return await this.#subscribeCloud(device, subscriber);
+    const setup = backend.setup;
     const again = device.subscribers.has(subscriber);
     if (setup.fresh && device.subscribers.size > 0 && !again) {
       device.subscribers.add(subscriber);
@@ -239,114 +252,21 @@ export class Monitor implements Component {
     ) {
       return { ok: true };
     }
-    const pending: PendingStart = { subscriber, cancelled: false };
-    device.pendingStarts.add(pending);
-    try {
-      const outcome = await setup.configure();
-      if (this.#entries.get(extension) !== entry) return { ok: false, reason: "UnknownDevice" };
-      if (!outcome.ok) {
-        // ERROR means this channel does not monitor the device, even if it did before.
-        device.subscribers.delete(subscriber);
-        return outcome;
-      }
-      if (!pending.cancelled && !this.#closed) device.subscribers.add(subscriber);
-      return { ok: true };
-    } finally {
-      device.pendingStarts.delete(pending);
-    }
+    return await this.#starting(device, subscriber, () => setup.configure());
   }
 
   /** MonitorStop: idempotent; the device's calls are still tracked. */
   unsubscribe(extension: string, subscriber: EventSubscriber): void {
-    const cloud = this.#cloudDevices.get(extension);
-    if (cloud) {
-      cloud.subscribers.delete(subscriber);
-      for (const p of cloud.pendingStarts) if (p.subscriber === subscriber) p.cancelled = true;
-      if (cloud.subscribers.size === 0 && cloud.pendingStarts.size === 0) {
-        this.#cloud?.unwatch(extension);
-      }
-      return;
-    }
-    const device = this.#entries.get(extension)?.device;
+    const device = this.#devices.get(extension);
     if (!device) return;
     device.subscribers.delete(subscriber);
     for (const p of device.pendingStarts) if (p.subscriber === subscriber) p.cancelled = true;
+    if (device.backend.kind === "cloud") this.#unwatchIdle(device);
   }
 
   /**
-   * Wraps every call command sent to a phone: `send` sends it, the monitor adds what the phone
-   * will not report itself (docs/channel-protocol.md §4):
-   * - MakeCall accepted: Initiated (a new dialing call), published in the device's queue at
-   *   the place the command took when it was sent, and named in the outcome;
-   * - ClearConnection accepted on a device with only ringing calls: ConnectionCleared;
-   * - TransferCall accepted: remembered, so the phone's transfer report and a following
-   *   MakeCall (the vendor's sequence) end both legs.
-   * `send` gets the phone's id of the call the command acts on, when the device's calls name
-   * one (docs/phone-profiles.md §2.2). Devices this run never configured pass straight
-   * through.
-   */
-  async command(
-    extension: string,
-    command: CallCommandName,
-    number: string | undefined,
-    send: (callId?: string) => Promise<Outcome>,
-  ): Promise<Outcome> {
-    const entry = this.#entries.get(extension);
-    const cloud = this.#cloudDevices.get(extension);
-    const device = cloud ?? entry?.device;
-    if (this.#closed || !device || (!cloud && entry?.setup.configuredAt === undefined)) {
-      return await send();
-    }
-    const current = () =>
-      (cloud ? this.#cloudDevices.get(extension) : this.#entries.get(extension)?.device) === device;
-    // A provider reports a transfer while its request is still being answered, so for a cloud
-    // device TransferCall also holds its place in the queue (docs/cloud-phones.md §4).
-    if (cloud && command === "TransferCall") {
-      const sending = send();
-      return await device.queue(async () => {
-        const outcome = await sending;
-        if (outcome.ok && current()) device.transferStarted(number);
-        return outcome;
-      });
-    }
-    // A phone that acts on a call by its own id gets the id of the call the command means
-    // (docs/phone-profiles.md §2.2).
-    if (!cloud && number === undefined) {
-      const callId = device.calls.targetCallId(command);
-      if (callId) return this.#afterCommand(device, current, command, number, await send(callId));
-    }
-    if (command === "MakeCall") {
-      const sending = send();
-      return await device.queue(async () => {
-        const outcome = await sending;
-        if (!outcome.ok) return outcome;
-        const initiated = device.made(number ?? "");
-        return initiated ? { ...outcome, initiated } : outcome;
-      });
-    }
-    return this.#afterCommand(device, current, command, number, await send());
-  }
-
-  /** What an accepted command other than MakeCall changes that the phone will not report. */
-  #afterCommand(
-    device: Device,
-    current: () => boolean,
-    command: CallCommandName,
-    number: string | undefined,
-    outcome: Outcome,
-  ): Outcome {
-    if (outcome.ok && current()) {
-      if (command === "ClearConnection") this.#queueOn(device, () => device.cleared());
-      else if (command === "TransferCall") {
-        this.#queueOn(device, () => device.transferStarted(number));
-      }
-    }
-    return outcome;
-  }
-
-  /**
-   * Receives one action-URL callback (mount on `GET /phone/*` of `serverHttpPort`). Must be
-   * called in the order requests arrive: that order is the device's event order. See
+   * Receives one action-URL callback (the callback route hands it over). Must be called in
+   * the order requests arrive: that order is the device's event order. See
    * {@link CallbackResult} for the answers.
    */
   async handleCallback(request: CallbackRequest): Promise<CallbackResult> {
@@ -355,74 +275,76 @@ export class Monitor implements Component {
     if ("status" in read) return read;
     const { extension, notification, params, key } = read;
     const address = request.remoteAddress;
-    const entry = this.#entries.get(extension);
-    if (!entry || !sameSecret(key, entry.setup.secret)) {
-      refuse(
-        this.#refusals,
-        entry?.callbacks,
-        extension,
-        address,
-        key === undefined ? "no key" : "wrong key",
-      );
-      if (entry && key !== undefined && entry.device.subscribers.size > 0) {
-        void this.#oldKey(entry, address);
+    const device = this.#devices.get(extension);
+    const desk = device?.backend.kind === "desk" ? device.backend : undefined;
+    const secret = desk?.setup.secret;
+    if (!device || !desk || secret === undefined || !sameSecret(key, secret)) {
+      const why = key === undefined ? "no key" : "wrong key";
+      refuse(this.#refusals, desk?.callbacks, extension, address, why);
+      if (device && desk && key !== undefined && device.subscribers.size > 0) {
+        void this.#oldKey(device, desk.setup, address);
       }
       return { status: 403, refused: key === undefined ? "no_key" : "wrong_key" };
     }
-    const report = phoneReport(notification, params, entry.setup.placeholders);
+    const report = phoneReport(notification, params, desk.setup.placeholders);
     const host = this.#phones.hostOf(extension) ?? "";
     const check = this.#sources.matches(host, address);
     // The report takes its place in the device's queue now, in arrival order, and counts
     // once the source check has found it genuine.
     const take = (genuine: boolean) => {
-      if (genuine) entry.device.report(report);
+      if (genuine) device.report(report);
     };
-    this.#queue(entry, () => typeof check === "boolean" ? take(check) : check.then(take));
+    device.later(() => typeof check === "boolean" ? take(check) : check.then(take));
     const genuine = typeof check === "boolean" ? check : await check;
-    if (!genuine || this.#entries.get(extension) !== entry) {
+    if (!genuine || this.#devices.get(extension) !== device) {
       if (genuine) return { status: 404, refused: "unknown_phone" };
       refuse(
         this.#refusals,
-        entry.callbacks,
+        desk.callbacks,
         extension,
         address,
         `not from the phone's host ${host}`,
       );
       return { status: 403, refused: "wrong_source" };
     }
-    entry.callbacks.lastCallbackAt = this.#clock.now();
+    desk.callbacks.lastCallbackAt = this.#clock.now();
     if (notification === "onSetup") {
-      entry.setup.reconfigureSoon("it restarted", entry.device.subscribers.size > 0);
+      desk.setup.reconfigureSoon("it restarted", device.subscribers.size > 0);
     }
     return { status: 200 };
   }
 
-  /** Monitored devices (every device configured this run), for the status page. */
+  /** Devices a channel asked to monitor this run, for the status page. */
   status(): MonitorStatus {
     const devices: DeviceStatus[] = [];
-    for (const { device, setup, callbacks } of this.#entries.values()) {
-      devices.push({
+    for (const device of this.#devices.values()) {
+      if (!device.monitored) continue;
+      const common = {
         device: device.extension,
+        subscribers: device.subscribers.size,
+        calls: device.calls.calls(),
+      };
+      const backend = device.backend;
+      if (backend.kind === "cloud") {
+        devices.push({
+          ...common,
+          host: "provider",
+          configuration: "configured",
+          refusedCallbacks: 0,
+        });
+        continue;
+      }
+      const { setup, callbacks } = backend;
+      devices.push({
+        ...common,
         host: this.#phones.hostOf(device.extension),
         configuration: setup.state,
         configuredAt: setup.configuredAt,
         error: setup.error,
         callbackBase: setup.callbackBase,
-        subscribers: device.subscribers.size,
-        calls: device.calls.calls(),
         lastCallbackAt: callbacks.lastCallbackAt,
         refusedCallbacks: callbacks.refused,
         lastRefusal: callbacks.lastRefusal,
-      });
-    }
-    for (const device of this.#cloudDevices.values()) {
-      devices.push({
-        device: device.extension,
-        host: "provider",
-        configuration: "configured",
-        subscribers: device.subscribers.size,
-        calls: device.calls.calls(),
-        refusedCallbacks: 0,
       });
     }
     devices.sort((a, b) => a.device.localeCompare(b.device, "en", { numeric: true }));
@@ -439,6 +361,146 @@ export class Monitor implements Component {
     return this.#shownSecrets;
   }
 
+  /** Which kind of device the extension is configured as now, if any. */
+  #kindOf(extension: string): Backend["kind"] | undefined {
+    if (this.#cloudExtensions.has(extension)) return "cloud";
+    return this.#phones.has(extension) ? "desk" : undefined;
+  }
+
+  /** The device of an extension: made, with its backend, the first time it is named. */
+  #device(extension: string): Device | undefined {
+    const known = this.#devices.get(extension);
+    if (known) return known;
+    const kind = this.#kindOf(extension);
+    if (kind === undefined) return undefined;
+    const live = () => !this.#closed && this.#devices.get(extension) === device;
+    const backend: Backend = kind === "cloud" ? { kind } : {
+      kind,
+      setup: new PhoneSetup(extension, () => this.#secretFor(extension), {
+        phones: this.#phones,
+        clock: this.#clock,
+        settings: () => this.#settings,
+        current: live,
+        minIntervalMs: this.#reconfigureMinIntervalMs,
+      }),
+      callbacks: { refused: 0 },
+    };
+    const cloud = this.#cloud;
+    const device: Device = new Device(extension, backend, {
+      clock: this.#clock,
+      nextCallRef: () => this.#nextCallRef++,
+      unansweredMs: this.#unansweredMs,
+      live,
+      execute: kind === "cloud"
+        ? (command) => cloud ? cloud.execute(command) : Promise.resolve(UNKNOWN)
+        : (command, callId) => this.#phones.execute(command, callId),
+      onSent: this.#onEventsSent,
+    });
+    this.#devices.set(extension, device);
+    return device;
+  }
+
+  /** A phone's callback key: stable for provisioned phones, fresh for the others. */
+  #secretFor(extension: string): string {
+    const provisioned = this.#callbackKey &&
+      this.#phones.monitorSetup(extension)?.provisioning !== undefined;
+    const secret = provisioned ? provisionedSecret(this.#callbackKey!(), extension) : newSecret();
+    redactor.add(secret);
+    return secret;
+  }
+
+  /**
+   * A MonitorStart in progress: `start` sets the phone up (or watches the cloud phone); the
+   * subscriber counts once it succeeded, unless MonitorStop or the end came first.
+   */
+  async #starting(
+    device: Device,
+    subscriber: EventSubscriber,
+    start: () => Promise<Outcome>,
+  ): Promise<Outcome> {
+    const pending: PendingStart = { subscriber, cancelled: false };
+    device.pendingStarts.add(pending);
+    try {
+      const outcome = await start();
+      if (this.#devices.get(device.extension) !== device) return UNKNOWN;
+      if (!outcome.ok) {
+        // ERROR means this channel does not monitor the device, even if it did before.
+        device.subscribers.delete(subscriber);
+        return outcome;
+      }
+      if (!pending.cancelled && !this.#closed) device.subscribers.add(subscriber);
+      return { ok: true };
+    } finally {
+      device.pendingStarts.delete(pending);
+    }
+  }
+
+  /**
+   * MonitorStart on a cloud phone (docs/cloud-phones.md §4): the provider's event
+   * subscription instead of action URLs; the calls already in progress are adopted before the
+   * channel is subscribed.
+   */
+  async #subscribeCloud(device: Device, subscriber: EventSubscriber): Promise<Outcome> {
+    if (device.subscribers.size > 0) {
+      device.subscribers.add(subscriber);
+      return { ok: true };
+    }
+    try {
+      return await this.#starting(device, subscriber, async () => {
+        const watched = await this.#cloud!.watch(device.extension);
+        if (watched.ok) device.later(() => this.#adopt(device, watched.snapshot));
+        return watched.ok ? { ok: true } : watched;
+      });
+    } finally {
+      this.#unwatchIdle(device);
+    }
+  }
+
+  /** A cloud phone nobody monitors or is about to: its subscription may close. */
+  #unwatchIdle(device: Device): void {
+    if (device.subscribers.size === 0 && device.pendingStarts.size === 0) {
+      this.#cloud?.unwatch(device.extension);
+    }
+  }
+
+  /** The calls a cloud device has now, taken in as its own reports. */
+  #adopt(device: Device, snapshot: CloudSnapshot): void {
+    for (const r of snapshot.parties) {
+      const report = cloudReport(r, device.calls.stateOf(r.callId));
+      if (report) device.report(report);
+    }
+  }
+
+  /** The cloud phones watched: a device a channel asked to monitor, of the cloud kind. */
+  #watched(extension: string): Device | undefined {
+    const device = this.#devices.get(extension);
+    return device?.backend.kind === "cloud" && device.monitored && !this.#closed
+      ? device
+      : undefined;
+  }
+
+  #cloudReport(r: CloudPartyReport): void {
+    const device = this.#watched(r.device);
+    device?.later(() => {
+      const report = cloudReport(r, device.calls.stateOf(r.callId));
+      if (report) device.report(report);
+    });
+  }
+
+  /** Events may have been lost: calls the provider no longer lists have ended. */
+  #cloudReconcile(snapshot: CloudSnapshot): void {
+    const device = this.#watched(snapshot.device);
+    device?.later(() => {
+      const listed = new Set(snapshot.parties.map((p) => p.callId));
+      for (const callId of device.calls.callIds()) {
+        if (!listed.has(callId)) {
+          device.report({ notification: "onDisconnected", callId, remote: "", displayName: "" });
+        }
+      }
+      this.#adopt(device, snapshot);
+    });
+  }
+
   /**
    * Works out the provisioning lines of every phone with `[monitorProvisioning]` in the
    * background; the status page shows them once known.
@@ -450,8 +512,11 @@ export class Monitor implements Component {
     this.#shownSecrets = shown;
     if (!this.#callbackKey) return;
     const config = settings.config;
-    const demo = demoExtensions(config.demoPhones);
-    for (const extension of [...config.phones.map((p) => p.extension), ...demo]) {
+    const extensions = [
+      ...config.phones.map((p) => p.extension),
+      ...demoExtensions(config.demoPhones),
+    ];
+    for (const extension of extensions) {
       if (!this.#phones.monitorSetup(extension)?.provisioning) continue;
       let key: string;
       try {
@@ -470,152 +535,25 @@ export class Monitor implements Component {
     }
   }
 
-  #entry(extension: string): Entry {
-    const known = this.#entries.get(extension);
-    if (known) return known;
-    const provisioned = this.#callbackKey &&
-      this.#phones.monitorSetup(extension)?.provisioning !== undefined;
-    const secret = provisioned ? provisionedSecret(this.#callbackKey!(), extension) : newSecret();
-    redactor.add(secret);
-    const current = () => this.#entries.get(extension) === entry;
-    const entry: Entry = {
-      device: new Device(extension, {
-        clock: this.#clock,
-        nextCallRef: () => this.#nextCallRef++,
-        unansweredMs: this.#unansweredMs,
-        live: () => !this.#closed && current(),
-        onSent: this.#onEventsSent,
-      }),
-      setup: new PhoneSetup(extension, secret, {
-        phones: this.#phones,
-        clock: this.#clock,
-        settings: () => this.#settings,
-        current: () => !this.#closed && current(),
-        minIntervalMs: this.#reconfigureMinIntervalMs,
-      }),
-      callbacks: { refused: 0 },
-    };
-    this.#entries.set(extension, entry);
-    return entry;
-  }
-
-  /** Queues a change of a device's calls; a failure is logged, never thrown. */
-  #queue(entry: Entry, change: () => unknown): void {
-    this.#queueOn(entry.device, change);
-  }
-
-  #queueOn(device: Device, change: () => unknown): void {
-    device.queue(change).catch((e) =>
-      logger().error("an event of {device} was lost: {error}", {
-        device: device.extension,
-        error: e,
-      })
-    );
-  }
-
-  /**
-   * MonitorStart on a cloud device (docs/cloud-phones.md §4): the provider's event
-   * subscription instead of action URLs; the calls already in progress are adopted before the
-   * channel is subscribed.
-   */
-  async #subscribeCloud(extension: string, subscriber: EventSubscriber): Promise<Outcome> {
-    let device = this.#cloudDevices.get(extension);
-    if (device && device.subscribers.size > 0) {
-      device.subscribers.add(subscriber);
-      return { ok: true };
-    }
-    if (!device) {
-      const made: Device = new Device(extension, {
-        clock: this.#clock,
-        nextCallRef: () => this.#nextCallRef++,
-        unansweredMs: this.#unansweredMs,
-        live: () => !this.#closed && this.#cloudDevices.get(extension) === made,
-        onSent: this.#onEventsSent,
-      });
-      device = made;
-      this.#cloudDevices.set(extension, device);
-    }
-    const pending: PendingStart = { subscriber, cancelled: false };
-    device.pendingStarts.add(pending);
-    try {
-      const watched = await this.#cloud!.watch(extension);
-      if (this.#cloudDevices.get(extension) !== device) {
-        return { ok: false, reason: "UnknownDevice" };
-      }
-      if (!watched.ok) {
-        device.subscribers.delete(subscriber);
-        return watched;
-      }
-      const known = device;
-      this.#queueOn(device, () => this.#adopt(known, watched.snapshot));
-      if (!pending.cancelled && !this.#closed) device.subscribers.add(subscriber);
-      return { ok: true };
-    } finally {
-      device.pendingStarts.delete(pending);
-      if (device.subscribers.size === 0 && device.pendingStarts.size === 0) {
-        this.#cloud?.unwatch(extension);
-      }
-    }
-  }
-
-  /** The calls a cloud device has now, taken in as its own reports. */
-  #adopt(device: Device, snapshot: CloudSnapshot): void {
-    for (const r of snapshot.parties) {
-      const report = cloudReport(r, device.calls.stateOf(r.callId));
-      if (report) device.report(report);
-    }
-  }
-
-  #cloudReport(r: CloudPartyReport): void {
-    const device = this.#cloudDevices.get(r.device);
-    if (!device || this.#closed) return;
-    this.#queueOn(device, () => {
-      const report = cloudReport(r, device.calls.stateOf(r.callId));
-      if (report) device.report(report);
-    });
-  }
-
-  /** Events may have been lost: calls the provider no longer lists have ended. */
-  #cloudReconcile(snapshot: CloudSnapshot): void {
-    const device = this.#cloudDevices.get(snapshot.device);
-    if (!device || this.#closed) return;
-    this.#queueOn(device, () => {
-      const listed = new Set(snapshot.parties.map((p) => p.callId));
-      for (const callId of device.calls.callIds()) {
-        if (!listed.has(callId)) {
-          device.report({ notification: "onDisconnected", callId, remote: "", displayName: "" });
-        }
-      }
-      this.#adopt(device, snapshot);
-    });
-  }
-
-  /** A cloud phone left the configuration: its monitors end, the channels stay open. */
-  #endCloud(device: Device): void {
-    this.#cloudDevices.delete(device.extension);
-    this.#cloud?.unwatch(device.extension);
-    device.end();
-  }
-
   /** A callback with a wrong key: if it really comes from the phone, its URLs are old. */
-  async #oldKey(entry: Entry, remoteAddress: string): Promise<void> {
-    const host = this.#phones.hostOf(entry.device.extension) ?? "";
+  async #oldKey(device: Device, setup: PhoneSetup, remoteAddress: string): Promise<void> {
+    const host = this.#phones.hostOf(device.extension) ?? "";
     if (await this.#sources.matches(host, remoteAddress)) {
-      entry.setup.reconfigureSoon(
-        "it called back with an old key",
-        entry.device.subscribers.size > 0,
+      setup.reconfigureSoon("it called back with an old key", device.subscribers.size > 0);
+    }
+  }
+
+  /** The device left the configuration (or changed kind): its monitors end, the channels stay open. */
+  #end(device: Device): void {
+    this.#devices.delete(device.extension);
+    if (device.backend.kind === "cloud") {
+      this.#cloud?.unwatch(device.extension);
+    } else if (device.monitored) {
+      logger().info(
+        "phone {device} was removed from the configuration; {count} monitor(s) of it ended",
+        { device: device.extension, count: device.subscribers.size },
       );
     }
-  }
-
-  /** The phone left the configuration: its monitors end, the channels stay open. */
-  #end(entry: Entry): void {
-    const device = entry.device;
-    this.#entries.delete(device.extension);
-    logger().info(
-      "phone {device} was removed from the configuration; {count} monitor(s) of it ended",
-      { device: device.extension, count: device.subscribers.size },
-    );
     device.end();
   }
 }

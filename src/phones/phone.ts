@@ -17,7 +17,7 @@
  */
 
 import { randomBytes } from "node:crypto";
-import type { CallCommandName, ErrorReason, Outcome } from "../contract.ts";
+import type { CallCommand, ErrorReason, Outcome } from "../contract.ts";
 import { type Clock, sleep } from "../clock.ts";
 import { basicAuthorization } from "../http/mod.ts";
 import { log } from "../log/mod.ts";
@@ -108,7 +108,6 @@ type Failure = { readonly ok: false; readonly reason: ErrorReason; readonly deta
 const fail = (reason: ErrorReason, detail: string): Failure => ({ ok: false, reason, detail });
 
 const USER_AGENT = `PhoneCompanionServer/${VERSION}`;
-const NUMBER = /^\+?[0-9*#]+$/;
 
 /** True when the reply is the phone's lock-out page (the profile's `lockoutMarker`, if any). */
 function isLockoutPage(reply: Extract<PhoneReply, { kind: "response" }>, marker: string): boolean {
@@ -137,8 +136,6 @@ export class Phone {
   #busy = false;
   /** When the phone last let a request time out; cleared by any reply. */
   #silentSince?: number;
-  /** What waiting commands fail with when the queue is cancelled. */
-  #cancelReason: ErrorReason = "UnknownDevice";
   /** Ends requests in flight when the server stops. */
   readonly #stopping = new AbortController();
   readonly #reach: Reach;
@@ -202,7 +199,6 @@ export class Phone {
   /** Fails every waiting command; the one in flight finishes. Later commands fail at once. */
   retire(detail: string): void {
     this.#retired = true;
-    this.#cancelReason = "UnknownDevice";
     this.#queue.cancelWaiting(detail);
   }
 
@@ -217,23 +213,11 @@ export class Phone {
   }
 
   /**
-   * Sends a call command: the profile's request sequence, in this phone's queue. `arrivedAt`
-   * is when the command reached the server (default now); its deadline counts from there.
+   * Sends a call command: the profile's request sequence, in this phone's queue. Its deadline
+   * counts from the command's arrival at the server.
    */
-  execute(
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-    callId?: string,
-  ): Promise<Outcome> {
-    if (number !== undefined && !NUMBER.test(number)) {
-      return Promise.resolve(
-        fail(
-          "InvalidNumber",
-          `a number is digits with an optional leading +, # and *; got '${number}'`,
-        ),
-      );
-    }
+  execute(call: CallCommand, callId?: string): Promise<Outcome> {
+    const { name: command, number } = call;
     return this.#enqueue(command, async (deadline) => {
       const t = this.#target;
       const steps = commandSteps(t.profile, command, number !== undefined, !!callId);
@@ -256,7 +240,7 @@ export class Phone {
         );
       }
       return await this.#run(steps, { number, extension: t.extension, callId }, deadline);
-    }, arrivedAt);
+    }, call.arrivedAt);
   }
 
   /**
@@ -341,7 +325,7 @@ export class Phone {
     const arrived = arrivedAt ?? this.#ctx.clock.now();
     const deadline = arrived + this.#ctx.timeoutMs();
     const removed = (detail: string): Outcome =>
-      this.#record(command, fail(this.#cancelReason, detail), 0);
+      this.#record(command, fail("UnknownDevice", detail), 0);
     if (this.#retired) {
       return Promise.resolve(removed(`phone ${this.#target.extension} is no longer configured`));
     }
@@ -407,26 +391,18 @@ export class Phone {
     return outcome;
   }
 
-  /**
-   * The phone did not answer in time: the commands waiting behind this one would only wait for
-   * the same silence, so they fail at once with `PhoneUnreachable`. Commands that arrive later
-   * try the phone again, one at a time.
-   */
+  /** The phone did not answer in time: from now on {@link #stillSilent} holds. */
   #silent(detail: string): Failure {
     this.#silentSince = this.#ctx.clock.now();
-    if (this.#queue.waiting > 0) {
-      this.#cancelReason = "PhoneUnreachable";
-      this.#queue.cancelWaiting(
-        `phone ${this.#target.extension} did not answer the command before this one`,
-      );
-      this.#cancelReason = "UnknownDevice";
-    }
     return fail("Timeout", detail);
   }
 
   /**
-   * A command that arrived before the phone's last silence, while no reply has come since,
-   * would only wait for the same silence: it fails at once.
+   * The silence rule, kept here alone: a command that arrived before the phone's last
+   * silence, while no reply has come since, would only wait for the same silence, so it fails
+   * at once with `PhoneUnreachable` when its turn comes (the commands waiting behind the
+   * silent one, one after another, without a request). Commands that arrive later try the
+   * phone again, one at a time.
    */
   #stillSilent(arrived: number): Failure | undefined {
     const since = this.#silentSince;

@@ -21,7 +21,7 @@ import {
   demoExtensions,
   type NotificationName,
 } from "../config/mod.ts";
-import type { CallCommandName, MonitorSetup, Outcome, Settings } from "../contract.ts";
+import type { CallCommand, MonitorSetup, Outcome, Settings } from "../contract.ts";
 import { type Clock, systemClock, type TimerId, within } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { Serial } from "../serial.ts";
@@ -162,19 +162,13 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
   }
 
   /**
-   * Sends a call command to a phone. `number` is normalised (digits, leading `+`, `#`, `*`);
-   * `callId` is the phone's id of the call it acts on, when the monitor knows it.
+   * Sends a call command to its device's phone; `callId` is the phone's id of the call it
+   * acts on, when the monitor knows it.
    */
-  execute(
-    extension: string,
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-    callId?: string,
-  ): Promise<Outcome> {
-    const phone = this.#phones.get(extension);
-    if (!phone) return Promise.resolve(unknown(extension));
-    return phone.execute(command, number, arrivedAt, callId);
+  execute(command: CallCommand, callId?: string): Promise<Outcome> {
+    const phone = this.#phones.get(command.device);
+    if (!phone) return Promise.resolve(unknown(command.device));
+    return phone.execute(command, callId);
   }
 
   /**

@@ -12,6 +12,7 @@
 
 import type { Clock, TimerId } from "../clock.ts";
 import type {
+  CallCommand,
   CallCommandName,
   CloudListener,
   CloudPartyReport,
@@ -282,14 +283,10 @@ export class CloudPhones implements CloudPort {
     return out;
   }
 
-  async execute(
-    device: string,
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-  ): Promise<Outcome> {
+  async execute(call: CallCommand): Promise<Outcome> {
+    const { device, name: command, number } = call;
     const seconds = this.#settings?.config.phoneTimeoutSeconds ?? 5;
-    const left = (arrivedAt ?? this.#clock.now()) + seconds * 1000 - this.#clock.now();
+    const left = call.arrivedAt + seconds * 1000 - this.#clock.now();
     let timer: TimerId | undefined;
     const timeout = new Promise<Outcome>((resolve) => {
       timer = this.#clock.setTimeout(

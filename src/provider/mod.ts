@@ -23,7 +23,7 @@ export type { FetchLike, HttpClientFactory } from "./_transport.ts";
 
 export {
   type CloudEventsStatus,
-  type ProviderStatus,
   ProviderService,
   type ProviderServiceOptions,
+  type ProviderStatus,
 } from "./service.ts";

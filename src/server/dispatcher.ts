@@ -1,19 +1,18 @@
 /**
- * The dispatcher: the one {@link CommandHandler} behind every channel. Call commands go to
- * the phone through the monitor (which turns a successful command into its events, e.g.
- * `Initiated` after MakeCall), monitors to the monitor, RawCommands to the provider
- * (docs/architecture.md, "The picture").
+ * The dispatcher: the one {@link CommandHandler} behind every channel. Call commands and
+ * monitors go to the monitor, which keeps every device and sends each command down to its
+ * phone or the provider; RawCommands go to the provider (docs/architecture.md §1). Every
+ * command is timed for the metrics on its way back.
  */
 
 import type {
-  CallCommandName,
+  CallCommand,
   CommandHandler,
   EventSubscriber,
   Outcome,
   RawReply,
 } from "../contract.ts";
 import type { Monitor } from "../monitor/mod.ts";
-import type { PhoneRegistry } from "../phones/mod.ts";
 import type { ProviderService } from "../provider/mod.ts";
 
 /**
@@ -23,46 +22,24 @@ import type { ProviderService } from "../provider/mod.ts";
  */
 export type CommandObserver = (command: string, outcome: string, seconds: number) => void;
 
-/** Routes channel commands to phones, monitor and provider. */
+/** Routes channel commands to the monitor and the provider. */
 export class Dispatcher implements CommandHandler {
-  readonly #phones: PhoneRegistry;
   readonly #monitor: Monitor;
   readonly #provider: ProviderService;
   readonly #observe?: CommandObserver;
 
-  constructor(
-    phones: PhoneRegistry,
-    monitor: Monitor,
-    provider: ProviderService,
-    observe?: CommandObserver,
-  ) {
-    this.#phones = phones;
+  constructor(monitor: Monitor, provider: ProviderService, observe?: CommandObserver) {
     this.#monitor = monitor;
     this.#provider = provider;
     this.#observe = observe;
   }
 
   knowsDevice(device: string): boolean {
-    return this.#phones.has(device) || this.#provider.cloud.has(device);
+    return this.#monitor.has(device);
   }
 
-  callControl(
-    device: string,
-    command: CallCommandName,
-    number?: string,
-    arrivedAt?: number,
-  ): Promise<Outcome> {
-    return this.#timed(command, () =>
-      this.#monitor.command(
-        device,
-        command,
-        number,
-        // A cloud device is an extension of the provider account (docs/cloud-phones.md §3).
-        (callId) =>
-          this.#provider.cloud.has(device)
-            ? this.#provider.cloud.execute(device, command, number, arrivedAt)
-            : this.#phones.execute(device, command, number, arrivedAt, callId),
-      ));
+  callControl(command: CallCommand): Promise<Outcome> {
+    return this.#timed(command.name, () => this.#monitor.command(command));
   }
 
   monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome> {

@@ -106,7 +106,6 @@ export class Server {
     });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
-        this.phones,
         this.monitor,
         this.provider,
         (command, outcome, seconds) => metrics.command(command, outcome, seconds),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type CommandHandler, LineDecoder, type Outcome, Session } from "../../src/channel/mod.ts";
-import type { CallEvent, CallInfo } from "../../src/monitor/mod.ts";
+import type { CallCommand, CallEvent, CallInfo } from "../../src/contract.ts";
 import type { DeviceInfoMode } from "../../src/config/mod.ts";
 import { FakePhones, type FakePhonesOptions } from "../fakes/channel_handler.ts";
 import {
@@ -310,9 +310,13 @@ Deno.test("the session signals when pending replies drop below a mark", async ()
 Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothing of that device in between", async () => {
   // A handler whose MakeCalls the test finishes, delivering events as the monitor would.
   let finish!: (outcome: Outcome) => void;
+  let sent!: CallCommand;
   const handler: CommandHandler = {
     knowsDevice: () => true,
-    callControl: () => new Promise<Outcome>((resolve) => (finish = resolve)),
+    callControl: (command) => {
+      sent = command;
+      return new Promise<Outcome>((resolve) => (finish = resolve));
+    },
     monitorStart: () => Promise.resolve({ ok: true }),
     monitorStop: () => {},
     rawCommand: () => Promise.resolve({ ok: true, json: "{}" }),
@@ -320,11 +324,12 @@ Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothin
   const c = open(handler);
   const dialing = (callRef: number, remote: string) =>
     ({ callRef, state: "dialing", remote, displayName: "" }) as const;
-  const initiated = (callRef: number, calls: CallInfo[]): CallEvent => ({
+  const initiated = (callRef: number, calls: CallInfo[], cause?: CallCommand): CallEvent => ({
     type: "Initiated",
     callRef,
     device: "101",
     calls,
+    cause,
   });
   c.send("MonitorStart 101");
   await settle();
@@ -332,11 +337,12 @@ Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothin
 
   c.send("MakeCall 101 103");
   await settle();
-  // Another channel's MakeCall on 101 finished first, then this one.
-  const own = initiated(2, [dialing(1, "102"), dialing(2, "103")]);
-  c.session.deliver(initiated(1, [dialing(1, "102")]));
-  c.session.deliver(own);
-  finish({ ok: true, initiated: own });
+  // Another channel's MakeCall on 101 finished first (its Initiated names that channel's
+  // command), then this one, whose Initiated names this channel's command.
+  const other: CallCommand = { device: "101", name: "MakeCall", number: "102", arrivedAt: 0 };
+  c.session.deliver(initiated(1, [dialing(1, "102")], other));
+  c.session.deliver(initiated(2, [dialing(1, "102"), dialing(2, "103")], sent));
+  finish({ ok: true });
   await settle();
   assert.deepEqual(c.take(), [
     "Initiated 101 makeCall 1 101",
@@ -349,7 +355,7 @@ Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothin
   // A refused MakeCall has no Initiated of its own: what was held follows its reply.
   c.send("MakeCall 101 104");
   await settle();
-  c.session.deliver(initiated(3, [dialing(3, "105")]));
+  c.session.deliver(initiated(3, [dialing(3, "105")], other));
   finish({ ok: false, reason: "PhoneRefused" });
   await settle();
   assert.deepEqual(c.take(), [

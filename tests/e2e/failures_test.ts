@@ -50,7 +50,10 @@ Deno.test("failed commands answer ERROR, with the reason token when channelError
     ["AlternateCall 101", "error_ind ERROR AlternateCall NotSupported"],
     ["HoldCall 202", "error_ind ERROR HoldCall Timeout"],
   ];
+  const demo101 = pcs.phone("101").requests.length;
   for (const [command, reply] of expectations) assert.equal(await c.command(command), reply);
+  // A number with other characters never reaches the phone (the channel checks it).
+  assert.equal(pcs.phone("101").requests.length, demo101);
 
   // A wrong password: one refused login, then the phone is left alone (three would lock a
   // SNOM for a minute), while every command is still answered.

@@ -5,6 +5,7 @@
  */
 
 import type {
+  CallCommand,
   CallCommandName,
   CommandHandler,
   ErrorReason,
@@ -97,8 +98,8 @@ export class FakePhones implements CommandHandler {
   }
 
   /** Publishes an event built from the device's current calls. */
-  publish(device: string, body: CallEventBody): CallEvent {
-    const event = { ...body, device, calls: [...this.callsOf(device)] } as CallEvent;
+  publish(device: string, body: CallEventBody, cause?: CallCommand): CallEvent {
+    const event = { ...body, device, calls: [...this.callsOf(device)], cause } as CallEvent;
     this.emit(event);
     return event;
   }
@@ -118,13 +119,14 @@ export class FakePhones implements CommandHandler {
     return this.devices.has(device);
   }
 
-  callControl(device: string, command: CallCommandName, number?: string): Promise<Outcome> {
+  callControl(call: CallCommand): Promise<Outcome> {
+    const { device, name: command, number } = call;
     return this.#serial(device, async () => {
       this.seen.push({ device, command, number });
       await this.#gates.get(device)?.promise;
       const failure = this.#failures[device];
       if (failure) return { ok: false, reason: failure };
-      return this.#act(device, command, number);
+      return this.#act(call);
     });
   }
 
@@ -180,7 +182,8 @@ export class FakePhones implements CommandHandler {
     this.#calls.set(device, calls);
   }
 
-  #act(device: string, command: CallCommandName, number?: string): Outcome {
+  #act(call: CallCommand): Outcome {
+    const { device, name: command, number } = call;
     const calls = this.callsOf(device);
     switch (command) {
       case "MakeCall": {
@@ -190,8 +193,8 @@ export class FakePhones implements CommandHandler {
           { callRef, state: "dialing", remote: number ?? "", displayName: "" },
         ]);
         if (this.#initiated === "before outcome") {
-          // As the monitor does: delivered first, and named in the outcome.
-          return { ok: true, initiated: this.publish(device, { type: "Initiated", callRef }) };
+          // As the monitor does: delivered first, naming the command as its cause.
+          this.publish(device, { type: "Initiated", callRef }, call);
         } else {
           // Recipients and calls are decided now, delivery happens in a later turn.
           const event: CallEvent = {
@@ -199,6 +202,7 @@ export class FakePhones implements CommandHandler {
             callRef,
             device,
             calls: [...this.callsOf(device)],
+            cause: call,
           };
           const recipients = this.subscribers(device);
           setTimeout(() => recipients.forEach((s) => s.deliver(event)), 0);

@@ -1,6 +1,6 @@
 /** Fakes for the monitor tests: a phone port and a recording channel. */
 
-import type { EventSubscriber, Outcome } from "../../src/contract.ts";
+import type { CallCommand, EventSubscriber, Outcome } from "../../src/contract.ts";
 import type { CallEvent, PhonePort } from "../../src/monitor/mod.ts";
 import type { MonitorConfiguration, NotificationName } from "../../src/config/mod.ts";
 import { loadSettings, type Settings } from "../../src/server/mod.ts";
@@ -27,12 +27,25 @@ export interface Configured {
   readonly urls: ReadonlyMap<NotificationName, string>;
 }
 
-/** A phone layer driven by the settings, whose configuration result the test controls. */
+/** A call command the fake port was sent, with the call id the monitor named. */
+export interface Sent {
+  readonly command: CallCommand;
+  readonly callId?: string;
+}
+
+/**
+ * A phone layer driven by the settings, whose configuration and command results the test
+ * controls.
+ */
 export class FakePort implements PhonePort {
   settings: Settings;
   readonly configured: Configured[] = [];
+  /** Call commands sent to the phones, in order. */
+  readonly sent: Sent[] = [];
   /** The next configureMonitoring answers; default success. */
   answer: (extension: string) => Promise<Outcome> = () => Promise.resolve({ ok: true });
+  /** How the phones answer call commands; default success. */
+  answerCommand: (command: CallCommand) => Promise<Outcome> = () => Promise.resolve({ ok: true });
   localAddress = "192.0.2.1";
 
   constructor(settings: Settings) {
@@ -40,6 +53,10 @@ export class FakePort implements PhonePort {
   }
   has(extension: string): boolean {
     return this.settings.config.phones.some((p) => p.extension === extension);
+  }
+  execute(command: CallCommand, callId?: string): Promise<Outcome> {
+    this.sent.push({ command, callId });
+    return this.answerCommand(command);
   }
   hostOf(extension: string): string | undefined {
     return this.settings.config.phones.find((p) => p.extension === extension)?.host;

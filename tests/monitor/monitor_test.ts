@@ -4,7 +4,7 @@ import { LogService, redactor } from "../../src/log/mod.ts";
 import { type Lookup, Monitor } from "../../src/monitor/mod.ts";
 import type { NotificationName } from "../../src/config/mod.ts";
 import type { Settings } from "../../src/server/mod.ts";
-import { ManualClock } from "../helpers.ts";
+import { call, ManualClock } from "../helpers.ts";
 import { deferred, FakePort, phonesConfig, Recorder } from "./_fakes.ts";
 
 interface Rig {
@@ -386,7 +386,7 @@ Deno.test("callbacks keep their order while the phone's name is being resolved",
   r.clock.advance(301_000); // the cached answer expires: the next callback waits for DNS
   const connected = phoneCalls(r, "101", "onConnected", "cid=a", "10.1.2.3");
   // Meanwhile a ClearConnection is accepted: its effect must come after the callback.
-  await r.monitor.command("101", "ClearConnection", undefined, () => Promise.resolve(OK));
+  await r.monitor.command(call("101", "ClearConnection"));
   assert.equal(a.events.length, 1);
   answer.resolve(["10.1.2.3"]);
   assert.equal((await connected).status, 200);
@@ -501,19 +501,24 @@ Deno.test("MakeCall: Initiated first, then callbacks that came while it was in f
   const b = new Recorder();
   await monitored(r, "101", a, b);
   const reply = deferred<Outcome>();
-  const made = r.monitor.command("101", "MakeCall", "102", () => reply.promise);
+  r.port.answerCommand = () => reply.promise;
+  const command = call("101", "MakeCall", "102");
+  const made = r.monitor.command(command);
   // The phone reports the call before its HTTP reply reaches us.
   assert.equal(
     (await phoneCalls(r, "101", "onOutgoingCall", "cid=x&remote=102@pbx&n=1")).status,
     200,
   );
   assert.equal((await phoneCalls(r, "101", "onConnected", "cid=x&remote=102@pbx&n=1")).status, 200);
-  assert.deepEqual(a.events, []);
+  assert.equal(a.events.length, 0, "nothing before the phone's answer");
   let seenAtReply = -1;
   reply.resolve(OK);
   const outcome = await made.then((o) => ((seenAtReply = a.events.length), o));
-  // The outcome names the Initiated it caused, so the channel can put it right after the reply.
-  assert.deepEqual(outcome, { ok: true, initiated: a.events[0] });
+  // The Initiated names the command that caused it, so the channel can put it right after the
+  // reply.
+  assert.deepEqual(outcome, OK);
+  assert.equal(a.events[0].cause, command);
+  assert.equal(a.events[1].cause, undefined);
   assert.deepEqual(a.lines, [
     "Initiated 101 1 [1:dialing:102]",
     "Originated 101 102 [1:dialing:102]",
@@ -531,7 +536,8 @@ Deno.test("a refused MakeCall publishes no Initiated; held callbacks follow as u
   const a = new Recorder();
   await monitored(r, "101", a);
   const reply = deferred<Outcome>();
-  const made = r.monitor.command("101", "MakeCall", "102", () => reply.promise);
+  r.port.answerCommand = () => reply.promise;
+  const made = r.monitor.command(call("101", "MakeCall", "102"));
   await phoneCalls(r, "101", "onIncomingCall", "cid=i&remote=555");
   reply.resolve({ ok: false, reason: "PhoneRefused" });
   assert.deepEqual(await made, { ok: false, reason: "PhoneRefused" });
@@ -544,10 +550,11 @@ Deno.test("MakeCall whose send throws still releases the held callbacks", async 
   const a = new Recorder();
   await monitored(r, "101", a);
   const reply = deferred<Outcome>();
-  const made = r.monitor.command("101", "MakeCall", "102", () =>
+  r.port.answerCommand = () =>
     reply.promise.then(() => {
       throw new Error("socket closed");
-    }));
+    });
+  const made = r.monitor.command(call("101", "MakeCall", "102"));
   await phoneCalls(r, "101", "onIncomingCall", "cid=i&remote=555");
   reply.resolve(OK);
   await assert.rejects(made, /socket closed/);
@@ -557,13 +564,9 @@ Deno.test("MakeCall whose send throws still releases the held callbacks", async 
 
 Deno.test("commands to a device never monitored pass straight through", async () => {
   const r = await rig();
-  let sent = 0;
-  const outcome = await r.monitor.command("102", "MakeCall", "101", () => {
-    sent++;
-    return Promise.resolve(OK);
-  });
+  const outcome = await r.monitor.command(call("102", "MakeCall", "101"));
   assert.deepEqual(outcome, OK);
-  assert.equal(sent, 1);
+  assert.equal(r.port.sent.length, 1);
   assert.deepEqual(r.monitor.status().devices, []);
   await r.monitor.close();
 });
@@ -573,16 +576,12 @@ Deno.test("ClearConnection accepted on a ringing call publishes ConnectionCleare
   const a = new Recorder();
   await monitored(r, "101", a);
   await phoneCalls(r, "101", "onIncomingCall", "cid=i&remote=555&n=1");
-  await r.monitor.command("101", "ClearConnection", undefined, () => Promise.resolve(OK));
+  await r.monitor.command(call("101", "ClearConnection"));
   assert.deepEqual(a.lines, ["Delivered 101 555 [1:alerting:555]", "ConnectionCleared 101 []"]);
   // A refused ClearConnection changes nothing.
   await phoneCalls(r, "101", "onIncomingCall", "cid=j&remote=556&n=1");
-  await r.monitor.command(
-    "101",
-    "ClearConnection",
-    undefined,
-    () => Promise.resolve({ ok: false, reason: "Timeout" }),
-  );
+  r.port.answerCommand = () => Promise.resolve({ ok: false, reason: "Timeout" });
+  await r.monitor.command(call("101", "ClearConnection"));
   assert.equal(a.events.length, 3);
   await r.monitor.close();
 });
@@ -593,9 +592,9 @@ Deno.test("TransferCall then MakeCall: Initiated, then Transferred, legs cleared
   await monitored(r, "101", a);
   await phoneCalls(r, "101", "onIncomingCall", "cid=c1&remote=555");
   await phoneCalls(r, "101", "onConnected", "cid=c1&remote=555");
-  await r.monitor.command("101", "TransferCall", undefined, () => Promise.resolve(OK));
+  await r.monitor.command(call("101", "TransferCall"));
   await phoneCalls(r, "101", "onHold", "cid=c1&remote=555&n=1");
-  await r.monitor.command("101", "MakeCall", "103", () => Promise.resolve(OK));
+  await r.monitor.command(call("101", "MakeCall", "103"));
   await phoneCalls(r, "101", "onTransfer", "cid=c1&remote=555&n=0");
   assert.deepEqual(a.lines, [
     "Delivered 101 555 [1:alerting:555]",

@@ -9,7 +9,7 @@ import { LogService } from "../../src/log/mod.ts";
 import { PhoneRegistry } from "../../src/phones/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
-import { ManualClock } from "../helpers.ts";
+import { call, ManualClock } from "../helpers.ts";
 
 /** Collects log lines for the length of a test. */
 async function collectLog(): Promise<{ lines: string[]; service: LogService }> {
@@ -99,10 +99,10 @@ Deno.test("a command's own reply tells whether the phone is reachable, without a
   try {
     await registry.apply(await settingsFrom(phoneLine("101", phone.port)));
     assert.equal(registry.status()[0].reachable, "unknown", "checks are off");
-    assert.deepEqual(await registry.execute("101", "AnswerCall"), { ok: true });
+    assert.deepEqual(await registry.execute(call("101", "AnswerCall")), { ok: true });
     assert.equal(registry.status()[0].reachable, "reachable");
     await phone.close();
-    assert.equal((await registry.execute("101", "AnswerCall")).ok, false);
+    assert.equal((await registry.execute(call("101", "AnswerCall"))).ok, false);
     assert.equal(registry.status()[0].reachable, "unreachable");
   } finally {
     await registry.close();

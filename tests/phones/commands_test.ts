@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PhoneRegistry } from "../../src/phones/mod.ts";
 import { SimNetwork, type SimPhone } from "../../src/simulator/mod.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
+import { call } from "../helpers.ts";
 
 const LOGIN = { username: "admin", password: "s3cret#;pass" };
 
@@ -38,7 +39,7 @@ function accepted(phone: SimPhone, from = 0): string[] {
 for (const auth of ["basic", "digest"] as const) {
   Deno.test(`${auth}: MakeCall dials with command.htm?number= and the called phone rings`, async () => {
     await using t = await setup(auth);
-    assert.deepEqual(await t.registry.execute("101", "MakeCall", "102"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "MakeCall", "102")), { ok: true });
     assert.deepEqual(accepted(t.a), ["/command.htm?number=102"]);
     assert.equal(t.b.calls[0].state, "ringing");
     assert.equal(t.a.calls[0].state, "dialing");
@@ -46,19 +47,21 @@ for (const auth of ["basic", "digest"] as const) {
 
   Deno.test(`${auth}: hold, retrieve, consultation and reconnect send the SNOM keys in order`, async () => {
     await using t = await setup(auth);
-    await t.registry.execute("101", "MakeCall", "102");
+    await t.registry.execute(call("101", "MakeCall", "102"));
     t.b.answer();
     const from = t.a.requests.length;
-    assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
     assert.equal(t.a.calls[0].state, "held");
-    assert.deepEqual(await t.registry.execute("101", "RetrieveCall"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "RetrieveCall")), { ok: true });
     assert.equal(t.a.calls[0].state, "connected");
-    assert.deepEqual(await t.registry.execute("101", "ConsultationCall", "*21#"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "ConsultationCall", "*21#")), {
+      ok: true,
+    });
     assert.deepEqual(t.a.calls.map((c) => [c.remote.user, c.state]), [["102", "held"], [
       "*21#",
       "dialing",
     ]]);
-    assert.deepEqual(await t.registry.execute("101", "ReconnectCall"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "ReconnectCall")), { ok: true });
     assert.deepEqual(t.a.calls.map((c) => [c.remote.user, c.state]), [["102", "connected"]]);
     assert.deepEqual(accepted(t.a, from), [
       "/command.htm?key=F_HOLD",
@@ -73,9 +76,9 @@ for (const auth of ["basic", "digest"] as const) {
   Deno.test(`${auth}: AnswerCall presses ENTER and ClearConnection presses CANCEL`, async () => {
     await using t = await setup(auth);
     t.a.callFrom("0049301234", { displayName: "Jane Doe" });
-    assert.deepEqual(await t.registry.execute("101", "AnswerCall"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "AnswerCall")), { ok: true });
     assert.equal(t.a.calls[0].state, "connected");
-    assert.deepEqual(await t.registry.execute("101", "ClearConnection"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "ClearConnection")), { ok: true });
     assert.deepEqual(t.a.calls, []);
     assert.deepEqual(accepted(t.a), ["/command.htm?key=ENTER", "/command.htm?key=CANCEL"]);
   });
@@ -83,9 +86,9 @@ for (const auth of ["basic", "digest"] as const) {
   Deno.test(`${auth}: TransferCall with a number is a blind transfer in one request`, async () => {
     await using t = await setup(auth);
     t.a.callFrom("0049301234");
-    await t.registry.execute("101", "AnswerCall");
+    await t.registry.execute(call("101", "AnswerCall"));
     const from = t.a.requests.length;
-    assert.deepEqual(await t.registry.execute("101", "TransferCall", "102"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "TransferCall", "102")), { ok: true });
     assert.deepEqual(accepted(t.a, from), ["/command.htm?key=TRANSFER;1;0;2;ENTER"]);
     assert.deepEqual(t.a.calls, []);
     assert.deepEqual(t.b.calls.map((c) => [c.remote.user, c.state]), [["0049301234", "ringing"]]);
@@ -93,11 +96,11 @@ for (const auth of ["basic", "digest"] as const) {
 
   Deno.test(`${auth}: TransferCall then MakeCall transfers to the number dialled`, async () => {
     await using t = await setup(auth);
-    await t.registry.execute("101", "MakeCall", "102");
+    await t.registry.execute(call("101", "MakeCall", "102"));
     t.b.answer();
     const from = t.a.requests.length;
-    assert.deepEqual(await t.registry.execute("101", "TransferCall"), { ok: true });
-    assert.deepEqual(await t.registry.execute("101", "MakeCall", "+4930123"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "TransferCall")), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "MakeCall", "+4930123")), { ok: true });
     assert.deepEqual(accepted(t.a, from), [
       "/command.htm?key=TRANSFER",
       "/command.htm?number=%2B4930123",
@@ -111,7 +114,7 @@ for (const auth of ["basic", "digest"] as const) {
 Deno.test("ConferenceCall and AlternateCall are not in the SNOM profile: NotSupported, nothing sent", async () => {
   await using t = await setup("digest");
   for (const command of ["ConferenceCall", "AlternateCall"] as const) {
-    const outcome = await t.registry.execute("101", command);
+    const outcome = await t.registry.execute(call("101", command));
     assert.equal(outcome.ok, false);
     assert.equal(!outcome.ok && outcome.reason, "NotSupported");
   }
@@ -120,7 +123,7 @@ Deno.test("ConferenceCall and AlternateCall are not in the SNOM profile: NotSupp
 
 Deno.test("digest: the phone is challenged once, later commands reuse the nonce", async () => {
   await using t = await setup("digest");
-  for (let i = 0; i < 4; i++) await t.registry.execute("101", "HoldCall");
+  for (let i = 0; i < 4; i++) await t.registry.execute(call("101", "HoldCall"));
   assert.deepEqual(t.a.requests.map((r) => r.outcome), [401, 200, 200, 200, 200]);
   const ncs = t.a.requests.slice(1).map((r) =>
     /nc=(\w+)/.exec(r.headers.find(([n]) => n === "authorization")![1])![1]
@@ -131,14 +134,14 @@ Deno.test("digest: the phone is challenged once, later commands reuse the nonce"
 
 Deno.test("basic: after the first challenge the credentials go up front", async () => {
   await using t = await setup("basic");
-  for (let i = 0; i < 3; i++) await t.registry.execute("101", "HoldCall");
+  for (let i = 0; i < 3; i++) await t.registry.execute(call("101", "HoldCall"));
   assert.deepEqual(t.a.requests.map((r) => r.outcome), [401, 200, 200, 200]);
   assert.equal(t.a.requests[0].headers.some(([n]) => n === "authorization"), false);
 });
 
 Deno.test("digest: SHA-256 is preferred when the phone offers it next to MD5", async () => {
   await using t = await setup("digest", { digestAlgorithms: ["MD5", "SHA-256"] });
-  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+  assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
   const authorization = t.a.requests[1].headers.find(([n]) => n === "authorization")![1];
   assert.match(authorization, /algorithm=SHA-256/);
   assert.match(authorization, /qop=auth/);
@@ -146,14 +149,14 @@ Deno.test("digest: SHA-256 is preferred when the phone offers it next to MD5", a
 
 Deno.test("digest: a phone without qop (RFC 2069) is answered too", async () => {
   await using t = await setup("digest", { digestQop: "none" });
-  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+  assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
   assert.doesNotMatch(t.a.requests[1].headers.find(([n]) => n === "authorization")![1], /qop=/);
 });
 
 Deno.test("digest: a stale nonce is answered again and is not a failed login", async () => {
   await using t = await setup("digest", { digestNonceReuse: false });
   for (let i = 0; i < 3; i++) {
-    assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+    assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
   }
   assert.deepEqual(t.a.requests.map((r) => r.outcome), [401, 200, 401, 200, 401, 200]);
   assert.equal(t.a.failedLogins, 0);

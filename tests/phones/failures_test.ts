@@ -4,6 +4,7 @@ import type { Outcome } from "../../src/contract.ts";
 import { PhoneRegistry, type PhoneRegistryOptions } from "../../src/phones/mod.ts";
 import { SimNetwork, type SimPhoneOptions } from "../../src/simulator/mod.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
+import { call } from "../helpers.ts";
 
 const LOGIN = { username: "admin", password: "right" };
 
@@ -36,19 +37,19 @@ function reason(o: Outcome): string | undefined {
 Deno.test("a phone slower than the timeout gives Timeout", async () => {
   await using t = await setup({}, undefined, { timeoutMs: 100 });
   t.phone.delayMs = 400;
-  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "Timeout");
+  assert.equal(reason(await t.registry.execute(call("101", "AnswerCall"))), "Timeout");
 });
 
 Deno.test("a dropped connection fails a key command with PhoneUnreachable", async () => {
   await using t = await setup();
   t.phone.fault = "drop";
-  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneUnreachable");
+  assert.equal(reason(await t.registry.execute(call("101", "AnswerCall"))), "PhoneUnreachable");
 });
 
 Deno.test("a 500 answer is PhoneRefused", async () => {
   await using t = await setup();
   t.phone.fault = 500;
-  const o = await t.registry.execute("101", "MakeCall", "102");
+  const o = await t.registry.execute(call("101", "MakeCall", "102"));
   assert.equal(reason(o), "PhoneRefused");
   assert.match(!o.ok ? o.detail ?? "" : "", /HTTP 500/);
   assert.deepEqual(t.phone.calls, []);
@@ -57,13 +58,13 @@ Deno.test("a 500 answer is PhoneRefused", async () => {
 Deno.test("302 counts as success for dialling only", async () => {
   await using t = await setup();
   t.phone.fault = 302;
-  assert.deepEqual(await t.registry.execute("101", "MakeCall", "102"), { ok: true });
-  assert.equal(reason(await t.registry.execute("101", "AnswerCall")), "PhoneRefused");
+  assert.deepEqual(await t.registry.execute(call("101", "MakeCall", "102")), { ok: true });
+  assert.equal(reason(await t.registry.execute(call("101", "AnswerCall"))), "PhoneRefused");
 });
 
 Deno.test("a phone that dials and closes the connection without a reply has dialled", async () => {
   await using t = await setup({ dialReply: "closed" });
-  assert.deepEqual(await t.registry.execute("101", "MakeCall", "0049301234"), { ok: true });
+  assert.deepEqual(await t.registry.execute(call("101", "MakeCall", "0049301234")), { ok: true });
   assert.equal(t.phone.requests[0].outcome, "closed");
   assert.equal(t.phone.calls[0].remote.user, "0049301234");
 });
@@ -71,40 +72,42 @@ Deno.test("a phone that dials and closes the connection without a reply has dial
 Deno.test("closing without a reply fails a key command with PhoneUnreachable", async () => {
   await using t = await setup();
   t.phone.fault = "close";
-  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneUnreachable");
+  assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "PhoneUnreachable");
 });
 
 Deno.test("a phone that is not listening is PhoneUnreachable", async () => {
   await using t = await setup();
   await t.phone.close();
-  assert.equal(reason(await t.registry.execute("101", "MakeCall", "102")), "PhoneUnreachable");
+  assert.equal(
+    reason(await t.registry.execute(call("101", "MakeCall", "102"))),
+    "PhoneUnreachable",
+  );
 });
 
 Deno.test("use_hidden_tags=on refuses remote control: PhoneRefused with a hint", async () => {
   await using t = await setup({ settings: { use_hidden_tags: "on" } });
-  const o = await t.registry.execute("101", "AnswerCall");
+  const o = await t.registry.execute(call("101", "AnswerCall"));
   assert.equal(reason(o), "PhoneRefused");
   assert.match(!o.ok ? o.detail ?? "" : "", /use_hidden_tags/);
 });
 
-Deno.test("a number with other characters is InvalidNumber and nothing is sent", async () => {
+Deno.test("a MakeCall without a number is InvalidNumber and nothing is sent", async () => {
   await using t = await setup();
-  assert.equal(reason(await t.registry.execute("101", "MakeCall", "12a")), "InvalidNumber");
-  assert.equal(reason(await t.registry.execute("101", "MakeCall")), "InvalidNumber");
+  assert.equal(reason(await t.registry.execute(call("101", "MakeCall"))), "InvalidNumber");
   assert.equal(t.phone.requests.length, 0);
 });
 
 Deno.test("an unknown extension is UnknownDevice", async () => {
   await using t = await setup();
-  assert.equal(reason(await t.registry.execute("999", "AnswerCall")), "UnknownDevice");
+  assert.equal(reason(await t.registry.execute(call("999", "AnswerCall"))), "UnknownDevice");
 });
 
 for (const auth of ["basic", "digest"] as const) {
   Deno.test(`${auth}: a wrong password is AuthFailed once, then the phone is left alone`, async () => {
     await using t = await setup({ auth, ...LOGIN }, { username: "admin", password: "wrong" });
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+    assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "AuthFailed");
     for (let i = 0; i < 5; i++) {
-      assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+      assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "AuthFailed");
     }
     // One unauthenticated probe, one refused login; never enough to lock the phone.
     assert.equal(t.phone.requests.length, 2);
@@ -123,19 +126,19 @@ Deno.test("after the cool-down a phone is asked again, and fixing the password h
   }, {
     authCooldownMs: 50,
   });
-  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+  assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "AuthFailed");
   await new Promise((r) => setTimeout(r, 80));
-  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+  assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "AuthFailed");
   assert.equal(t.phone.failedLogins, 2);
   // The configuration is corrected: no need to wait for the cool-down.
   await t.registry.apply(await settingsFrom(phoneLine("101", t.phone.port, "snom.cfg", LOGIN)));
-  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+  assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
   assert.equal(t.phone.failedLogins, 0);
 });
 
 Deno.test("a phone that asks for a login when none is configured is AuthFailed without a bad login", async () => {
   await using t = await setup({ auth: "digest", ...LOGIN });
-  const o = await t.registry.execute("101", "AnswerCall");
+  const o = await t.registry.execute(call("101", "AnswerCall"));
   assert.equal(reason(o), "AuthFailed");
   assert.match(!o.ok ? o.detail ?? "" : "", /no username and password/);
   assert.equal(t.phone.failedLogins, 0);
@@ -152,7 +155,7 @@ Deno.test("auth = basic in the profile never walks a Digest phone into its lock-
     "basic.cfg",
   );
   for (let i = 0; i < 6; i++) {
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "AuthFailed");
+    assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "AuthFailed");
   }
   assert.equal(t.phone.failedLogins, 1);
   assert.equal(t.phone.lockedUntil, 0);
@@ -185,8 +188,8 @@ for (const lockoutStatus of [403, 401, 200]) {
     await lockOut(t.phone.port);
     assert.ok(t.phone.lockedUntil > 0);
     const before = t.phone.requests.length;
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
-    assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
+    assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "PhoneLocked");
+    assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "PhoneLocked");
     assert.equal(t.phone.requests.length, before + 1, "only the first command reached the phone");
     assert.equal(t.registry.status()[0].blockedReason, "PhoneLocked");
   });
@@ -197,9 +200,9 @@ Deno.test("once the lock is over the phone works again", async () => {
     lockCooldownMs: 80,
   });
   await lockOut(t.phone.port);
-  assert.equal(reason(await t.registry.execute("101", "HoldCall")), "PhoneLocked");
+  assert.equal(reason(await t.registry.execute(call("101", "HoldCall"))), "PhoneLocked");
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(await t.registry.execute("101", "HoldCall"), { ok: true });
+  assert.deepEqual(await t.registry.execute(call("101", "HoldCall")), { ok: true });
 });
 
 Deno.test("commands to one phone go one at a time, in order", async () => {
@@ -212,7 +215,7 @@ Deno.test("commands to one phone go one at a time, in order", async () => {
     "ClearConnection",
     "HoldCall",
   ] as const;
-  const outcomes = await Promise.all(commands.map((c) => t.registry.execute("101", c)));
+  const outcomes = await Promise.all(commands.map((c) => t.registry.execute(call("101", c))));
   assert.ok(outcomes.every((o) => o.ok));
   assert.equal(t.phone.maxConcurrent, 1);
   assert.deepEqual(t.phone.requests.filter((r) => r.authorized).map((r) => r.params.get("key")), [
@@ -235,8 +238,8 @@ Deno.test("a slow phone does not hold up another phone", async () => {
     );
     slow.delayMs = 300;
     const order: string[] = [];
-    const a = registry.execute("101", "HoldCall").then(() => order.push("101"));
-    const b = registry.execute("102", "HoldCall").then(() => order.push("102"));
+    const a = registry.execute(call("101", "HoldCall")).then(() => order.push("101"));
+    const b = registry.execute(call("102", "HoldCall")).then(() => order.push("102"));
     await Promise.all([a, b]);
     assert.deepEqual(order, ["102", "101"]);
   } finally {
@@ -249,7 +252,7 @@ Deno.test("too many commands waiting for one phone are refused at once", async (
   await using t = await setup({}, undefined, { maxQueued: 2 });
   t.phone.delayMs = 100;
   const outcomes = await Promise.all(
-    [1, 2, 3, 4].map(() => t.registry.execute("101", "HoldCall")),
+    [1, 2, 3, 4].map(() => t.registry.execute(call("101", "HoldCall"))),
   );
   assert.deepEqual(outcomes.map(reason), [undefined, undefined, undefined, "Timeout"]);
   assert.equal(t.phone.requests.length, 3);

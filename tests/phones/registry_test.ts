@@ -6,6 +6,7 @@ import type { Component } from "../../src/server/mod.ts";
 import { SimDemoPhones, SimNetwork, SimPhone } from "../../src/simulator/mod.ts";
 import { ActionReceiver } from "../fakes/action_receiver.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
+import { call } from "../helpers.ts";
 
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,11 +24,11 @@ Deno.test("demoPhones = 2 starts phones 101 and 102, and MakeCall 101 102 makes 
   try {
     await registry.apply(await settingsFrom("demoPhones = 2\n"));
     assert.deepEqual(registry.extensions, ["101", "102"]);
-    assert.deepEqual(await registry.execute("101", "MakeCall", "102"), { ok: true });
+    assert.deepEqual(await registry.execute(call("101", "MakeCall", "102")), { ok: true });
     const b = registry.demoPhone("102")!;
     assert.equal(b.calls[0].state, "ringing");
     assert.equal(b.calls[0].remote.user, "101");
-    assert.deepEqual(await registry.execute("102", "AnswerCall"), { ok: true });
+    assert.deepEqual(await registry.execute(call("102", "AnswerCall")), { ok: true });
     assert.equal(registry.demoPhone("101")!.calls[0].state, "connected");
     const status = registry.status();
     assert.deepEqual(status.map((s) => [s.extension, s.host, s.demo, s.profile]), [
@@ -53,7 +54,7 @@ Deno.test("demo phones start when demoPhones grows and stop when it shrinks", as
     assert.deepEqual(registry.extensions, ["101"]);
     assert.equal(registry.demoPhone("103"), undefined);
     assert.ok(await refuses(port103));
-    assert.equal((await registry.execute("103", "AnswerCall")).ok, false);
+    assert.equal((await registry.execute(call("103", "AnswerCall"))).ok, false);
   } finally {
     await registry.close();
   }
@@ -71,17 +72,17 @@ Deno.test("phones are added, moved and removed live", async () => {
       await settingsFrom([phoneLine("201", a.port), phoneLine("202", b.port)].join("\n")),
     );
     assert.equal(registry.has("202"), true);
-    assert.deepEqual(await registry.execute("202", "HoldCall"), { ok: true });
+    assert.deepEqual(await registry.execute(call("202", "HoldCall")), { ok: true });
     // 201's address now points at the other simulated phone.
     await registry.apply(
       await settingsFrom([phoneLine("201", b.port), phoneLine("202", b.port)].join("\n")),
     );
-    await registry.execute("201", "AnswerCall");
+    await registry.execute(call("201", "AnswerCall"));
     assert.equal(a.requests.length, 0);
     assert.equal(b.requests.at(-1)!.target, "/command.htm?key=ENTER");
     await registry.apply(await settingsFrom(phoneLine("202", b.port)));
     assert.equal(registry.has("201"), false);
-    const o = await registry.execute("201", "AnswerCall");
+    const o = await registry.execute(call("201", "AnswerCall"));
     assert.equal(!o.ok && o.reason, "UnknownDevice");
   } finally {
     await registry.close();
@@ -96,8 +97,8 @@ Deno.test("removing a phone fails its waiting commands and lets the one in fligh
   try {
     await registry.apply(await settingsFrom(phoneLine("201", a.port)));
     a.delayMs = 150;
-    const inFlight = registry.execute("201", "HoldCall");
-    const waiting = registry.execute("201", "RetrieveCall");
+    const inFlight = registry.execute(call("201", "HoldCall"));
+    const waiting = registry.execute(call("201", "RetrieveCall"));
     await new Promise((r) => setTimeout(r, 30));
     await registry.apply(await settingsFrom("demoPhones = 0\n"));
     const [first, second] = await Promise.all([inFlight, waiting]);
@@ -116,8 +117,8 @@ Deno.test("closing the registry fails waiting commands and finishes the one in f
   const registry = new PhoneRegistry({ timeoutMs: 2000, demoPhones: new SimDemoPhones() });
   await registry.apply(await settingsFrom(phoneLine("201", a.port)));
   a.delayMs = 100;
-  const inFlight = registry.execute("201", "HoldCall");
-  const waiting = registry.execute("201", "RetrieveCall");
+  const inFlight = registry.execute(call("201", "HoldCall"));
+  const waiting = registry.execute(call("201", "RetrieveCall"));
   await new Promise((r) => setTimeout(r, 20));
   await registry.close();
   assert.deepEqual(await inFlight, { ok: true });
@@ -152,7 +153,7 @@ Deno.test("configureMonitoring writes the URLs through dummy.htm, and the phone 
     assert.equal(b.storedSettings.get("action_hold"), urls.get("onHold"));
     assert.equal(b.settings.get("action_incoming_url"), urls.get("onIncomingCall"));
 
-    await registry.execute("101", "MakeCall", "102");
+    await registry.execute(call("101", "MakeCall", "102"));
     await receiver.waitFor(1);
     const callId = b.calls[0].callId;
     assert.equal(
@@ -196,9 +197,9 @@ Deno.test("the status shows results, errors and queue, but never the password", 
         phoneLine("201", a.port, "snom.cfg", { username: "admin", password: "Pa55w0rd" }),
       ),
     );
-    await registry.execute("201", "HoldCall");
+    await registry.execute(call("201", "HoldCall"));
     a.fault = 500;
-    await registry.execute("201", "AnswerCall");
+    await registry.execute(call("201", "AnswerCall"));
     const [s] = registry.status();
     assert.equal(s.extension, "201");
     assert.equal(s.port, a.port);

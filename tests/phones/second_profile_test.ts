@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PhoneRegistry } from "../../src/phones/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
 import { phoneLine, settingsFrom } from "../fakes/phone_settings.ts";
+import { call } from "../helpers.ts";
 
 const SNOM = await Deno.readTextFile(new URL("../../profiles/snom.cfg", import.meta.url));
 const LOGIN = { username: "admin", password: "pw" };
@@ -36,11 +37,11 @@ Deno.test("a second profile with other key names changes what is sent, without a
       ),
     );
     for (const ext of ["101", "102"]) {
-      assert.deepEqual(await registry.execute(ext, "MakeCall", "*7#"), { ok: true });
-      assert.deepEqual(await registry.execute(ext, "HoldCall"), { ok: true });
-      assert.deepEqual(await registry.execute(ext, "ClearConnection"), { ok: true });
+      assert.deepEqual(await registry.execute(call(ext, "MakeCall", "*7#")), { ok: true });
+      assert.deepEqual(await registry.execute(call(ext, "HoldCall")), { ok: true });
+      assert.deepEqual(await registry.execute(call(ext, "ClearConnection")), { ok: true });
       network.phone(ext)!.callFrom("0049301234");
-      assert.deepEqual(await registry.execute(ext, "AnswerCall"), { ok: true });
+      assert.deepEqual(await registry.execute(call(ext, "AnswerCall")), { ok: true });
     }
     const sent = (ext: string) =>
       network.phone(ext)!.requests.filter((r) => r.authorized).map((r) =>
@@ -94,7 +95,7 @@ Deno.test("an HTTPS phone with a self-signed certificate is driven with Digest",
       await settingsFrom(phoneLine("101", phone.port, "https.cfg", LOGIN), { "https.cfg": https }),
     );
     assert.ok(phone.url.startsWith("https://"));
-    assert.deepEqual(await registry.execute("101", "MakeCall", "102"), { ok: true });
+    assert.deepEqual(await registry.execute(call("101", "MakeCall", "102")), { ok: true });
     assert.equal(registry.status()[0].protocol, "HTTPS");
     assert.deepEqual(phone.requests.filter((r) => r.authorized).map((r) => r.target), [
       "/command.htm?number=102",
