@@ -1,9 +1,9 @@
 /**
  * The Hono app on `serverHttpPort`: the status page, its live updates, `/healthz`,
- * `/metrics`, `/api/status`, and the phone callback route (docs/status-page.md). Phones
- * authenticate with their per-phone secret (monitor). People reach the rest from this
- * computer freely, and from other hosts only as user `admin` with `adminPassword`
- * (docs/status-page.md §2), through Hono's own IP restriction and Basic auth middleware.
+ * `/metrics` and `/api/status` (docs/status-page.md). People reach it from this computer
+ * freely, and from other hosts only as user `admin` with `adminPassword` (docs/status-page.md
+ * §2), through Hono's own IP restriction and Basic auth middleware. Phone callbacks never
+ * reach it: the listener hands them to their own route.
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
@@ -13,7 +13,6 @@ import { streamSSE } from "hono/streaming";
 import { type Clock, sleep, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, parseCidr } from "../config/mod.ts";
 import { redactor } from "../log/mod.ts";
-import type { CallbackRequest, CallbackResult } from "../contract.ts";
 import { sameSecret } from "../secret.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { FAVICON_SVG, PAGE_CSS, pageScript } from "./assets.ts";
@@ -46,15 +45,8 @@ export interface AdminDeps {
   /** `/metrics`; undefined: 404. */
   readonly metrics?: () => Promise<MetricsText>;
   readonly adminPassword: () => string;
-  /** Phone callbacks; undefined until monitoring is wired. */
-  readonly callback?: (request: CallbackRequest) => CallbackResult | Promise<CallbackResult>;
   /** Least time between two renderings of live updates, in milliseconds. Default 1000. */
   readonly liveIntervalMs?: number;
-  /**
-   * True for the address of a configured phone: its connections use a share of the listener
-   * that other clients cannot take, so callbacks are never starved.
-   */
-  readonly isPhoneAddress?: (address: string) => boolean;
   /** A `ping` goes out after this long without another message. Default 5000. */
   readonly pingMs?: number;
   readonly clock?: Clock;
@@ -156,20 +148,6 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
   const sections = new SectionCache(deps.view, clock, interval, () => deps.shownSecrets?.());
   const failures = new FailedLogins(clock, deps.loginDelayMs ?? defaultLoginDelayMs);
   const remote = (c: { env: AdminEnv }) => c.env.remoteAddress;
-
-  app.all("/phone/*", async (c) => {
-    if (!deps.callback) return c.body(null, 404);
-    const url = new URL(c.req.url);
-    const result = await deps.callback({
-      path: url.pathname,
-      rawQuery: url.search.slice(1),
-      remoteAddress: c.env.remoteAddress,
-    });
-    return new Response(result.status === 200 ? "" : null, {
-      status: result.status,
-      headers: { "content-type": "text/plain" },
-    });
-  });
 
   /** Without a password: this computer only. */
   const localOnly = ipRestriction(

@@ -1,14 +1,39 @@
 /**
- * The HTTP listener on `serverHttpPort` as a component: the Hono app behind the tolerant
- * HTTP/1.1 front, rebound on a changed port or bind address (docs/configuration.md §3), the
- * old listener kept when the new one cannot be bound.
+ * The HTTP listener on `serverHttpPort` as a component: behind the tolerant HTTP/1.1 front,
+ * phone callbacks (`/phone/…`) go to their route and everything else to the status page's
+ * Hono app. Rebound on a changed port or bind address (docs/configuration.md §3), the old
+ * listener kept when the new one cannot be bound.
  */
 
 import type { Settings } from "../contract.ts";
 import { log, RepeatedWarning } from "../log/mod.ts";
-import { type AdminDeps, createAdminApp } from "./app.ts";
-import { type Http1Server, serveHttp1 } from "../http/mod.ts";
+import { type AdminDeps, type AdminEnv, createAdminApp } from "./app.ts";
+import { type Handler, type Http1Server, serveHttp1 } from "../http/mod.ts";
 import { errorText } from "../text.ts";
+
+/** What the listener serves besides the status page app. */
+export interface ListenerDeps extends Omit<AdminDeps, "adminPassword"> {
+  /**
+   * The phone callback route: it takes the paths that are a callback's (undefined for any
+   * other) and answers whoever may reach the port, as phones prove themselves by their key.
+   */
+  readonly callbacks?: (request: Request, remoteAddress: string) => Promise<Response> | undefined;
+  /**
+   * True for the address of a configured phone: its connections use a share of the listener
+   * that other clients cannot take, so callbacks are never starved.
+   */
+  readonly isPhoneAddress?: (address: string) => boolean;
+}
+
+/** Phone callbacks to their route, everything else to the app. */
+export function frontHandler(
+  app: { fetch: (request: Request, env: AdminEnv) => Response | Promise<Response> },
+  callbacks?: ListenerDeps["callbacks"],
+): Handler {
+  return (request, info) =>
+    callbacks?.(request, info.remoteAddress) ??
+      app.fetch(request, { remoteAddress: info.remoteAddress });
+}
 
 /** The HTTP listener component. */
 export class AdminServer {
@@ -19,13 +44,18 @@ export class AdminServer {
   #bound = "";
   #settings?: Settings;
   #deps: AdminDeps;
+  readonly #callbacks?: ListenerDeps["callbacks"];
+  readonly #isPhoneAddress?: ListenerDeps["isPhoneAddress"];
   #failure?: string;
   /** Problems anyone can cause (bad requests, refused connections), summarised per kind. */
   readonly #problems = new RepeatedWarning(() => log("http"));
 
-  constructor(deps: Omit<AdminDeps, "adminPassword">) {
+  constructor(deps: ListenerDeps) {
+    const { callbacks, isPhoneAddress, ...app } = deps;
+    this.#callbacks = callbacks;
+    this.#isPhoneAddress = isPhoneAddress;
     this.#deps = {
-      ...deps,
+      ...app,
       adminPassword: () => this.#settings?.config.server.adminPassword ?? "",
     };
   }
@@ -57,8 +87,8 @@ export class AdminServer {
       next = serveHttp1({
         hostname: bindAddress,
         port: httpPort,
-        handler: (request, info) => app.fetch(request, { remoteAddress: info.remoteAddress }),
-        preferred: this.#deps.isPhoneAddress,
+        handler: frontHandler(app, this.#callbacks),
+        preferred: this.#isPhoneAddress,
         // Problems quote the request (`malformed header line '{x}'`): a value, not a template.
         onProblem: (kind, problem) => this.#problems.note(kind, "{problem}", { problem }),
       });

@@ -20,4 +20,4 @@ export type {
   StatusView,
 } from "./view.ts";
 
-export { AdminServer } from "./listener.ts";
+export { AdminServer, frontHandler, type ListenerDeps } from "./listener.ts";

@@ -14,6 +14,9 @@ import type { MonitorSetup } from "../contract.ts";
 import { hostPort } from "../net.ts";
 import { derivedSecret } from "../secret.ts";
 
+/** Where every callback path starts on `serverHttpPort`. */
+export const CALLBACK_PATH = "/phone/";
+
 /**
  * Query parameters the monitor reads. A profile's `variables` must use these names (the
  * built-in snom.cfg does): `cid=$call-id&remote=$remote&dr=$display_remote&n=$nr_ongoing_calls`.
@@ -48,7 +51,7 @@ export function callbackUrls(
   for (const notification of setup.notifications.keys()) {
     urls.set(
       notification,
-      `${base}/phone/${
+      `${base}${CALLBACK_PATH}${
         encodeURIComponent(extension)
       }/${notification}?${CALLBACK_PARAMS.secret}=${secret}` +
         (vars === "" ? "" : `&${vars}`),

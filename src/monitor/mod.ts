@@ -27,6 +27,7 @@ export {
 } from "./calls.ts";
 export {
   CALLBACK_PARAMS,
+  CALLBACK_PATH,
   callbackBase,
   callbackUrls,
   parseCallbackPath,

@@ -25,7 +25,8 @@ import { VERSION } from "../version.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { health, statusView, type ViewParts } from "./view.ts";
-import type { CallbackRequest, CallbackResult, Component, Settings } from "../contract.ts";
+import type { Component, Settings } from "../contract.ts";
+import { callbackRoute } from "./callback_route.ts";
 
 /** What the server is told from outside. */
 export interface ServerOptions {
@@ -119,12 +120,10 @@ export class Server {
       view: () => statusView(this.#viewParts()),
       health: () => health(this.#viewParts()),
       metrics: () => metrics.text(),
-      callback: async (request: CallbackRequest): Promise<CallbackResult> => {
-        const result = await this.monitor.handleCallback(request);
-        if (result.status === 200) metrics.callbacksAccepted.inc();
-        else metrics.callbacksRefused.inc({ reason: result.refused ?? "unknown_phone" });
-        return result;
-      },
+      callbacks: callbackRoute((request) => this.monitor.handleCallback(request), {
+        accepted: () => metrics.callbacksAccepted.inc(),
+        refused: (reason) => metrics.callbacksRefused.inc({ reason }),
+      }),
     });
     // Apply order: the monitor after the phones it asks about; listeners last, so nothing
     // arrives before the parts behind them are ready. Closing runs in reverse.

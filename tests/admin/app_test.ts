@@ -10,7 +10,6 @@ interface AppOptions {
   password?: string;
   view?: () => StatusView;
   health?: () => Health;
-  callback?: Parameters<typeof createAdminApp>[0]["callback"];
   clock?: ManualClock;
 }
 
@@ -21,7 +20,6 @@ function app(o: AppOptions = {}) {
     health: o.health ?? (() => ({ ok: true, reasons: [] })),
     metrics: () => Promise.resolve({ contentType: "text/plain; version=0.0.4", body: "m 1\n" }),
     adminPassword: () => o.password ?? "",
-    callback: o.callback,
     liveIntervalMs: 10,
     pingMs: 40,
     clock: o.clock,
@@ -206,27 +204,6 @@ Deno.test("/healthz is 200 with a short body when healthy, 503 with the reasons 
     status: "unavailable",
     reasons: ["the configuration file has errors"],
   });
-});
-
-Deno.test("phone callbacks bypass the page password and get an empty text/plain 200", async () => {
-  const seen: unknown[] = [];
-  const a = app({
-    password: "correct horse",
-    callback: (req) => {
-      seen.push(req);
-      return { status: req.rawQuery.includes("k=good") ? 200 : 403 };
-    },
-  });
-  const ok = await a.request("/phone/101/onConnected?k=good&remote=+49%20x", {}, remote);
-  assert.equal(ok.status, 200);
-  assert.equal(ok.headers.get("content-type"), "text/plain");
-  assert.equal(await ok.text(), "");
-  assert.deepEqual(seen[0], {
-    path: "/phone/101/onConnected",
-    rawQuery: "k=good&remote=+49%20x",
-    remoteAddress: "192.168.1.50",
-  });
-  assert.equal((await a.request("/phone/101/onConnected?k=bad", {}, remote)).status, 403);
 });
 
 /** Reads server-sent events until `count` arrived. */
