@@ -74,11 +74,13 @@ export interface EventSubscriber {
   monitorEnded(device: string): void;
 }
 
-/** The reply payload of a RawCommand (docs/channel-protocol.md §5): compact JSON, one line. */
-export interface RawReply {
-  readonly ok: boolean;
-  readonly json: string;
-}
+/**
+ * What a RawCommand came to (docs/channel-protocol.md §5): the provider's HTTP status (0 when
+ * none came) with its body, or why it failed. The channel's codec writes it as one line.
+ */
+export type RawReply =
+  | { readonly ok: true; readonly status: number; readonly body: unknown }
+  | { readonly ok: false; readonly status: number; readonly error: string };
 
 /** The server behind a channel. */
 export interface CommandHandler {
@@ -94,7 +96,10 @@ export interface CommandHandler {
   monitorStart(device: string, subscriber: EventSubscriber): Promise<Outcome>;
   /** Unsubscribes the channel; idempotent. */
   monitorStop(device: string, subscriber: EventSubscriber): void;
-  /** Forwards a RawCommand line (a JSON object) to the provider. */
+  /**
+   * Forwards a RawCommand line (a JSON object) to the provider. `maxReplyBytes` is the
+   * channel's line limit: a body far larger cannot fit a reply and need not be read.
+   */
   rawCommand(line: string, maxReplyBytes: number): Promise<RawReply>;
 }
 

@@ -47,7 +47,7 @@ function fastPhones(): CommandHandler {
       return Promise.resolve({ ok: true });
     },
     monitorStop: (device, subscriber) => void subscribers.get(device)?.delete(subscriber),
-    rawCommand: () => Promise.resolve({ ok: true, json: "{}" }),
+    rawCommand: () => Promise.resolve({ ok: true, status: 200, body: {} }),
   };
 }
 

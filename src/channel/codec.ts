@@ -4,7 +4,7 @@
  * whole or one byte at a time and must give the same lines (docs/architecture.md §9.1, §9.3).
  */
 
-import type { CallCommandName, CallEvent, CallInfo, ErrorReason } from "../contract.ts";
+import type { CallCommandName, CallEvent, CallInfo, ErrorReason, RawReply } from "../contract.ts";
 import type { DeviceInfoMode } from "../config/mod.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +291,51 @@ export function formatReply(reply: Reply, errorDetail: boolean): string {
   if (reply.payload !== undefined) line += ` ${reply.payload}`;
   else if (errorDetail && reply.status === "ERROR" && reply.reason) line += ` ${reply.reason}`;
   return line;
+}
+
+/** Bytes a string takes in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The reply to a RawCommand (§5), the one place its line is made:
+ * `error_ind SUCCESS RawCommand {"status":…,"body":…}` or
+ * `error_ind ERROR RawCommand {"status":…,"error":"…"}`, compact JSON on one line whose
+ * whole length with CR LF stays within `maxLineBytes`. A body that does not fit becomes ERROR
+ * `ResponseTooLarge`, never a cut line; an error text that does not fit is shortened with `…`.
+ */
+export function rawCommandReply(reply: RawReply, maxLineBytes: number): Reply {
+  const subject = "RawCommand";
+  const lineBytes = (status: string, payload: string) =>
+    utf8Length(`error_ind ${status} ${subject} `) + utf8Length(payload) + 2;
+  if (reply.ok) {
+    const payload = JSON.stringify({ status: reply.status, body: reply.body });
+    if (lineBytes("SUCCESS", payload) <= maxLineBytes) {
+      return { status: "SUCCESS", subject, payload };
+    }
+  }
+  let text = reply.ok ? "ResponseTooLarge" : reply.error;
+  let payload = JSON.stringify({ status: reply.status, error: text });
+  while (lineBytes("ERROR", payload) > maxLineBytes && text.length > 0) {
+    const over = lineBytes("ERROR", payload) - maxLineBytes;
+    text = text.slice(0, Math.max(0, text.length - Math.max(over, 1) - 1)).trimEnd();
+    payload = JSON.stringify({ status: reply.status, error: text === "" ? "" : text + "…" });
+  }
+  return { status: "ERROR", subject, payload };
 }
 
 const MODE_NAME: Record<DeviceInfoMode, string> = {

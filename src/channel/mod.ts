@@ -18,9 +18,11 @@ export {
   type MonitorCommandName,
   normalizeNumber,
   parseLine,
+  rawCommandReply,
   type Reply,
   type ReplyStatus,
   tokenize,
+  utf8Length,
 } from "./codec.ts";
 export { type ChannelLimits, Session, type SessionOptions, type SessionState } from "./session.ts";
 export {

@@ -44,6 +44,7 @@ import {
   type InputItem,
   type LineRequest,
   parseLine,
+  rawCommandReply,
   type Reply,
 } from "./codec.ts";
 
@@ -106,8 +107,6 @@ interface Waiter {
   readonly below: number;
   readonly resolve: () => void;
 }
-
-const utf8 = new TextEncoder();
 
 /** The lane of RawCommands: provider calls keep their order, but never wait for phones. */
 const RAW = Symbol("raw");
@@ -331,27 +330,9 @@ export class Session implements EventSubscriber {
         id: this.id,
         error: e,
       });
-      raw = { ok: false, json: JSON.stringify({ status: 0, error: "InternalError" }) };
+      raw = { ok: false, status: 0, error: "InternalError" };
     }
-    let json = raw.json.trim();
-    if (json === "" || /[\r\n]/.test(json)) {
-      try {
-        json = JSON.stringify(JSON.parse(json));
-      } catch (e) {
-        this.#internalError("RawCommand", e);
-        json = JSON.stringify({ status: 0, error: "InternalError" });
-        raw = { ok: false, json };
-      }
-    }
-    const reply: Reply = { status: raw.ok ? "SUCCESS" : "ERROR", subject: "RawCommand" };
-    if (utf8.encode(formatReply({ ...reply, payload: json }, false)).length > max) {
-      return {
-        ...reply,
-        status: "ERROR",
-        payload: JSON.stringify({ status: 0, error: "ResponseTooLarge" }),
-      };
-    }
-    return { ...reply, payload: json };
+    return rawCommandReply(raw, max);
   }
 
   /** The monitor ended without MonitorStop (phone removed): the device is no longer listed. */

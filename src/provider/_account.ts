@@ -18,7 +18,7 @@ import type { ProviderAuth, ProviderConfig } from "../config/mod.ts";
 import { basicAuthorization } from "../http/mod.ts";
 import { log, redactor } from "../log/mod.ts";
 import { PRODUCT, VERSION } from "../version.ts";
-import { errorReply, type RawCommand, replyBody, routeOf, successReply } from "./_command.ts";
+import { errorReply, type RawCommand, replyBody, routeOf } from "./_command.ts";
 import { ProviderError, RATE_LIMITED, stopped } from "./_errors.ts";
 import { RateGate, type RateGateStatus, retryAfterMs } from "./_rate_gate.ts";
 import { OAuthSession, type OAuthSessionStatus } from "./_session.ts";
@@ -165,7 +165,7 @@ export class ProviderAccount {
         // than the line limit cannot fit, so it is not read into memory.
         limitBytes: maxReplyBytes * 4 + 64 * 1024,
       });
-      return this.#reply(answer, maxReplyBytes);
+      return this.#reply(answer);
     } catch (e) {
       if (e instanceof ProviderError) {
         log("provider").debug("{method} {resource} failed: {reason}", {
@@ -173,10 +173,10 @@ export class ProviderAccount {
           resource: command.resource,
           reason: e.reason,
         });
-        return errorReply(e.status, e.reason, maxReplyBytes);
+        return errorReply(e.status, e.reason);
       }
       log("provider").error("RawCommand failed unexpectedly: {error}", { error: e });
-      return errorReply(0, `InternalError: ${errorText(e)}`, maxReplyBytes);
+      return errorReply(0, `InternalError: ${errorText(e)}`);
     }
   }
 
@@ -249,11 +249,14 @@ export class ProviderAccount {
     }
   }
 
-  #reply(answer: HttpAnswer, maxReplyBytes: number): RawReply {
-    if (answer.tooLarge) return errorReply(answer.status, "ResponseTooLarge", maxReplyBytes);
+  #reply(answer: HttpAnswer): RawReply {
+    if (answer.tooLarge) return errorReply(answer.status, "ResponseTooLarge");
     if (answer.status >= 200 && answer.status < 300) {
-      const body = replyBody(answer.headers.get("content-type"), answer.text);
-      return successReply(answer.status, body, maxReplyBytes);
+      return {
+        ok: true,
+        status: answer.status,
+        body: replyBody(answer.headers.get("content-type"), answer.text),
+      };
     }
     let reason = failureReason(answer);
     if (answer.status === 429) {
@@ -261,7 +264,7 @@ export class ProviderAccount {
       reason = `${RATE_LIMITED}: ${reason}` +
         (after === undefined ? "" : ` (retry after ${Math.ceil(after / 1000)} s)`);
     }
-    return errorReply(answer.status, reason, maxReplyBytes);
+    return errorReply(answer.status, reason);
   }
 
   /** The Authorization header for bearer, basic and none (docs/configuration.md §5). */

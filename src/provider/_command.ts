@@ -1,7 +1,7 @@
 /**
- * The RawCommand line and its reply (docs/channel-protocol.md §5), without any I/O: parsing and
- * validating the JSON object a channel received, and building the one-line JSON reply within
- * the channel's line limit.
+ * The RawCommand line (docs/channel-protocol.md §5), without any I/O: parsing and validating
+ * the JSON object a channel received, and what its reply carries. The reply line itself is
+ * the channel codec's.
  */
 
 import type { RawReply } from "../contract.ts";
@@ -30,8 +30,6 @@ export type RawCommandParse =
   | { readonly ok: true; readonly command: RawCommand }
   | { readonly ok: false; readonly reason: string };
 
-const PREFIX_OK = "error_ind SUCCESS RawCommand ";
-const PREFIX_ERROR = "error_ind ERROR RawCommand ";
 /** Control characters other than tab have no place in a path or a header value. */
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -159,49 +157,9 @@ export function routeOf(method: string, resource: string): string {
   return `${method} ${segments.join("/")}`;
 }
 
-/** Bytes a string takes in UTF-8, without encoding it. */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-/** Whether `error_ind <STATUS> RawCommand <json>` plus CR LF fits in `maxBytes`. */
-function fits(ok: boolean, json: string, maxBytes: number): boolean {
-  return utf8Length(ok ? PREFIX_OK : PREFIX_ERROR) + utf8Length(json) + 2 <= maxBytes;
-}
-
-/** An ERROR reply; a reason too long for the line is shortened, never the line cut. */
-export function errorReply(status: number, reason: string, maxBytes: number): RawReply {
-  let text = reason;
-  let json = JSON.stringify({ status, error: text });
-  while (!fits(false, json, maxBytes) && text.length > 0) {
-    const over = utf8Length(PREFIX_ERROR) + utf8Length(json) + 2 - maxBytes;
-    text = text.slice(0, Math.max(0, text.length - Math.max(over, 1) - 1)).trimEnd();
-    json = JSON.stringify({ status, error: text === "" ? "" : text + "…" });
-  }
-  return { ok: false, json };
-}
-
-/**
- * A SUCCESS reply carrying the provider's body, or ERROR `ResponseTooLarge` when the whole
- * line would exceed `maxBytes` (docs/channel-protocol.md §5: never cut silently).
- */
-export function successReply(status: number, body: unknown, maxBytes: number): RawReply {
-  const json = JSON.stringify({ status, body });
-  if (!fits(true, json, maxBytes)) return errorReply(status, "ResponseTooLarge", maxBytes);
-  return { ok: true, json };
+/** A failed RawCommand's reply. */
+export function errorReply(status: number, error: string): RawReply {
+  return { ok: false, status, error };
 }
 
 /**

@@ -125,22 +125,18 @@ export class ProviderService implements Component {
   async rawCommand(line: string, maxReplyBytes: number): Promise<RawReply> {
     try {
       const parsed = parseRawCommand(line);
-      if (!parsed.ok) return errorReply(0, parsed.reason, maxReplyBytes);
+      if (!parsed.ok) return errorReply(0, parsed.reason);
       if (this.#closed) {
-        return errorReply(0, "Stopped: the server is shutting down", maxReplyBytes);
+        return errorReply(0, "Stopped: the server is shutting down");
       }
       const account = this.#account;
       if (!account) {
-        return errorReply(
-          0,
-          "NoProvider: no provider is configured (providerId is empty)",
-          maxReplyBytes,
-        );
+        return errorReply(0, "NoProvider: no provider is configured (providerId is empty)");
       }
       return await account.send(parsed.command, maxReplyBytes);
     } catch (e) {
       log("provider").error("RawCommand failed unexpectedly: {error}", { error: e });
-      return errorReply(0, "InternalError: see the server log", maxReplyBytes);
+      return errorReply(0, "InternalError: see the server log");
     }
   }
 

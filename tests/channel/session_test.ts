@@ -266,13 +266,15 @@ Deno.test("a server part that throws is answered ERROR and the channel goes on",
   ]);
 });
 
-Deno.test("a RawCommand reply with raw line breaks is written on one line", async () => {
+Deno.test("a RawCommand reply with line breaks in its body is written on one line", async () => {
   const handler = new FakePhones();
-  handler.rawCommand = () => Promise.resolve({ ok: true, json: '{\n  "status": 200\n}' });
+  handler.rawCommand = () => Promise.resolve({ ok: true, status: 200, body: "one\r\ntwo\n" });
   const c = open(handler);
   c.send('{"method":"GET","resource":"/"}');
   await settle();
-  assert.deepEqual(c.take(), ['error_ind SUCCESS RawCommand {"status":200}']);
+  assert.deepEqual(c.take(), [
+    'error_ind SUCCESS RawCommand {"status":200,"body":"one\\r\\ntwo\\n"}',
+  ]);
 });
 
 Deno.test("RawCommands keep their order but never wait for a phone", async () => {
@@ -319,7 +321,7 @@ Deno.test("the MakeCall rule: a MakeCall's reply, then its own Initiated, nothin
     },
     monitorStart: () => Promise.resolve({ ok: true }),
     monitorStop: () => {},
-    rawCommand: () => Promise.resolve({ ok: true, json: "{}" }),
+    rawCommand: () => Promise.resolve({ ok: true, status: 200, body: {} }),
   };
   const c = open(handler);
   const dialing = (callRef: number, remote: string) =>

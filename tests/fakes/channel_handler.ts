@@ -154,20 +154,19 @@ export class FakePhones implements CommandHandler {
     try {
       parsed = JSON.parse(line);
     } catch {
-      return Promise.resolve({ ok: false, json: '{"status":0,"error":"InvalidJson"}' });
+      return Promise.resolve({ ok: false, status: 0, error: "InvalidJson" });
     }
     if (typeof parsed.method !== "string" || typeof parsed.resource !== "string") {
-      return Promise.resolve({ ok: false, json: '{"status":0,"error":"MissingField"}' });
+      return Promise.resolve({ ok: false, status: 0, error: "MissingField" });
     }
     if (parsed.resource === "/big") {
-      const body = "x".repeat(maxReplyBytes + 10);
-      return Promise.resolve({ ok: true, json: JSON.stringify({ status: 200, body }) });
+      return Promise.resolve({ ok: true, status: 200, body: "x".repeat(maxReplyBytes + 10) });
     }
-    const json = JSON.stringify({
+    return Promise.resolve({
+      ok: true,
       status: 200,
       body: { method: parsed.method, at: parsed.resource },
     });
-    return Promise.resolve({ ok: true, json });
   }
 
   #serial<T>(device: string, work: () => Promise<T>): Promise<T> {

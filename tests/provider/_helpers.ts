@@ -9,6 +9,7 @@ import { ProviderService, type ProviderServiceOptions } from "../../src/provider
 import { loadSettings, type Settings } from "../../src/server/mod.ts";
 import { FakeProvider, type FakeProviderOptions } from "../fakes/fake_provider.ts";
 import { ManualClock } from "../helpers.ts";
+import { rawCommandReply } from "../../src/channel/mod.ts";
 
 /** Back-off pauses are short; request timeouts (providerTimeoutSeconds) are long. */
 export const isPause = (ms: number) => ms < 10_000;
@@ -53,16 +54,20 @@ export interface Reply {
   readonly error?: string;
 }
 
-/** Sends one RawCommand (an object, or a raw line) and parses the reply. */
+/**
+ * Sends one RawCommand (an object, or a raw line) and reads the reply as a channel with this
+ * line limit writes it: `ok` for SUCCESS, `json` its payload, and the payload's fields.
+ */
 export async function raw(
   service: ProviderService,
   command: unknown,
   maxReplyBytes = 65536,
 ): Promise<Reply> {
   const line = typeof command === "string" ? command : JSON.stringify(command);
-  const reply = await service.rawCommand(line, maxReplyBytes);
-  assert.doesNotMatch(reply.json, /[\r\n]/, "a reply must be one line");
-  return { ...reply, ...JSON.parse(reply.json) };
+  const reply = rawCommandReply(await service.rawCommand(line, maxReplyBytes), maxReplyBytes);
+  const json = reply.payload ?? "";
+  assert.doesNotMatch(json, /[\r\n]/, "a reply must be one line");
+  return { ok: reply.status === "SUCCESS", json, ...JSON.parse(json) };
 }
 
 /** Collects log lines (debug and up) while `fn` runs. */

@@ -38,7 +38,9 @@ Deno.test("after a 429 no request of the group reaches the provider until Retry-
   const channels = await Promise.all(
     Array.from({ length: 10 }, () => r.provider.rawCommand(JSON.stringify(GET_EXTENSION), 65536)),
   );
-  for (const reply of channels) assert.deepEqual(reply, { ok: false, json: RATE_LIMITED });
+  for (const reply of channels) {
+    assert.deepEqual(reply, { ok: false, status: 429, error: "RateLimited" });
+  }
   r.clock.advance(19_999);
   assert.equal((await raw(r.provider, GET_EXTENSION)).json, RATE_LIMITED);
   assert.equal(r.fake.requestsTo(EXTENSION).length, sent, "nothing sent in the window");
