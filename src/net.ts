@@ -4,6 +4,18 @@
  * stays as it is.
  */
 
+/**
+ * Percent-encodes everything but letters, digits and `-._~` (RFC 3986 unreserved): the one
+ * encoding of a value that goes into a URL (request templates, display names on the channel,
+ * callback paths).
+ */
+export function percentEncode(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
 /** `fe80::1` → `[fe80::1]`, `192.168.1.2` → `192.168.1.2`, `[::1]` stays. */
 export function urlHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host.replace(/%.*$/, "")}]` : host;

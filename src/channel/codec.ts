@@ -6,6 +6,7 @@
 
 import type { CallCommandName, CallEvent, CallInfo, ErrorReason, RawReply } from "../contract.ts";
 import type { DeviceInfoMode } from "../config/mod.ts";
+import { percentEncode } from "../net.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Framing (§1)
@@ -387,7 +388,7 @@ function safe(value: string, unsafe: RegExp): string {
 
 /** Percent-encodes a display name strictly (RFC 3986 unreserved stay), for Extended mode. */
 export function encodeDisplayName(name: string): string {
-  return encodeURIComponent(name).replace(/[!'()*]/g, percent);
+  return percentEncode(name);
 }
 
 /**

@@ -11,7 +11,8 @@
 
 import { type NotificationName, NOTIFICATIONS } from "../config/mod.ts";
 import type { MonitorSetup } from "../contract.ts";
-import { hostPort } from "../net.ts";
+import { hostPort, percentEncode } from "../net.ts";
+import { fillPlaceholders } from "../text.ts";
 import { derivedSecret } from "../secret.ts";
 
 /** Where every callback path starts on `serverHttpPort`. */
@@ -51,9 +52,8 @@ export function callbackUrls(
   for (const notification of setup.notifications.keys()) {
     urls.set(
       notification,
-      `${base}${CALLBACK_PATH}${
-        encodeURIComponent(extension)
-      }/${notification}?${CALLBACK_PARAMS.secret}=${secret}` +
+      `${base}${CALLBACK_PATH}${percentEncode(extension)}/${notification}?` +
+        `${CALLBACK_PARAMS.secret}=${secret}` +
         (vars === "" ? "" : `&${vars}`),
     );
   }
@@ -110,7 +110,7 @@ export function provisioningLines(
   const lines = setup.provisioning;
   if (!lines) return [];
   const fill = (text: string, values: Record<string, string>) =>
-    text.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => values[name] ?? whole);
+    fillPlaceholders(text, (name) => values[name]);
   const out: string[] = [];
   for (const [notification, setting] of setup.notifications) {
     const url = urls.get(notification);

@@ -40,7 +40,6 @@ export {
   encodeSettingValue,
   type ExpandedStep,
   expandStep,
-  percentEncode,
   settingsQuery,
   type TemplateValues,
 } from "./template.ts";

@@ -14,6 +14,8 @@
  */
 
 import type { NotificationName, RequestStep } from "../config/mod.ts";
+import { percentEncode } from "../net.ts";
+import { escapeHtml, fillPlaceholders } from "../text.ts";
 
 /** The values a step may refer to. Absent values expand to "". */
 export interface TemplateValues {
@@ -34,14 +36,6 @@ export interface ExpandedStep {
   readonly body: string;
   readonly contentType: string;
   readonly accept: string;
-}
-
-/** Percent-encodes everything but letters, digits and `-._~` (RFC 3986 unreserved). */
-export function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }
 
 /** Percent-encodes a URL that goes into a phone setting, keeping its `$variables` literal. */
@@ -67,16 +61,14 @@ type Encoder = (value: string) => string;
 function bodyEncoder(contentType: string): Encoder {
   const type = contentType.toLowerCase();
   if (type.includes("json")) return (v) => JSON.stringify(v).slice(1, -1);
-  if (type.includes("xml")) {
-    return (v) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  }
+  if (type.includes("xml")) return escapeHtml;
   return percentEncode;
 }
 
 function expand(text: string, values: TemplateValues, encode: Encoder): string {
   /** What `{settings}` expands to, built once the text uses it. */
   let settings: string | undefined;
-  let out = text.replace(/\{([A-Za-z][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+  let out = fillPlaceholders(text, (name) => {
     switch (name) {
       case "number":
         return encode(values.number ?? "");
@@ -95,7 +87,7 @@ function expand(text: string, values: TemplateValues, encode: Encoder): string {
         if (url !== undefined) {
           return encode === percentEncode ? encodeSettingValue(url) : encode(url);
         }
-        return values.urls ? "" : whole;
+        return values.urls ? "" : undefined;
       }
     }
   });
