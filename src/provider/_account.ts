@@ -30,6 +30,7 @@ import {
   Transport,
 } from "./_transport.ts";
 import { errorText } from "../text.ts";
+import { parseJson } from "./_json.ts";
 
 /** Methods a repeated request cannot do harm with (RFC 9110 §9.2.2). */
 const REPEATABLE = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -87,12 +88,7 @@ function oneLine(text: string, max = 300): string {
 
 /** The provider's reason for a non-2xx answer: its error code and message when it gave one. */
 function failureReason(answer: HttpAnswer): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(answer.text);
-  } catch {
-    body = undefined;
-  }
+  const body = parseJson(answer.text);
   const parts: string[] = [];
   if (body !== null && typeof body === "object") {
     const obj = body as Record<string, unknown>;

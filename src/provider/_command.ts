@@ -6,6 +6,7 @@
 
 import type { RawReply } from "../contract.ts";
 import { errorText } from "../text.ts";
+import { parseJson } from "./_json.ts";
 
 /** The methods a RawCommand may use (docs/channel-protocol.md §5). */
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -48,15 +49,6 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return `'${value.length > 40 ? value.slice(0, 40) + "…" : value}'`;
   return `a ${typeof value}`;
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function headerValue(
@@ -124,7 +116,7 @@ export function parseRawCommand(line: string): RawCommandParse {
     if (method === "GET") return invalid("a GET request cannot carry a body");
     if (typeof obj.body === "string") {
       body = obj.body;
-      type ??= isJson(body) ? "application/json" : "text/plain; charset=utf-8";
+      type ??= parseJson(body) !== undefined ? "application/json" : "text/plain; charset=utf-8";
     } else {
       body = JSON.stringify(obj.body);
       type ??= "application/json";
@@ -168,11 +160,7 @@ export function errorReply(status: number, error: string): RawReply {
  */
 export function replyBody(contentType: string | null, text: string): unknown {
   if (text !== "" && contentType !== null && /\bjson\b/i.test(contentType)) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
+    return parseJson(text) ?? text;
   }
   return text;
 }

@@ -27,7 +27,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import { log, redactor } from "../log/mod.ts";
 import type { ProviderAccount } from "./_account.ts";
 import { ProviderError } from "./_errors.ts";
-import { record, text } from "./_json.ts";
+import { parseJson, record, text } from "./_json.ts";
 
 /** Timings of the subscription; tests shorten them. */
 export interface SubscriptionTiming {
@@ -92,12 +92,7 @@ const logger = () => log("provider");
 /** A gateway message `[header, payload]`; empty objects when it is not one. */
 export function frame(data: unknown): [Record<string, unknown>, Record<string, unknown>] {
   if (typeof data !== "string") return [{}, {}];
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return [{}, {}];
-  }
+  const value = parseJson(data);
   return Array.isArray(value) ? [record(value[0]), record(value[1])] : [{}, {}];
 }
 

@@ -14,3 +14,12 @@ export function record(value: unknown): Record<string, unknown> {
 export function text(value: unknown): string {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
 }
+
+/** JSON text as a value; undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

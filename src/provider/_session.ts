@@ -26,6 +26,7 @@ import { log, redactor } from "../log/mod.ts";
 import { ProviderError, stopped } from "./_errors.ts";
 import { basicAuthorization } from "../http/mod.ts";
 import type { HttpAnswer, HttpRequest } from "./_transport.ts";
+import { parseJson, record } from "./_json.ts";
 
 /** Where tokens are obtained and revoked (docs/provider.md §3.1, §3.6). */
 export const TOKEN_PATH = "/restapi/oauth/token";
@@ -75,25 +76,15 @@ type Grant = { readonly ok: true; readonly token: Token } | {
   readonly refusal: ProviderError;
 };
 
+/** A string member of a JSON object, if it is one. */
 function field(body: unknown, key: string): string | undefined {
-  if (body === null || typeof body !== "object") return undefined;
-  const v = (body as Record<string, unknown>)[key];
+  const v = record(body)[key];
   return typeof v === "string" ? v : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The RingCentral error code of an OAuth answer (`errors[0].errorCode` or `errorCode`). */
 function errorCode(body: unknown): string | undefined {
-  const errors = body !== null && typeof body === "object"
-    ? (body as Record<string, unknown>).errors
-    : undefined;
+  const errors = record(body).errors;
   if (Array.isArray(errors)) {
     for (const e of errors) {
       const code = field(e, "errorCode");
