@@ -10,6 +10,8 @@ import { log, RepeatedWarning } from "../log/mod.ts";
 import { type AdminDeps, type AdminEnv, createAdminApp } from "./app.ts";
 import { type Handler, type Http1Server, serveHttp1 } from "../http/mod.ts";
 import { errorText } from "../text.ts";
+import { Fingerprint } from "../fingerprint.ts";
+import { hostPort } from "../net.ts";
 
 /** What the listener serves besides the status page app. */
 export interface ListenerDeps extends Omit<AdminDeps, "adminPassword"> {
@@ -41,7 +43,8 @@ export class AdminServer {
   #server?: Http1Server;
   /** Ends the live-update streams of the current listener. */
   #live?: AbortController;
-  #bound = "";
+  /** Where the listener is bound: `bindAddress:httpPort` as configured. */
+  readonly #where = new Fingerprint();
   #settings?: Settings;
   #deps: AdminDeps;
   readonly #callbacks?: ListenerDeps["callbacks"];
@@ -79,7 +82,7 @@ export class AdminServer {
     this.#settings = settings;
     const { bindAddress, httpPort } = settings.config.server;
     const wanted = `${bindAddress}:${httpPort}`;
-    if (wanted === this.#bound && this.#server) return;
+    if (this.#server && this.#where.is(wanted)) return;
     const live = new AbortController();
     const app = createAdminApp({ ...this.#deps, stopLive: live.signal });
     let next: Http1Server;
@@ -98,7 +101,10 @@ export class AdminServer {
         this.#server
           ? "{failure}; still listening on {bound}"
           : "{failure}; the status page and phone callbacks are unavailable until this is fixed",
-        { failure: this.#failure, bound: this.#bound },
+        {
+          failure: this.#failure,
+          bound: this.#server && hostPort(this.#server.hostname, this.#server.port),
+        },
       );
       return;
     }
@@ -106,7 +112,7 @@ export class AdminServer {
     const oldLive = this.#live;
     this.#server = next;
     this.#live = live;
-    this.#bound = wanted;
+    this.#where.remember(wanted);
     this.#failure = undefined;
     log("http").info("status page and phone callbacks on http://{address}/", {
       address: `${next.hostname}:${next.port}`,
@@ -120,6 +126,6 @@ export class AdminServer {
     this.#live?.abort();
     await this.#server?.close();
     this.#server = undefined;
-    this.#bound = "";
+    this.#where.forget();
   }
 }

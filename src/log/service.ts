@@ -8,6 +8,7 @@ import { getRotatingFileSink } from "@logtape/file";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ConfigSnapshot, LogFormatName, LogLevelName } from "../config/mod.ts";
+import { Fingerprint } from "../fingerprint.ts";
 import { areaOf, formatRecord, messageOf, render } from "./format.ts";
 import { formatJsonRecord } from "./json.ts";
 import { log, redactor, ROOT } from "./logger.ts";
@@ -29,7 +30,8 @@ export interface LogSettings {
  * rotation changed; `close` flushes the file (LogTape file sinks buffer until disposed).
  */
 export class LogService {
-  #current = "";
+  /** The log settings LogTape is configured with now. */
+  readonly #applied = new Fingerprint();
   #lines: LineSink;
   /** The last file problem, so a broken log path is reported once, not on every reload. */
   fileProblem?: string;
@@ -52,8 +54,7 @@ export class LogService {
   }
 
   async #configure(settings: LogSettings): Promise<void> {
-    const key = JSON.stringify(settings);
-    if (key === this.#current) return;
+    if (this.#applied.is(settings)) return;
     // LogTape hands one record to every sink in turn: format and redact it once for both.
     let last: LogRecord | undefined;
     let lastLine = "";
@@ -107,13 +108,13 @@ export class LogService {
         { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["lines"] },
       ],
     });
-    this.#current = key;
+    this.#applied.remember(settings);
     if (this.fileProblem) log("log").error("{problem}", { problem: this.fileProblem });
   }
 
   /** Flushes and closes every sink. */
   async close(): Promise<void> {
-    this.#current = "";
+    this.#applied.forget();
     flushConsole();
     try {
       await dispose();

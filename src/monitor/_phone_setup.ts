@@ -10,6 +10,7 @@ import type { CallCommand, MonitorSetup, Outcome, Settings } from "../contract.t
 import { log } from "../log/mod.ts";
 import { callbackBase, callbackUrls, placeholders } from "./callback_url.ts";
 import { errorText } from "../text.ts";
+import { Fingerprint } from "../fingerprint.ts";
 
 /**
  * What the monitor needs from the phones layer (the phone registry implements it; tests pass
@@ -76,7 +77,8 @@ export class PhoneSetup {
   readonly #ctx: SetupContext;
   readonly #makeSecret: () => string;
   #secret?: string;
-  #fingerprint = "";
+  /** What the URLs in the phone were written for. */
+  readonly #written = new Fingerprint();
   #running?: Promise<Outcome>;
   #lastTriggeredAt = -Infinity;
 
@@ -104,7 +106,7 @@ export class PhoneSetup {
 
   /** True when something the URLs depend on changed since they were written. */
   changed(): boolean {
-    return this.configuredAt !== undefined && this.#currentFingerprint() !== this.#fingerprint;
+    return this.configuredAt !== undefined && !this.#written.is(this.#dependsOn());
   }
 
   /** Writes the URLs; one set-up at a time, concurrent callers share it. Never rejects. */
@@ -133,17 +135,17 @@ export class PhoneSetup {
   }
 
   /** Everything about the phone's set-up that its action URLs depend on. */
-  #currentFingerprint(): string {
+  #dependsOn(): unknown {
     const phones = this.#ctx.phones;
     const setup = phones.monitorSetup(this.extension);
     const server = this.#ctx.settings()?.config.server;
-    return JSON.stringify([
+    return [
       phones.addressOf(this.extension),
       setup ? [...setup.notifications] : null,
       setup?.variables,
       server?.callbackUrl,
       server?.httpPort,
-    ]);
+    ];
   }
 
   async #write(): Promise<Outcome> {
@@ -173,7 +175,7 @@ export class PhoneSetup {
       const server = this.#ctx.settings()!.config.server;
       const local = server.callbackUrl === "auto" ? await phones.localAddressFor(extension) : "";
       const base = callbackBase(server.callbackUrl, local, server.httpPort);
-      const fingerprint = this.#currentFingerprint();
+      const writing = this.#dependsOn();
       this.#secret ??= this.#makeSecret();
       const outcome = await phones.configureMonitoring(
         extension,
@@ -185,7 +187,7 @@ export class PhoneSetup {
       this.configuredAt = this.#ctx.clock.now();
       this.error = undefined;
       this.callbackBase = base;
-      this.#fingerprint = fingerprint;
+      this.#written.remember(writing);
       this.placeholders = placeholders(setup.variables);
       this.stale = false;
       logger().info("phone {device} reports to {base}", { device: extension, base });

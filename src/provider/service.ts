@@ -17,6 +17,7 @@ import { CloudPhones } from "./_cloud.ts";
 import { errorReply, parseRawCommand } from "./_command.ts";
 import type { SubscriptionStatus, SubscriptionTiming } from "./_events.ts";
 import { type FetchLike, type HttpClientFactory, originOf } from "./_transport.ts";
+import { Fingerprint } from "../fingerprint.ts";
 
 /** The boundaries and tunables of the service; every one has a production default. */
 export interface ProviderServiceOptions {
@@ -59,8 +60,8 @@ export class ProviderService implements Component {
    * monitor and the dispatcher as their `CloudPort`.
    */
   readonly cloud: CloudPhones;
-  /** The provider settings in effect, as JSON, to tell a change from a reload. */
-  #settingsKey = "";
+  /** The provider settings in effect, to tell a change from a reload. */
+  readonly #applied = new Fingerprint();
   #closed = false;
   /** Any `phone=<ext>@provider` line is configured. */
   #cloudConfigured = false;
@@ -73,6 +74,7 @@ export class ProviderService implements Component {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#loginRetryMs = options.loginRetryMs ?? 60_000;
     this.cloud = new CloudPhones(() => this.#account, this.#clock, options.cloudTiming);
+    this.#applied.remember(undefined); // no provider until settings name one
   }
 
   /**
@@ -85,11 +87,10 @@ export class ProviderService implements Component {
     this.cloud.apply(settings);
     this.#cloudConfigured = settings.config.cloudPhones.length > 0;
     const config = settings.config.provider;
-    const key = config ? JSON.stringify(config) : "";
-    if (key === this.#settingsKey) return;
+    if (this.#applied.is(config)) return;
     // The subscription is made again on the new account (docs/cloud-phones.md §6).
     this.cloud.accountChanged();
-    this.#settingsKey = key;
+    this.#applied.remember(config);
     const old = this.#account;
     this.#account = config
       ? new ProviderAccount(config, {
