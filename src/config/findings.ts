@@ -15,6 +15,33 @@ export interface Finding {
   readonly message: string;
 }
 
+/** Collects the findings of one file as a parse goes along. */
+export class FindingList {
+  readonly file: string;
+  readonly all: Finding[] = [];
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  error(line: number | undefined, key: string | undefined, message: string): void {
+    this.all.push({ level: "error", file: this.file, line, key, message });
+  }
+
+  warning(line: number | undefined, key: string | undefined, message: string): void {
+    this.all.push({ level: "warning", file: this.file, line, key, message });
+  }
+
+  info(line: number | undefined, key: string | undefined, message: string): void {
+    this.all.push({ level: "info", file: this.file, line, key, message });
+  }
+
+  /** True when any error was found. */
+  get failed(): boolean {
+    return hasErrors(this.all);
+  }
+}
+
 /** `file:line: message`, the form editors and the config contract use. */
 export function formatFinding(f: Finding): string {
   const where = f.line === undefined ? f.file : `${f.file}:${f.line}`;

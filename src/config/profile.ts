@@ -24,7 +24,7 @@
  * Placeholders are `{name}` with a plain name; any other brace text (a JSON body) is literal.
  */
 
-import type { Finding } from "./findings.ts";
+import { type Finding, FindingList } from "./findings.ts";
 import { nearest, readLines } from "./lines.ts";
 
 /** Channel commands a profile may define (docs/channel-protocol.md §3). */
@@ -209,24 +209,48 @@ function parseSuccess(value: string): SuccessRule[] | undefined {
 type Field = { value: string; line: number };
 type Section = { key: string; line: number; fields: Map<string, Field>; extra?: Field[] };
 
+/** What a profile's lines hold: the connection defaults on top, then its sections. */
+interface ProfileText {
+  readonly top: Map<string, Field>;
+  readonly sections: Section[];
+}
+
+/** The connection a profile asks for: its top keys, checked. */
+interface Connection {
+  readonly protocol: Profile["protocol"];
+  readonly port: number;
+  readonly auth: Profile["auth"];
+}
+
 /** Parses profile text; `file` names it in findings, `name` is how the config refers to it. */
 export function parseProfile(text: string, file: string, name = file): ProfileResult {
-  const findings: Finding[] = [];
-  const error = (line: number, message: string, key?: string) =>
-    findings.push({ level: "error", file, line, key, message });
-  const warn = (line: number, message: string, key?: string) =>
-    findings.push({ level: "warning", file, line, key, message });
+  const found = new FindingList(file);
+  const { top, sections } = readProfile(text, found);
+  const connection = connectionOf(top, found);
+  const { commands, monitor } = requestsOf(sections, found);
+  if (found.failed) return { findings: found.all };
+  const profile: Profile = {
+    name,
+    file,
+    ...connection,
+    lockoutMarker: top.get("lockoutMarker")?.value ?? "blocked",
+    commands,
+    monitor,
+  };
+  return { profile: Object.freeze(profile), findings: found.all };
+}
 
+/** Reads the lines into the top keys and the sections, each key checked against its place. */
+function readProfile(text: string, found: FindingList): ProfileText {
   const top = new Map<string, Field>();
   const sections: Section[] = [];
   let section: Section | undefined;
   let skipping = false;
-
   for (const l of readLines(text)) {
     if (l.kind === "invalid") {
-      error(l.line, `expected 'key = value' or '[section]', got '${l.text}'`);
+      found.error(l.line, undefined, `expected 'key = value' or '[section]', got '${l.text}'`);
     } else if (l.kind === "section") {
-      section = sectionOf(l.name, l.line, error);
+      section = sectionOf(l.name, l.line, found);
       skipping = section === undefined;
       if (section) sections.push(section);
     } else if (!skipping) {
@@ -242,41 +266,60 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
       const key = allowed.find((k) => k.toLowerCase() === l.key.toLowerCase());
       if (!key) {
         const hint = nearest(l.key, allowed);
-        warn(l.line, `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"));
+        found.warning(
+          l.line,
+          undefined,
+          `unknown key '${l.key}'` + (hint ? `, did you mean '${hint}'?` : ", ignored"),
+        );
       } else if (key === "extra" && section) {
         // The one repeatable key: each `extra` is one more line, in order.
         (section.extra ??= []).push({ value: l.value, line: l.line });
       } else if (fields.has(key)) {
-        error(l.line, `${key} is already set on line ${fields.get(key)!.line}`, key);
+        found.error(l.line, key, `${key} is already set on line ${fields.get(key)!.line}`);
       } else fields.set(key, { value: l.value, line: l.line });
     }
   }
+  return { top, sections };
+}
 
+/** `protocol`, `port` and `auth` of the top of the file, with their defaults. */
+function connectionOf(top: ReadonlyMap<string, Field>, found: FindingList): Connection {
   const protocolField = top.get("protocol");
   const protocol = (protocolField?.value ?? "HTTP").toUpperCase();
   if (protocol !== "HTTP" && protocol !== "HTTPS") {
-    error(
+    found.error(
       protocolField!.line,
-      `protocol must be HTTP or HTTPS, got '${protocolField!.value}'`,
       "protocol",
+      `protocol must be HTTP or HTTPS, got '${protocolField!.value}'`,
     );
   }
   const portField = top.get("port");
   const portText = portField?.value ?? (protocol === "HTTPS" ? "443" : "80");
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
-    error(portField!.line, `port must be a port number 1-65535, got '${portText}'`, "port");
+    found.error(portField!.line, "port", `port must be a port number 1-65535, got '${portText}'`);
   }
   const authField = top.get("auth");
   const auth = (authField?.value ?? "auto").toLowerCase();
   if (!["auto", "basic", "digest", "none"].includes(auth)) {
-    error(
+    found.error(
       authField!.line,
-      `auth must be one of auto, basic, digest, none, got '${authField!.value}'`,
       "auth",
+      `auth must be one of auto, basic, digest, none, got '${authField!.value}'`,
     );
   }
+  return {
+    protocol: protocol as Profile["protocol"],
+    port,
+    auth: auth as Profile["auth"],
+  };
+}
 
+/** The command sections as request steps, and the monitor section as its configuration. */
+function requestsOf(
+  sections: readonly Section[],
+  found: FindingList,
+): { commands: Map<string, RequestStep[]>; monitor?: MonitorConfiguration } {
   const commands = new Map<string, RequestStep[]>();
   const notifications = new Map<NotificationName, string>();
   let variables = "";
@@ -286,72 +329,68 @@ export function parseProfile(text: string, file: string, name = file): ProfileRe
     sections.filter((s) => MONITOR_SECTIONS.has(s.key)).map((s) => s.key),
   );
   if (monitorKinds.size > 1) {
-    error(
+    found.error(
       sections.find((s) => s.key === "monitorProvisioning")!.line,
+      undefined,
       "a profile has [monitorAutoConfiguration] or [monitorProvisioning], not both",
     );
   }
   for (const s of sections) {
-    const monitor = MONITOR_SECTIONS.has(s.key);
-    const step = parseStep(s, s.key, error, warn);
-    if (s.key === "monitorProvisioning") provisioning = parseProvisioning(s, provisioning, error);
-    if (monitor) {
-      (monitorSteps ??= []).push(step);
-      for (const n of NOTIFICATIONS) {
-        const setting = s.fields.get(n);
-        if (!setting) continue;
-        if (!/^[A-Za-z0-9_.-]+$/.test(setting.value)) {
-          error(
-            setting.line,
-            `${n} must name a phone setting such as action_incoming_url, got '${setting.value}'`,
-            n,
-          );
-        } else notifications.set(n, setting.value);
-      }
-      const vars = s.fields.get("variables");
-      if (vars) variables = vars.value.replace(/^[?&]+/, "");
-    } else {
-      const list = commands.get(s.key) ?? [];
-      list.push(step);
-      commands.set(s.key, list);
+    const step = parseStep(s, s.key, found);
+    if (s.key === "monitorProvisioning") provisioning = parseProvisioning(s, provisioning, found);
+    if (!MONITOR_SECTIONS.has(s.key)) {
+      commands.set(s.key, [...commands.get(s.key) ?? [], step]);
+      continue;
     }
-  }
-  for (const [key, steps] of commands) {
-    const line = steps[0].line;
-    if (key.endsWith(" number") && !steps.some((s) => s.usesNumber)) {
-      warn(line, `[${key}] never uses {number} or {numberKeys}, so the number is not sent`);
-    } else if (
-      (key === "MakeCall" || key === "ConsultationCall") && !steps.some((s) => s.usesNumber)
-    ) {
-      warn(line, `[${key}] never uses {number}, so the phone cannot know what to dial`);
+    (monitorSteps ??= []).push(step);
+    for (const n of NOTIFICATIONS) {
+      const setting = s.fields.get(n);
+      if (!setting) continue;
+      if (!/^[A-Za-z0-9_.-]+$/.test(setting.value)) {
+        found.error(
+          setting.line,
+          n,
+          `${n} must name a phone setting such as action_incoming_url, got '${setting.value}'`,
+        );
+      } else notifications.set(n, setting.value);
     }
+    const vars = s.fields.get("variables");
+    if (vars) variables = vars.value.replace(/^[?&]+/, "");
   }
+  checkNumberUse(commands, found);
   if (monitorSteps && notifications.size === 0) {
     const first = sections.find((s) => MONITOR_SECTIONS.has(s.key))!;
-    error(first.line, `${first.key} names no notification such as onIncomingCall`);
+    found.error(first.line, undefined, `${first.key} names no notification such as onIncomingCall`);
   }
-
-  if (findings.some((x) => x.level === "error")) return { findings };
-  const profile: Profile = {
-    name,
-    file,
-    protocol: protocol as Profile["protocol"],
-    port,
-    auth: auth as Profile["auth"],
-    lockoutMarker: top.get("lockoutMarker")?.value ?? "blocked",
-    commands,
-    monitor: monitorSteps
-      ? { steps: monitorSteps, notifications, variables, provisioning }
-      : undefined,
-  };
-  return { profile: Object.freeze(profile), findings };
+  const monitor = monitorSteps
+    ? { steps: monitorSteps, notifications, variables, provisioning }
+    : undefined;
+  return { commands, monitor };
 }
 
-function sectionOf(
-  title: string,
-  line: number,
-  error: (line: number, message: string) => void,
-): Section | undefined {
+/** A command that takes a number but never sends it is most likely a slip. */
+function checkNumberUse(commands: ReadonlyMap<string, RequestStep[]>, found: FindingList): void {
+  for (const [key, steps] of commands) {
+    if (steps.some((s) => s.usesNumber)) continue;
+    const line = steps[0].line;
+    if (key.endsWith(" number")) {
+      found.warning(
+        line,
+        undefined,
+        `[${key}] never uses {number} or {numberKeys}, so the number is not sent`,
+      );
+    } else if (key === "MakeCall" || key === "ConsultationCall") {
+      found.warning(
+        line,
+        undefined,
+        `[${key}] never uses {number}, so the phone cannot know what to dial`,
+      );
+    }
+  }
+}
+
+function sectionOf(title: string, line: number, found: FindingList): Section | undefined {
+  const error = (line: number, message: string) => found.error(line, undefined, message);
   const [word, variant, extra] = title.split(/\s+/);
   const known = [...PROFILE_COMMANDS, ...MONITOR_SECTIONS] as string[];
   const cmd = known.find((c) => c.toLowerCase() === (word ?? "").toLowerCase());
@@ -387,8 +426,9 @@ function sectionOf(
 function parseProvisioning(
   s: Section,
   before: ProvisioningLines | undefined,
-  error: (line: number, message: string, key?: string) => void,
+  found: FindingList,
 ): ProvisioningLines | undefined {
+  const error = (line: number, message: string, key?: string) => found.error(line, key, message);
   const check = (field: Field, key: string, allowed: readonly string[]) => {
     for (const p of placeholdersIn(field.value)) {
       if (!allowed.includes(p)) {
@@ -419,12 +459,8 @@ function parseProvisioning(
   };
 }
 
-function parseStep(
-  s: Section,
-  kind: string,
-  error: (line: number, message: string, key?: string) => void,
-  warn: (line: number, message: string, key?: string) => void,
-): RequestStep {
+function parseStep(s: Section, kind: string, found: FindingList): RequestStep {
+  const error = (line: number, message: string, key?: string) => found.error(line, key, message);
   const f = (k: string) => s.fields.get(k);
   const method = (f("method")?.value ?? "GET").toUpperCase();
   if (method !== "GET" && method !== "POST" && method !== "PUT") {
@@ -468,8 +504,34 @@ function parseStep(
   }
   const body = f("body")?.value ?? "";
   if (body !== "" && method === "GET") {
-    warn(f("body")!.line, "a GET request carries no body; use method = POST", "body");
+    found.warning(f("body")!.line, "body", "a GET request carries no body; use method = POST");
   }
+  const { usesNumber, usesCallId } = checkPlaceholders(s, kind, found);
+  return {
+    method: method as RequestStep["method"],
+    resource,
+    contentType: f("content_type")?.value ?? "",
+    accept: f("accept")?.value ?? "",
+    body,
+    success: success ?? [],
+    delayMs: Number(delayText),
+    usesNumber,
+    usesCallId,
+    line: s.line,
+  };
+}
+
+/**
+ * The placeholders a step's resource and body use, each checked against what its section
+ * knows; whether it sends the number and the call id.
+ */
+function checkPlaceholders(
+  s: Section,
+  kind: string,
+  found: FindingList,
+): { usesNumber: boolean; usesCallId: boolean } {
+  const f = (k: string) => s.fields.get(k);
+  const error = (line: number, message: string, key?: string) => found.error(line, key, message);
   const allowed: readonly string[] = kind === "monitorAutoConfiguration"
     ? [...MONITOR_PLACEHOLDERS, ...NOTIFICATIONS]
     : kind === "monitorProvisioning"
@@ -506,16 +568,5 @@ function parseStep(
       }
     }
   }
-  return {
-    method: method as RequestStep["method"],
-    resource,
-    contentType: f("content_type")?.value ?? "",
-    accept: f("accept")?.value ?? "",
-    body,
-    success: success ?? [],
-    delayMs: Number(delayText),
-    usesNumber,
-    usesCallId,
-    line: s.line,
-  };
+  return { usesNumber, usesCallId };
 }
