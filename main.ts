@@ -6,6 +6,7 @@
 
 import {
   discoverConfig,
+  type Discovered,
   formatFinding,
   homeFolder,
   isCompiled,
@@ -30,6 +31,7 @@ import {
 } from "./src/server/mod.ts";
 import { EXECUTABLE, PRODUCT } from "./src/version.ts";
 import { errorText } from "./src/text.ts";
+import { within } from "./src/clock.ts";
 
 /** How long a stop may take before the process ends regardless (ms). */
 const STOP_LIMIT_MS = 1700;
@@ -82,77 +84,78 @@ async function main(request: CliRequest): Promise<number> {
     case "service":
       return await serviceCommand(request, (line) => console.log(line));
   }
-
   const found = await discoverConfig(request.config, homeFolder());
-  if (request.kind === "provisioning") {
-    const text = found.exists ? await readConfig(found.path) : undefined;
-    if (text === undefined) {
-      if (!found.exists) console.error(`error: no configuration file at ${found.path}`);
-      return 1;
-    }
-    const result = await loadSettings(text, found.path);
-    if (!result.settings) {
-      for (const f of result.findings) {
-        if (f.level === "error") console.error(`error: ${formatFinding(f)}`);
-      }
-      return 1;
-    }
-    return await provisioningCommand(
-      result.settings,
-      request.extension,
-      (line) => console.log(line),
-      (line) => console.error(line),
-    );
+  switch (request.kind) {
+    case "provisioning":
+      return await provisioning(found, request.extension);
+    case "check":
+      return await checkConfig(found);
+    case "run":
+      return await run(found);
   }
-  if (request.kind === "check") {
-    if (!found.exists) {
-      console.error(`error: no configuration file at ${found.path}`);
-      return 1;
-    }
-    const text = await readConfig(found.path);
-    if (text === undefined) return 1;
-    const result = await loadSettings(text, found.path);
-    for (const f of result.findings) console.log(`${f.level}: ${formatFinding(f)}`);
-    const errors = result.findings.filter((f) => f.level === "error").length;
-    const warnings = result.findings.filter((f) => f.level === "warning").length;
-    console.log(
-      `${found.path}: ${errors} error(s), ${warnings} warning(s)` +
-        (errors === 0 ? ", the configuration is valid" : ""),
-    );
-    return errors === 0 ? 0 : 1;
-  }
+}
 
-  const logService = new LogService();
-  await logService.start();
-  keepRunningOnStrayErrors();
-  let wroteDefault = false;
-  if (!found.exists) {
-    try {
-      const eol = Deno.build.os === "windows" ? "\r\n" : "\n";
-      await Deno.writeTextFile(found.path, renderDefaultConfig(eol), { createNew: true });
-      wroteDefault = true;
-    } catch (e) {
-      log("config").error("cannot write the default configuration to {path}: {error}", {
-        path: found.path,
-        error: e,
-      });
-      await logService.close();
-      return 1;
-    }
-  }
-  const text = await readConfig(found.path);
+/** `provisioning <extension>`: the lines to load into a provisioned phone. */
+async function provisioning(found: Discovered, extension: string): Promise<number> {
+  const text = found.exists ? await readConfig(found.path) : undefined;
   if (text === undefined) {
-    await logService.close();
+    if (!found.exists) console.error(`error: no configuration file at ${found.path}`);
     return 1;
   }
   const result = await loadSettings(text, found.path);
-  logFindings(result.findings);
   if (!result.settings) {
-    log("config").error("{path} has errors; fix them and start again", { path: found.path });
+    for (const f of result.findings) {
+      if (f.level === "error") console.error(`error: ${formatFinding(f)}`);
+    }
+    return 1;
+  }
+  return await provisioningCommand(
+    result.settings,
+    extension,
+    (line) => console.log(line),
+    (line) => console.error(line),
+  );
+}
+
+/** `--check-config`: every finding with its line; exit 1 on errors. */
+async function checkConfig(found: Discovered): Promise<number> {
+  if (!found.exists) {
+    console.error(`error: no configuration file at ${found.path}`);
+    return 1;
+  }
+  const text = await readConfig(found.path);
+  if (text === undefined) return 1;
+  const result = await loadSettings(text, found.path);
+  for (const f of result.findings) console.log(`${f.level}: ${formatFinding(f)}`);
+  const errors = result.findings.filter((f) => f.level === "error").length;
+  const warnings = result.findings.filter((f) => f.level === "warning").length;
+  console.log(
+    `${found.path}: ${errors} error(s), ${warnings} warning(s)` +
+      (errors === 0 ? ", the configuration is valid" : ""),
+  );
+  return errors === 0 ? 0 : 1;
+}
+
+/** The server: started with the configuration (written first if there is none), until a stop signal. */
+async function run(found: Discovered): Promise<number> {
+  const logService = new LogService();
+  await logService.start();
+  keepRunningOnStrayErrors();
+  const wroteDefault = !found.exists && await writeDefaultConfig(found.path);
+  if (!found.exists && !wroteDefault) {
     await logService.close();
     return 1;
   }
-
+  const text = await readConfig(found.path);
+  const result = text === undefined ? undefined : await loadSettings(text, found.path);
+  if (result) logFindings(result.findings);
+  if (text === undefined || !result?.settings) {
+    if (result) {
+      log("config").error("{path} has errors; fix them and start again", { path: found.path });
+    }
+    await logService.close();
+    return 1;
+  }
   // The log file first, so what follows (the default file written) is in it too.
   await logService.apply(result.settings.config);
   if (wroteDefault) {
@@ -170,32 +173,76 @@ async function main(request: CliRequest): Promise<number> {
       findings: result.findings,
     });
   } catch (e) {
-    const cause = e instanceof Error && e.cause instanceof Error ? e.cause : undefined;
-    const bind = result.settings.config.server.bindAddress;
-    if (cause instanceof Deno.errors.AddrNotAvailable) {
-      log("server").error(
-        "cannot start: {error}; {bind} is not an address of this computer. Set " +
-          "serverBindAddress in {path} to one of its addresses, or to 0.0.0.0 for all of them",
-        { error: errorText(e), bind, path: found.path },
-      );
-    } else {
-      log("server").error(
-        "cannot start: {error}{cause}; is another Phone Companion Server running? " +
-          "Stop it or choose another serverPort in {path}",
-        {
-          error: errorText(e),
-          cause: cause ? ` (${cause.message})` : "",
-          path: found.path,
-        },
-      );
-    }
+    explainStartFailure(e, result.settings.config.server.bindAddress, found.path);
     await logService.close();
     return 1;
   }
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
+  await untilStopped(() =>
+    // Printed once Ctrl+C is handled: whoever reads "Stop Ctrl+C" may press it at once.
+    console.log(
+      "\n" + bannerText({
+        settings: server.settings,
+        wroteDefault,
+        lan: lanAddresses(systemInterfaces()),
+        clientCommand: isCompiled()
+          ? `${EXECUTABLE} client`
+          : "npx -y deno@2.9.6 task start client",
+      }) + "\n",
+    )
+  );
+  log("server").info("stopping");
+  // Every part closes within about a second; should one not, the stop still ends in time
+  // (service managers kill what does not), with the log written out.
+  if (!await within(server.close(), STOP_LIMIT_MS)) {
+    log("server").warning("some parts had not finished closing after {ms} ms; stopping anyway", {
+      ms: STOP_LIMIT_MS,
+    });
+  }
+  await logService.close();
+  return 0;
+}
 
+/** Writes the commented default file on first start; false after saying why it could not. */
+async function writeDefaultConfig(path: string): Promise<boolean> {
+  try {
+    const eol = Deno.build.os === "windows" ? "\r\n" : "\n";
+    await Deno.writeTextFile(path, renderDefaultConfig(eol), { createNew: true });
+    return true;
+  } catch (e) {
+    log("config").error("cannot write the default configuration to {path}: {error}", {
+      path,
+      error: e,
+    });
+    return false;
+  }
+}
+
+/** Why the server could not start, in words that say what to change. */
+function explainStartFailure(e: unknown, bind: string, path: string): void {
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause : undefined;
+  if (cause instanceof Deno.errors.AddrNotAvailable) {
+    log("server").error(
+      "cannot start: {error}; {bind} is not an address of this computer. Set " +
+        "serverBindAddress in {path} to one of its addresses, or to 0.0.0.0 for all of them",
+      { error: errorText(e), bind, path },
+    );
+  } else {
+    log("server").error(
+      "cannot start: {error}{cause}; is another Phone Companion Server running? " +
+        "Stop it or choose another serverPort in {path}",
+      { error: errorText(e), cause: cause ? ` (${cause.message})` : "", path },
+    );
+  }
+}
+
+/**
+ * Waits for a stop signal: SIGINT or SIGTERM, on Windows SIGINT or SIGBREAK (Windows has no
+ * SIGTERM; Ctrl+Break is its other stop key, docs/install.md §6). `ready` runs once the
+ * signals are handled.
+ */
+async function untilStopped(ready: () => void): Promise<void> {
   const stopped = Promise.withResolvers<void>();
-  // Windows has no SIGTERM; Ctrl+Break is its other stop key (docs/install.md §6).
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM"];
@@ -205,35 +252,13 @@ async function main(request: CliRequest): Promise<number> {
       Deno.addSignalListener(s, onSignal);
     } catch { /* SIGTERM is not available on every platform */ }
   }
-  // Printed once Ctrl+C is handled: whoever reads "Stop Ctrl+C" may press it at once.
-  console.log(
-    "\n" + bannerText({
-      settings: server.settings,
-      wroteDefault,
-      lan: lanAddresses(systemInterfaces()),
-      clientCommand: isCompiled() ? `${EXECUTABLE} client` : "npx -y deno@2.9.6 task start client",
-    }) + "\n",
-  );
+  ready();
   await stopped.promise;
   for (const s of signals) {
     try {
       Deno.removeSignalListener(s, onSignal);
     } catch { /* not registered */ }
   }
-  log("server").info("stopping");
-  // Every part closes within about a second; should one not, the stop still ends in time
-  // (service managers kill what does not), with the log written out.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), STOP_LIMIT_MS));
-  const how = await Promise.race([server.close().then(() => "done" as const), late]);
-  clearTimeout(timer);
-  if (how === "late") {
-    log("server").warning("some parts had not finished closing after {ms} ms; stopping anyway", {
-      ms: STOP_LIMIT_MS,
-    });
-  }
-  await logService.close();
-  return 0;
 }
 
 const request = parseCli(Deno.args);

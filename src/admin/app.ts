@@ -139,23 +139,37 @@ function readHave(have: string | undefined): Map<string, string> {
   return out;
 }
 
-/** Builds the app. */
-export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
-  const app = new Hono<{ Bindings: AdminEnv }>();
+type AdminApp = Hono<{ Bindings: AdminEnv }>;
+type Guard = MiddlewareHandler<{ Bindings: AdminEnv }>;
+
+/** Builds the app: the health check, then behind the access guard the page, its files and data. */
+export function createAdminApp(deps: AdminDeps): AdminApp {
+  const app: AdminApp = new Hono();
   const clock = deps.clock ?? systemClock;
   const interval = deps.liveIntervalMs ?? 1000;
-  const pingMs = deps.pingMs ?? 5000;
   const sections = new SectionCache(deps.view, clock, interval, () => deps.shownSecrets?.());
+  const { localOnly, guard } = access(deps, clock);
+  mountHealth(app, deps, localOnly);
+  app.use("*", guard);
+  mountPage(app, sections);
+  mountData(app, deps);
+  mountLive(app, deps, sections, clock, interval);
+  app.notFound((c) => c.text("Not found\n", 404));
+  return app;
+}
+
+/**
+ * Who may see what (docs/status-page.md §2): without a password this computer only; with
+ * one, other hosts as user `admin`, failed logins slowed down and logged.
+ */
+function access(deps: AdminDeps, clock: Clock): { localOnly: Guard; guard: Guard } {
   const failures = new FailedLogins(clock, deps.loginDelayMs ?? defaultLoginDelayMs);
   const remote = (c: { env: AdminEnv }) => c.env.remoteAddress;
-
-  /** Without a password: this computer only. */
-  const localOnly = ipRestriction(
+  const localOnly: Guard = ipRestriction(
     remote,
     { allowList: LOOPBACK_RANGES },
     (_remote, c) => c.text(LOCAL_ONLY, 403),
   );
-  /** With a password: user `admin`; failed logins are slowed down and logged. */
   const login = basicAuth({
     realm: PRODUCT,
     invalidUserMessage: "Authentication required: user admin and the adminPassword.\n",
@@ -172,13 +186,16 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
       return false;
     },
   });
-  const guard: MiddlewareHandler<{ Bindings: AdminEnv }> = async (c, next) => {
+  const guard: Guard = async (c, next) => {
     if (deps.adminPassword() === "") return await localOnly(c, next);
     if (isLoopback(c.env.remoteAddress)) return await next();
     return await login(c, next);
   };
+  return { localOnly, guard };
+}
 
-  // Anyone who may see the page may ask for the health check, without a password.
+/** `/healthz`: anyone who may see the page may ask for it, without a password. */
+function mountHealth(app: AdminApp, deps: AdminDeps, localOnly: Guard): void {
   app.get("/healthz", async (c, next) => {
     if (deps.adminPassword() === "") return await localOnly(c, next);
     await next();
@@ -190,9 +207,10 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
       "content-type": "application/json; charset=utf-8",
     });
   });
+}
 
-  app.use("*", guard);
-
+/** The page and its own files: style, script, icon. */
+function mountPage(app: AdminApp, sections: SectionCache): void {
   app.get("/", (c) => {
     const page = renderPage(PRODUCT, VERSION, sections.get(true));
     return c.html(page, 200, { ...NO_STORE, "content-security-policy": CSP });
@@ -210,7 +228,10 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
     });
   app.get("/favicon.svg", icon);
   app.get("/favicon.ico", icon);
+}
 
+/** `/api/status` and `/metrics`, redacted. */
+function mountData(app: AdminApp, deps: AdminDeps): void {
   // The last net works on values, never on the JSON text, so the output stays valid JSON.
   app.get("/api/status", (c) => {
     const shown = deps.shownSecrets?.();
@@ -220,21 +241,29 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
         (_key, value) => typeof value === "string" ? redactor.redact(value, shown) : value,
       ),
       200,
-      {
-        ...NO_STORE,
-        "content-type": "application/json; charset=utf-8",
-      },
+      { ...NO_STORE, "content-type": "application/json; charset=utf-8" },
     );
   });
-
   app.get("/metrics", async (c) => {
     if (!deps.metrics) return c.text("Not found\n", 404);
     const m = await deps.metrics();
     return c.body(redactor.redact(m.body), 200, { ...NO_STORE, "content-type": m.contentType });
   });
+}
 
+/**
+ * `/api/live`: server-sent events with each section whose HTML changed, and a `ping` after
+ * `pingMs` of silence, until the page goes away or the listener stops.
+ */
+function mountLive(
+  app: AdminApp,
+  deps: AdminDeps,
+  sections: SectionCache,
+  clock: Clock,
+  interval: number,
+): void {
+  const pingMs = deps.pingMs ?? 5000;
   const stopLive = deps.stopLive;
-
   app.get("/api/live", (c) => {
     c.header("cache-control", "no-store");
     return streamSSE(c, async (stream) => {
@@ -264,7 +293,4 @@ export function createAdminApp(deps: AdminDeps): Hono<{ Bindings: AdminEnv }> {
       }
     });
   });
-
-  app.notFound((c) => c.text("Not found\n", 404));
-  return app;
 }

@@ -239,19 +239,42 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
     return this.#demo.get(extension);
   }
 
+  /**
+   * One settings change: demo phones started, every phone's target worked out, removed
+   * phones retired, the others updated or added, demo phones no longer wanted stopped, and
+   * the checks moved to the new interval.
+   */
   async #apply(settings: Settings): Promise<void> {
     if (this.#closed) return;
     const config = settings.config;
     this.#timeoutMs = this.#options.timeoutMs ?? config.phoneTimeoutSeconds * 1000;
-    const added: Phone[] = [];
     const wantedDemo = new Map<string, DemoModel>();
     for (const extension of demoExtensions(config.demoPhones)) {
       wantedDemo.set(extension, config.demoYealinkPhones.includes(extension) ? "yealink" : "snom");
     }
     await this.#startDemo(wantedDemo);
+    const targets = this.#targets(settings, wantedDemo);
+    this.#retireRemoved(targets);
+    const added = this.#follow(targets);
+    this.#learnAddresses([...targets.values()].map((t) => t.host));
+    // Demo phones stop only once their registry entries are retired.
+    for (const [extension, sim] of this.#demo) {
+      if (wantedDemo.has(extension)) continue;
+      this.#demo.delete(extension);
+      this.#demoModel.delete(extension);
+      await sim.close();
+      log("phones").info("demo phone {extension} stopped", { extension });
+    }
+    this.#followChecks(config.phoneCheckSeconds, added);
+  }
 
+  /** Where each phone is and how to drive it: the `phone=` lines, then the demo phones. */
+  #targets(
+    settings: Settings,
+    wantedDemo: ReadonlyMap<string, DemoModel>,
+  ): Map<string, PhoneTarget> {
     const targets = new Map<string, PhoneTarget>();
-    for (const p of config.phones) {
+    for (const p of settings.config.phones) {
       const profile = settings.profiles.get(p.profile);
       if (!profile) {
         log("phones").error("phone {extension}: profile {profile} is not loaded; phone skipped", {
@@ -298,7 +321,11 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         demo: true,
       });
     }
+    return targets;
+  }
 
+  /** Phones without a target leave: their waiting commands fail, the one in flight finishes. */
+  #retireRemoved(targets: ReadonlyMap<string, PhoneTarget>): void {
     for (const [extension, phone] of this.#phones) {
       if (targets.has(extension)) continue;
       this.#phones.delete(extension);
@@ -307,6 +334,11 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
       void phone.idle().then(() => this.#retiring.delete(phone));
       log("phones").info("phone {extension} removed", { extension });
     }
+  }
+
+  /** Known phones take their new target, new ones are made; returns the new ones. */
+  #follow(targets: ReadonlyMap<string, PhoneTarget>): Phone[] {
+    const added: Phone[] = [];
     for (const [extension, target] of targets) {
       const phone = this.#phones.get(extension);
       if (phone) {
@@ -332,16 +364,7 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
         demo: target.demo ? ", simulated" : "",
       });
     }
-    this.#learnAddresses([...targets.values()].map((t) => t.host));
-    // Demo phones stop only once their registry entries are retired.
-    for (const [extension, sim] of this.#demo) {
-      if (wantedDemo.has(extension)) continue;
-      this.#demo.delete(extension);
-      this.#demoModel.delete(extension);
-      await sim.close();
-      log("phones").info("demo phone {extension} stopped", { extension });
-    }
-    this.#followChecks(config.phoneCheckSeconds, added);
+    return added;
   }
 
   /**

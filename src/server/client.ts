@@ -48,99 +48,119 @@ export async function runClient(
   try {
     conn = await Deno.connect({ hostname: host, port });
   } catch (e) {
-    io.note(
-      `cannot connect to ${where}: ${errorText(e)}; is the server running?`,
-    );
+    io.note(`cannot connect to ${where}: ${errorText(e)}; is the server running?`);
     return 1;
   }
   io.note(
     `connected to ${where}. Type a line and press Enter to send it, e.g. STLI;Version=2, ` +
       `MonitorStart 101, MakeCall 101 102. BYE or Ctrl+C ends.`,
   );
-
-  let sent = 0;
-  let replies = 0;
-  let closed = false;
-  const progress = new Set<() => void>();
-  const changed = () => {
-    for (const wake of progress) wake();
-  };
-
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    try {
-      for await (const chunk of conn.readable) {
-        const { lines, rest } = takeLines(pending + decoder.decode(chunk, { stream: true }));
-        pending = rest;
-        for (const line of lines) {
-          io.print(line);
-          if (line.startsWith("error_ind ")) replies++;
-        }
-        changed();
-      }
-    } catch { /* reset by the server: the same as closed */ }
-    if (pending !== "") io.print(pending.replace(/\r$/, ""));
-    closed = true;
-    changed();
-  })();
-
-  const until = (done: () => boolean, ms: number) =>
-    new Promise<void>((resolve) => {
-      const wake = () => {
-        if (!done()) return;
-        progress.delete(wake);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        progress.delete(wake);
-        resolve();
-      }, ms);
-      progress.add(wake);
-      wake();
-    });
-
-  const writing = (async () => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    const send = async (line: string) => {
-      if (closed) return;
-      if (line.trim() !== "") sent++;
-      try {
-        await conn.write(encoder.encode(line + "\r\n"));
-      } catch {
-        closed = true;
-      }
-    };
-    const reader = io.input.getReader();
-    try {
-      while (!closed) {
-        const next = await Promise.race([reader.read(), reading.then(() => undefined)]);
-        if (next === undefined || next.done) break;
-        const { lines, rest } = takeLines(pending + decoder.decode(next.value, { stream: true }));
-        pending = rest;
-        for (const line of lines) await send(line);
-      }
-      if (!closed && pending.replace(/\r$/, "") !== "") await send(pending.replace(/\r$/, ""));
-    } finally {
-      reader.releaseLock();
-    }
-  })();
-
-  await Promise.race([writing, reading]);
-  if (!closed) {
+  const channel = new ClientChannel(conn, io);
+  await Promise.race([channel.sendAll(io.input), channel.reading]);
+  if (!channel.closed) {
     // End of input: let the replies still due arrive, and the events that follow them.
-    await until(() => closed || replies >= sent, timings.replyWaitMs);
-    await until(() => closed, timings.trailingMs);
+    await channel.until(
+      () => channel.closed || channel.replies >= channel.sent,
+      timings.replyWaitMs,
+    );
+    await channel.until(() => channel.closed, timings.trailingMs);
   }
-  if (!closed) {
+  if (!channel.closed) {
     try {
       conn.close();
     } catch { /* closed meanwhile */ }
   } else {
     io.note("the server closed the channel");
   }
-  await reading;
+  await channel.reading;
   return 0;
+}
+
+/** The channel as the client holds it: lines printed as they come, lines sent as typed. */
+class ClientChannel {
+  sent = 0;
+  replies = 0;
+  closed = false;
+  /** Reads until the server closes the channel. */
+  readonly reading: Promise<void>;
+  readonly #conn: Deno.TcpConn;
+  readonly #io: ClientIo;
+  readonly #progress = new Set<() => void>();
+
+  constructor(conn: Deno.TcpConn, io: ClientIo) {
+    this.#conn = conn;
+    this.#io = io;
+    this.reading = this.#read();
+  }
+
+  /** Sends every line of the input, until it ends or the channel closes. */
+  async sendAll(input: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    const reader = input.getReader();
+    try {
+      while (!this.closed) {
+        const next = await Promise.race([reader.read(), this.reading.then(() => undefined)]);
+        if (next === undefined || next.done) break;
+        const { lines, rest } = takeLines(pending + decoder.decode(next.value, { stream: true }));
+        pending = rest;
+        for (const line of lines) await this.#send(line);
+      }
+      const last = pending.replace(/\r$/, "");
+      if (!this.closed && last !== "") await this.#send(last);
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /** Resolves once `done()` holds, or after `ms`. */
+  until(done: () => boolean, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        if (!done()) return;
+        this.#progress.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#progress.delete(wake);
+        resolve();
+      }, ms);
+      this.#progress.add(wake);
+      wake();
+    });
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    try {
+      for await (const chunk of this.#conn.readable) {
+        const { lines, rest } = takeLines(pending + decoder.decode(chunk, { stream: true }));
+        pending = rest;
+        for (const line of lines) {
+          this.#io.print(line);
+          if (line.startsWith("error_ind ")) this.replies++;
+        }
+        this.#changed();
+      }
+    } catch { /* reset by the server: the same as closed */ }
+    if (pending !== "") this.#io.print(pending.replace(/\r$/, ""));
+    this.closed = true;
+    this.#changed();
+  }
+
+  async #send(line: string): Promise<void> {
+    if (this.closed) return;
+    if (line.trim() !== "") this.sent++;
+    try {
+      await this.#conn.write(encoder.encode(line + "\r\n"));
+    } catch {
+      this.closed = true;
+    }
+  }
+
+  #changed(): void {
+    for (const wake of this.#progress) wake();
+  }
 }

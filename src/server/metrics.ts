@@ -43,6 +43,35 @@ function processMetrics(): client.Registry {
   return processRegistry;
 }
 
+/** The gauges and counts read from the components when scraped. */
+function readings(registers: client.Registry[], read: MetricsReadings): void {
+  const gauge = (name: string, help: string, value: () => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(value());
+      },
+    });
+  gauge("pcs_channels_open", "Open plug-in channels.", read.channelsOpen);
+  new client.Counter({
+    name: "pcs_channels_refused_total",
+    help: "Channels refused by the allow-list or serverMaxChannels since start.",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read.channelsRefused());
+    },
+  });
+  gauge("pcs_phones_configured", "Phones configured, demo phones included.", read.phonesConfigured);
+  gauge(
+    "pcs_phones_reachable",
+    "Phones whose last check or command reached them.",
+    read.phonesReachable,
+  );
+}
+
 /** One server's metrics. */
 export class ServerMetrics {
   readonly #registry = new client.Registry();
@@ -65,39 +94,7 @@ export class ServerMetrics {
       labelNames: ["version"],
       registers,
     }).set({ version: VERSION }, 1);
-    new client.Gauge({
-      name: "pcs_channels_open",
-      help: "Open plug-in channels.",
-      registers,
-      collect() {
-        this.set(read.channelsOpen());
-      },
-    });
-    new client.Counter({
-      name: "pcs_channels_refused_total",
-      help: "Channels refused by the allow-list or serverMaxChannels since start.",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read.channelsRefused());
-      },
-    });
-    new client.Gauge({
-      name: "pcs_phones_configured",
-      help: "Phones configured, demo phones included.",
-      registers,
-      collect() {
-        this.set(read.phonesConfigured());
-      },
-    });
-    new client.Gauge({
-      name: "pcs_phones_reachable",
-      help: "Phones whose last check or command reached them.",
-      registers,
-      collect() {
-        this.set(read.phonesReachable());
-      },
-    });
+    readings(registers, read);
     this.commands = new client.Counter({
       name: "pcs_commands_total",
       help: "Channel commands (call commands, MonitorStart, RawCommand) by name and outcome.",
