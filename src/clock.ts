@@ -52,3 +52,24 @@ export async function within(
     clock.clearTimeout(timer!);
   }
 }
+
+/**
+ * `work`'s result if it comes before `deadline` (clock milliseconds), else `late()`'s; the
+ * work itself is not stopped.
+ */
+export async function byDeadline<T>(
+  work: Promise<T>,
+  deadline: number,
+  late: () => T,
+  clock: Clock = systemClock,
+): Promise<T> {
+  let timer: TimerId | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = clock.setTimeout(() => resolve(late()), Math.max(0, deadline - clock.now()));
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clock.clearTimeout(timer!);
+  }
+}

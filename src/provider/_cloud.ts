@@ -10,7 +10,7 @@
  * telephony sessions, or from the party states the event subscription reported.
  */
 
-import type { Clock, TimerId } from "../clock.ts";
+import { byDeadline, type Clock } from "../clock.ts";
 import type {
   CallCommand,
   CallCommandName,
@@ -286,19 +286,12 @@ export class CloudPhones implements CloudPort {
   async execute(call: CallCommand): Promise<Outcome> {
     const { device, name: command, number } = call;
     const seconds = this.#settings?.config.phoneTimeoutSeconds ?? 5;
-    const left = call.arrivedAt + seconds * 1000 - this.#clock.now();
-    let timer: TimerId | undefined;
-    const timeout = new Promise<Outcome>((resolve) => {
-      timer = this.#clock.setTimeout(
-        () => resolve({ ok: false, reason: "Timeout", detail: "the provider did not answer" }),
-        Math.max(0, left),
-      );
-    });
-    try {
-      return await Promise.race([this.#run(device, command, number), timeout]);
-    } finally {
-      this.#clock.clearTimeout(timer!);
-    }
+    return await byDeadline(
+      this.#run(device, command, number),
+      call.arrivedAt + seconds * 1000,
+      () => ({ ok: false, reason: "Timeout", detail: "the provider did not answer" }),
+      this.#clock,
+    );
   }
 
   async #run(device: string, command: CallCommandName, number?: string): Promise<Outcome> {
