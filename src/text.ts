@@ -9,18 +9,3 @@ export function escapeHtml(text: string): string {
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
-/**
- * Fills `{name}` placeholders, as profile request templates and provisioning lines write them
- * (docs/phone-profiles.md §2): `value(name)` gives the text, or undefined to leave the
- * placeholder as written.
- */
-export function fillPlaceholders(
-  text: string,
-  value: (name: string) => string | undefined,
-): string {
-  return text.replace(
-    /\{([A-Za-z][A-Za-z0-9_]*)\}/g,
-    (whole, name: string) => value(name) ?? whole,
-  );
-}

@@ -43,6 +43,7 @@ export {
   COMMAND_PLACEHOLDERS,
   commandSteps,
   EXTRA_PLACEHOLDERS,
+  fillPlaceholders,
   LINE_PLACEHOLDERS,
   MONITOR_PLACEHOLDERS,
   type MonitorConfiguration,

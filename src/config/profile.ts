@@ -195,6 +195,18 @@ export function placeholdersIn(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]);
 }
 
+/**
+ * Fills the placeholders of a text, as request templates and provisioning lines write them
+ * (docs/phone-profiles.md §2): `value(name)` gives the text, or undefined to leave the
+ * placeholder as written. Any other brace text (a JSON body) stays literal.
+ */
+export function fillPlaceholders(
+  text: string,
+  value: (name: string) => string | undefined,
+): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => value(name) ?? whole);
+}
+
 function parseSuccess(value: string): SuccessRule[] | undefined {
   const rules: SuccessRule[] = [];
   for (const word of value.split(/[\s,]+/).filter((w) => w !== "")) {

@@ -3,12 +3,20 @@
  * file, live re-configuration from the config snapshot, and secret redaction on every line.
  */
 
-export { formatRecord } from "./format.ts";
 export { formatJsonRecord } from "./json.ts";
-export { log, logFindings, redactor } from "./logger.ts";
+export {
+  consoleLines,
+  FILE_FLUSH_MS,
+  flushConsole,
+  formatRecord,
+  type LineSink,
+  log,
+  logFindings,
+  LogService,
+  type LogSettings,
+  redactor,
+} from "./logging.ts";
 export { type Problem, RecentProblems } from "./recent.ts";
 export { REDACTED, Redactor } from "./redact.ts";
 export { RepeatedWarning, SUMMARY_INTERVAL_MS } from "./repeated.ts";
-export { LogService, type LogSettings } from "./service.ts";
-export { consoleLines, FILE_FLUSH_MS, flushConsole, type LineSink } from "./sinks.ts";
 export type { Logger } from "@logtape/logtape";

@@ -57,7 +57,7 @@ export interface DeviceContext {
   /** Sends a command to the backend; `callId` names the phone's call it acts on. */
   readonly execute: (command: CallCommand, callId?: string) => Promise<Outcome>;
   /** Told how many events went to subscribers in one publish. */
-  readonly onSent?: (count: number) => void;
+  readonly counts?: { eventsSent(count: number): void };
 }
 
 const logger = () => log("monitor");
@@ -156,7 +156,7 @@ export class Device {
         }
       }
     }
-    if (sent > 0) this.#ctx.onSent?.(sent);
+    if (sent > 0) this.#ctx.counts?.eventsSent(sent);
   }
 
   /**

@@ -66,6 +66,8 @@ const logger = () => log("monitor");
 export class PhoneSetup {
   readonly extension: string;
   state: SetupState = "none";
+  /** The per-phone callback key, part of every URL written; none before the first set-up. */
+  secret?: string;
   configuredAt?: number;
   /** Why the last set-up failed, when it did. */
   error?: string;
@@ -76,7 +78,6 @@ export class PhoneSetup {
   stale = false;
   readonly #ctx: SetupContext;
   readonly #makeSecret: () => string;
-  #secret?: string;
   /** What the URLs in the phone were written for. */
   readonly #written = new Fingerprint();
   #running?: Promise<Outcome>;
@@ -87,11 +88,6 @@ export class PhoneSetup {
     this.extension = extension;
     this.#makeSecret = makeSecret;
     this.#ctx = ctx;
-  }
-
-  /** The per-phone callback key, part of every URL written; none before the first set-up. */
-  get secret(): string | undefined {
-    return this.#secret;
   }
 
   /** The set-up in progress, if any. */
@@ -176,10 +172,10 @@ export class PhoneSetup {
       const local = server.callbackUrl === "auto" ? await phones.localAddressFor(extension) : "";
       const base = callbackBase(server.callbackUrl, local, server.httpPort);
       const writing = this.#dependsOn();
-      this.#secret ??= this.#makeSecret();
+      this.secret ??= this.#makeSecret();
       const outcome = await phones.configureMonitoring(
         extension,
-        callbackUrls(base, extension, this.#secret, setup),
+        callbackUrls(base, extension, this.secret, setup),
       );
       if (!this.#ctx.current()) return { ok: false, reason: "UnknownDevice" };
       if (!outcome.ok) return fail(outcome);

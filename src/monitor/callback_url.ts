@@ -9,10 +9,9 @@
  * base64url, so it needs no escaping anywhere.
  */
 
-import { type NotificationName, NOTIFICATIONS } from "../config/mod.ts";
+import { fillPlaceholders, type NotificationName, NOTIFICATIONS } from "../config/mod.ts";
 import type { MonitorSetup } from "../contract.ts";
 import { hostPort, percentEncode } from "../net.ts";
-import { fillPlaceholders } from "../text.ts";
 import { derivedSecret } from "../secret.ts";
 
 /** Where every callback path starts on `serverHttpPort`. */

@@ -13,6 +13,7 @@ export type {
 } from "../contract.ts";
 export {
   type DeviceStatus,
+  type EventCounts,
   Monitor,
   type MonitorOptions,
   type MonitorStatus,

@@ -79,14 +79,20 @@ export interface MonitorOptions {
   readonly unansweredMs?: number;
   /** Least time between two re-configurations that a callback triggers. Default 30 s. */
   readonly reconfigureMinIntervalMs?: number;
-  /** Told how many events were handed to channels, for the metrics (docs/status-page.md §6). */
-  readonly onEventsSent?: (count: number) => void;
+  /** Told how many events were handed to channels (the metrics, docs/status-page.md §6). */
+  readonly counts?: EventCounts;
   /**
    * The server's callback key, from which phones with `[monitorProvisioning]` get callback
    * keys that stay the same across starts (docs/yealink.md §5.1). Read only when such a
    * phone is configured. Without it, they get a fresh key per run like other phones.
    */
   readonly callbackKey?: () => string;
+}
+
+/** What the monitor counts for the metrics. */
+export interface EventCounts {
+  /** `count` events were handed to channels in one publish. */
+  eventsSent(count: number): void;
 }
 
 /** One monitored device on the status page. */
@@ -131,7 +137,7 @@ export class Monitor implements Component {
   readonly #sources: SourceCheck;
   readonly #unansweredMs: number;
   readonly #reconfigureMinIntervalMs: number;
-  readonly #onEventsSent?: (count: number) => void;
+  readonly #counts?: EventCounts;
   readonly #callbackKey?: () => string;
   /** Every device named this run, desk and cloud phones alike. */
   readonly #devices = new Map<string, Device>();
@@ -154,7 +160,7 @@ export class Monitor implements Component {
     this.#unansweredMs = options.unansweredMs ?? UNANSWERED_MS;
     this.#reconfigureMinIntervalMs = options.reconfigureMinIntervalMs ??
       RECONFIGURE_MIN_INTERVAL_MS;
-    this.#onEventsSent = options.onEventsSent;
+    this.#counts = options.counts;
     this.#cloud = options.cloud;
     this.#cloud?.listen({
       report: (r) => this.#cloudReport(r),
@@ -394,7 +400,7 @@ export class Monitor implements Component {
       execute: kind === "cloud"
         ? (command) => cloud ? cloud.execute(command) : Promise.resolve(UNKNOWN)
         : (command, callId) => this.#phones.execute(command, callId),
-      onSent: this.#onEventsSent,
+      counts: this.#counts,
     });
     this.#devices.set(extension, device);
     return device;

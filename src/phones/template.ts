@@ -13,9 +13,9 @@
  *   (docs/snom.md §4.1).
  */
 
-import type { NotificationName, RequestStep } from "../config/mod.ts";
+import { fillPlaceholders, type NotificationName, type RequestStep } from "../config/mod.ts";
 import { percentEncode } from "../net.ts";
-import { escapeHtml, fillPlaceholders } from "../text.ts";
+import { escapeHtml } from "../text.ts";
 
 /** The values a step may refer to. Absent values expand to "". */
 export interface TemplateValues {

@@ -10,7 +10,9 @@ import type { CallbackRefusal, CallbackRequest, CallbackResult } from "../contra
 import { CALLBACK_PATH } from "../monitor/mod.ts";
 
 /** Where the route hands a callback: the monitor. */
-export type CallbackHandler = (request: CallbackRequest) => Promise<CallbackResult>;
+export interface CallbackHandler {
+  handleCallback(request: CallbackRequest): Promise<CallbackResult>;
+}
 
 /** What the route counts. */
 export interface CallbackCounts {
@@ -42,7 +44,7 @@ async function answer(
   url: URL,
   remoteAddress: string,
 ): Promise<Response> {
-  const result = await handle({
+  const result = await handle.handleCallback({
     path: url.pathname,
     rawQuery: url.search.slice(1),
     remoteAddress,

@@ -15,12 +15,14 @@ import type {
 import type { Monitor } from "../monitor/mod.ts";
 import type { ProviderService } from "../provider/mod.ts";
 
-/**
- * Told of every call command, MonitorStart and RawCommand the dispatcher finished: its name,
- * `ok` or the failure reason (`error` for a failed RawCommand), and how long it took in
- * seconds (docs/status-page.md §6).
- */
-export type CommandObserver = (command: string, outcome: string, seconds: number) => void;
+/** Told of every command the dispatcher finished (the metrics, docs/status-page.md §6). */
+export interface CommandObserver {
+  /**
+   * A call command, MonitorStart or RawCommand finished: its name, `ok` or the failure reason
+   * (`error` for a failed RawCommand), and how long it took in seconds.
+   */
+  command(command: string, outcome: string, seconds: number): void;
+}
 
 /** Routes channel commands to the monitor and the provider. */
 export class Dispatcher implements CommandHandler {
@@ -54,14 +56,18 @@ export class Dispatcher implements CommandHandler {
   async rawCommand(line: string, maxReplyBytes: number): Promise<RawReply> {
     const started = performance.now();
     const reply = await this.#provider.rawCommand(line, maxReplyBytes);
-    this.#observe?.("RawCommand", reply.ok ? "ok" : "error", (performance.now() - started) / 1000);
+    this.#observe?.command(
+      "RawCommand",
+      reply.ok ? "ok" : "error",
+      (performance.now() - started) / 1000,
+    );
     return reply;
   }
 
   async #timed(command: string, run: () => Promise<Outcome>): Promise<Outcome> {
     const started = performance.now();
     const outcome = await run();
-    this.#observe?.(
+    this.#observe?.command(
       command,
       outcome.ok ? "ok" : outcome.reason,
       (performance.now() - started) / 1000,

@@ -7,6 +7,9 @@
 
 import client from "prom-client";
 import type { CallbackRefusal } from "../contract.ts";
+import type { CallbackCounts } from "./callback_route.ts";
+import type { CommandObserver } from "./dispatcher.ts";
+import type { EventCounts } from "../monitor/mod.ts";
 import { VERSION } from "../version.ts";
 
 /** What is read from the components at scrape time. */
@@ -72,14 +75,14 @@ function readings(registers: client.Registry[], read: MetricsReadings): void {
   );
 }
 
-/** One server's metrics. */
-export class ServerMetrics {
+/** One server's metrics; it counts commands and callbacks where they are answered. */
+export class ServerMetrics implements CommandObserver, CallbackCounts, EventCounts {
   readonly #registry = new client.Registry();
   readonly commands: client.Counter<"command" | "outcome">;
   readonly commandSeconds: client.Histogram<"command">;
   readonly callbacksAccepted: client.Counter;
   readonly callbacksRefused: client.Counter<"reason">;
-  readonly eventsSent: client.Counter;
+  readonly #events: client.Counter;
   readonly providerRequests: client.Counter<"status">;
   readonly reloads: client.Counter<"outcome">;
 
@@ -119,7 +122,7 @@ export class ServerMetrics {
       labelNames: ["reason"] as const,
       registers,
     });
-    this.eventsSent = new client.Counter({
+    this.#events = new client.Counter({
       name: "pcs_events_sent_total",
       help: "Call events handed to channels.",
       registers,
@@ -139,6 +142,21 @@ export class ServerMetrics {
     // The known label values start at 0, so a dashboard sees them before the first one.
     for (const reason of REFUSALS) this.callbacksRefused.inc({ reason }, 0);
     for (const outcome of ["applied", "rejected", "unreadable"]) this.reloads.inc({ outcome }, 0);
+  }
+
+  /** Events were handed to channels. */
+  eventsSent(count: number): void {
+    this.#events.inc(count);
+  }
+
+  /** A phone callback was accepted. */
+  accepted(): void {
+    this.callbacksAccepted.inc();
+  }
+
+  /** A phone callback was refused, for this reason. */
+  refused(reason: CallbackRefusal): void {
+    this.callbacksRefused.inc({ reason });
   }
 
   /** Counts one finished command. */

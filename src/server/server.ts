@@ -102,28 +102,25 @@ export class Server {
       phones: this.phones,
       cloud: this.provider.cloud,
       clock,
-      onEventsSent: (count) => metrics.eventsSent.inc(count),
+      counts: metrics,
       callbackKey,
     });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
         this.monitor,
         this.provider,
-        (command, outcome, seconds) => metrics.command(command, outcome, seconds),
+        metrics,
       ),
       clock,
     });
     this.http = new AdminServer({
       status: () => this.status(),
       shownSecrets: () => this.monitor.shownSecrets(),
-      isPhoneAddress: (address) => this.phones.isPhoneAddress(address),
+      isPhoneAddress: this.phones.isPhoneAddress.bind(this.phones),
       view: () => statusView(this.#viewParts()),
       health: () => health(this.#viewParts()),
       metrics: () => metrics.text(),
-      callbacks: callbackRoute((request) => this.monitor.handleCallback(request), {
-        accepted: () => metrics.callbacksAccepted.inc(),
-        refused: (reason) => metrics.callbacksRefused.inc({ reason }),
-      }),
+      callbacks: callbackRoute(this.monitor, metrics),
     });
     // Apply order: the monitor after the phones it asks about; listeners last, so nothing
     // arrives before the parts behind them are ready. Closing runs in reverse.

@@ -24,13 +24,15 @@ Deno.test("phone callbacks bypass the page password and get an empty text/plain 
   const seen: CallbackRequest[] = [];
   const counted: string[] = [];
   const route = callbackRoute(
-    (request) => {
-      seen.push(request);
-      return Promise.resolve(
-        request.rawQuery.includes("k=good")
-          ? { status: 200 }
-          : { status: 403, refused: "wrong_key" },
-      );
+    {
+      handleCallback: (request) => {
+        seen.push(request);
+        return Promise.resolve(
+          request.rawQuery.includes("k=good")
+            ? { status: 200 }
+            : { status: 403, refused: "wrong_key" },
+        );
+      },
     },
     { accepted: () => counted.push("accepted"), refused: (why) => counted.push(why) },
   );
@@ -67,7 +69,7 @@ Deno.test("phones calling back over HTTP get an empty 200 and their events arriv
   const front = serveHttp1({
     hostname: "127.0.0.1",
     port: 0,
-    handler: frontHandler(pageApp(), callbackRoute((r) => monitor.handleCallback(r))),
+    handler: frontHandler(pageApp(), callbackRoute(monitor)),
   });
   try {
     const base = `http://127.0.0.1:${front.port}/phone/101`;
