@@ -32,6 +32,7 @@ export { deepFreeze, parseConfig, type ParseResult } from "./parse.ts";
 export {
   ConfigTooLarge,
   type ConfigWatch,
+  CONFIRM_MS,
   MAX_CONFIG_BYTES,
   readConfigText,
   type ReadText,

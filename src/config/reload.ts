@@ -1,9 +1,11 @@
 /**
  * The live reload loop (docs/configuration.md §3): every `configReloadSeconds` the file is read;
- * when its text changed and then stayed the same for one more check (so a file caught while
- * an editor writes it is not taken), `onChange` gets the new text. Deciding whether the text
- * is valid and applying it is the caller's job, so a bad file never replaces good settings
- * here. A file larger than {@link MAX_CONFIG_BYTES} is not read at all.
+ * when its text changed, it is read once more {@link CONFIRM_MS} later, and only a text that
+ * stayed the same is handed to `onChange` (so a file caught while an editor writes it is not
+ * taken). A good edit therefore applies, and a bad one is reported, within about one interval
+ * of being saved. Deciding whether the text is valid and applying it is the caller's job, so
+ * a bad file never replaces good settings here. A file larger than {@link MAX_CONFIG_BYTES} is
+ * not read at all.
  */
 
 import type { Clock, TimerId } from "../clock.ts";
@@ -11,6 +13,12 @@ import { Serial } from "../serial.ts";
 
 /** How the loop reads the file; the real one reads the disk, tests may pass a fake. */
 export type ReadText = (path: string) => Promise<string>;
+
+/**
+ * How long after a changed text is first seen it is read again to confirm it (ms): long enough
+ * for an editor or a copy to finish writing, short against the check interval.
+ */
+export const CONFIRM_MS = 500;
 
 /** The largest configuration file read (1 MiB); a real one is a few kilobytes. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -55,7 +63,8 @@ export interface ConfigWatch {
   stop(): Promise<void>;
   /**
    * One check now instead of waiting; resolves once a changed text is applied. As with the
-   * timer, a changed text is applied by the check after the one that first saw it.
+   * timer, a changed text is applied by the check after the one that first saw it (which the
+   * loop itself makes {@link CONFIRM_MS} later).
    */
   checkNow(): Promise<void>;
 }
@@ -69,6 +78,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
   let lastFailure = "";
   let stopped = false;
   let timer: TimerId | undefined;
+  let confirm: TimerId | undefined;
   const checks = new Serial();
 
   const check = async () => {
@@ -84,6 +94,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
     lastFailure = "";
     if (text === last || text !== candidate) {
       candidate = text === last ? undefined : text;
+      if (candidate !== undefined) confirmSoon();
       return;
     }
     candidate = undefined;
@@ -95,6 +106,15 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
    * apply two texts at once, and the older could finish last and stay in effect.
    */
   const enqueue = () => checks.run(check);
+  /** A changed text is read again shortly, not a whole interval later. */
+  const confirmSoon = () => {
+    if (stopped) return;
+    if (confirm !== undefined) options.clock.clearTimeout(confirm);
+    confirm = options.clock.setTimeout(() => {
+      confirm = undefined;
+      void enqueue();
+    }, CONFIRM_MS);
+  };
   const schedule = () => {
     if (stopped) return;
     timer = options.clock.setTimeout(() => {
@@ -106,6 +126,7 @@ export function watchConfig(options: WatchOptions): ConfigWatch {
     async stop() {
       stopped = true;
       if (timer !== undefined) options.clock.clearTimeout(timer);
+      if (confirm !== undefined) options.clock.clearTimeout(confirm);
       await checks.idle();
     },
     checkNow: enqueue,

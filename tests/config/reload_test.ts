@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   ConfigTooLarge,
   type ConfigWatch,
+  CONFIRM_MS,
   MAX_CONFIG_BYTES,
   readConfigText,
   watchConfig,
@@ -112,4 +113,45 @@ Deno.test("a configuration file above 1 MiB is refused unread, with a clear reas
   } finally {
     await dir.remove();
   }
+});
+
+Deno.test("a saved change applies half a second after the check that sees it, not a whole interval later", async () => {
+  const clock = new ManualClock();
+  const file = { text: "a" };
+  const applied: [string, number][] = [];
+  const watch = watchConfig({
+    path: "/tmp/reload-test.cfg",
+    initialText: "a",
+    intervalSeconds: () => 5,
+    clock,
+    read: () => Promise.resolve(file.text),
+    onReadError: (e) => {
+      throw e;
+    },
+    onChange: (text) => void applied.push([text, clock.now()]),
+  });
+  const start = clock.now();
+  file.text = "b";
+  clock.advance(5000);
+  await settle();
+  assert.equal(applied.length, 0, "one read is not enough: the file may be half-written");
+  clock.advance(CONFIRM_MS);
+  await settle();
+  assert.deepEqual(applied, [["b", start + 5000 + CONFIRM_MS]]);
+  // A file still being written (another text at the confirming read) waits for a stable one.
+  file.text = "c-half";
+  clock.advance(5000);
+  await settle();
+  file.text = "c-whole";
+  const written = clock.now();
+  clock.advance(CONFIRM_MS);
+  await settle();
+  assert.equal(applied.length, 1, "a text that changed again is not taken");
+  clock.advance(CONFIRM_MS);
+  await settle();
+  const [text, at] = applied.at(-1)!;
+  assert.equal(text, "c-whole");
+  assert.ok(at - written <= 2 * CONFIRM_MS, `applied ${at - written} ms after it was written`);
+  await watch.stop();
+  assert.equal(clock.pending, 0, "stop leaves no timer behind");
 });
