@@ -27,6 +27,20 @@ export interface ListenerDeps extends Omit<AdminDeps, "adminPassword"> {
   readonly isPhoneAddress?: (address: string) => boolean;
 }
 
+const ALL_ADDRESSES = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
+
+/**
+ * Where the listener is, in words an administrator can act on: a browser cannot open
+ * `http://0.0.0.0:…`, so listening on every address reads as such, with the URL that opens on
+ * this computer (docs/install.md §2).
+ */
+export function listenerWords(hostname: string, port: number): string {
+  if (ALL_ADDRESSES.has(hostname)) {
+    return `port ${port} of every address of this computer (here: http://localhost:${port}/)`;
+  }
+  return `http://${hostPort(hostname, port)}/`;
+}
+
 /** Phone callbacks to their route, everything else to the app. */
 export function frontHandler(
   app: { fetch: (request: Request, env: AdminEnv) => Response | Promise<Response> },
@@ -114,8 +128,8 @@ export class AdminServer {
     this.#live = live;
     this.#where.remember(wanted);
     this.#failure = undefined;
-    log("http").info("status page and phone callbacks on http://{address}/", {
-      address: `${next.hostname}:${next.port}`,
+    log("http").info("status page and phone callbacks on {where}", {
+      where: listenerWords(next.hostname, next.port),
     });
     oldLive?.abort();
     old?.close();

@@ -20,4 +20,4 @@ export type {
   StatusView,
 } from "./view.ts";
 
-export { AdminServer, frontHandler, type ListenerDeps } from "./listener.ts";
+export { AdminServer, frontHandler, type ListenerDeps, listenerWords } from "./listener.ts";

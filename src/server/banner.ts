@@ -4,7 +4,8 @@
  * computer's LAN address, and how to try it. Pure, so the tests can read every variant.
  */
 
-import { urlHost } from "../net.ts";
+import { hostPort, urlHost } from "../net.ts";
+import { DEFAULT_CHANNEL_PORT } from "./cli.ts";
 import type { Settings } from "../contract.ts";
 import { PRODUCT, VERSION } from "../version.ts";
 import { demoExtensions } from "../config/mod.ts";
@@ -67,6 +68,20 @@ export interface BannerFacts {
 const WILDCARD = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 const LOOPBACK = /^(127\.|::1$|0:0:0:0:0:0:0:1$)/;
 
+/**
+ * Where the line client on this computer reaches the channel, as its argument: nothing when
+ * its default (127.0.0.1 and the standard port) works, else `host:port` (docs/install.md §4).
+ */
+export function clientTarget(bindAddress: string, port: number): string {
+  const host = bindAddress === "0.0.0.0"
+    ? "127.0.0.1"
+    : WILDCARD.has(bindAddress)
+    ? "::1"
+    : bindAddress;
+  if (host === "127.0.0.1" && port === DEFAULT_CHANNEL_PORT) return "";
+  return hostPort(host, port);
+}
+
 /** The banner's lines, without a trailing newline. */
 export function bannerText(facts: BannerFacts): string {
   const { config } = facts.settings;
@@ -120,8 +135,9 @@ export function bannerText(facts: BannerFacts): string {
   }
   const a = extensions[0] ?? "<extension>";
   const b = extensions[1] ?? "<number>";
+  const target = clientTarget(bindAddress, port);
   lines.push(
-    `${pad("Try it")}in another window: ${facts.clientCommand}`,
+    `${pad("Try it")}in another window: ${facts.clientCommand}${target ? ` ${target}` : ""}`,
     `${more}then type: MonitorStart ${a}  MakeCall ${a} ${b}  AnswerCall ${b}  ` +
       `ClearConnection ${a}  BYE`,
     `${pad("Stop")}Ctrl+C`,

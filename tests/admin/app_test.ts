@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { AdminServer, createAdminApp, type StatusView } from "../../src/admin/mod.ts";
+import {
+  AdminServer,
+  createAdminApp,
+  listenerWords,
+  type StatusView,
+} from "../../src/admin/mod.ts";
 import type { Health } from "../../src/admin/mod.ts";
 import { parseConfig } from "../../src/config/mod.ts";
 import { LogService } from "../../src/log/mod.ts";
@@ -289,6 +294,40 @@ Deno.test("a malformed request is logged with the text it sent, braces and all",
     lines.some((l) => / WARN {2}\[http\] bad HTTP request from 127\.0\.0\.1: .*'\{x\}'$/.test(l)),
     lines.join("\n"),
   );
+});
+
+Deno.test("the log names where the page is in words and a URL a browser opens, never 0.0.0.0", async () => {
+  assert.equal(
+    listenerWords("0.0.0.0", 26536),
+    "port 26536 of every address of this computer (here: http://localhost:26536/)",
+  );
+  assert.equal(listenerWords("::", 8080), listenerWords("0.0.0.0", 8080));
+  assert.equal(listenerWords("192.168.1.20", 26536), "http://192.168.1.20:26536/");
+  assert.equal(listenerWords("fe80::1", 26536), "http://[fe80::1]:26536/");
+  const lines: string[] = [];
+  const service = new LogService((line) => lines.push(line));
+  await service.start("info");
+  const { snapshot } = parseConfig("", "/tmp/admin-test/phone-companion.cfg");
+  const server = new AdminServer({
+    status: () => ({}),
+    view: () => sampleView(),
+    health: () => ({ ok: true, reasons: [] }),
+  });
+  server.apply({
+    config: { ...snapshot!, server: { ...snapshot!.server, bindAddress: "0.0.0.0", httpPort: 0 } },
+    profiles: new Map(),
+  });
+  const port = server.address!.port;
+  await server.close();
+  await service.close();
+  const line = lines.find((l) => l.includes("status page and phone callbacks on"));
+  assert.ok(
+    line?.endsWith(
+      `on port ${port} of every address of this computer (here: http://localhost:${port}/)`,
+    ),
+    line,
+  );
+  assert.ok(!lines.some((l) => l.includes("http://0.0.0.0")), lines.join("\n"));
 });
 
 Deno.test("a page that connects for live updates is sent only the sections it does not have", async () => {

@@ -4,7 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { bannerText, lanAddresses } from "../../src/server/banner.ts";
+import { bannerText, clientTarget, lanAddresses } from "../../src/server/banner.ts";
+import { parseCli } from "../../src/server/cli.ts";
 import { type ConsoleFacts, shouldWaitForEnter } from "../../src/server/console.ts";
 import { loadSettings } from "../../src/server/mod.ts";
 
@@ -85,6 +86,45 @@ Deno.test("the banner says so when other computers cannot reach the page", async
     clientCommand: "x client",
   });
   assert.match(offline, /no network address of this computer was found/);
+});
+
+Deno.test("on another channel port or address the banner's client command connects there", async () => {
+  const tryIt = async (lines: string[]) =>
+    bannerText({
+      settings: await settings(lines),
+      wroteDefault: false,
+      lan: [],
+      clientCommand: "phone-companion-server client",
+    }).split("\n").find((l) => l.includes("Try it"));
+  assert.equal(
+    await tryIt([]),
+    "  Try it         in another window: phone-companion-server client",
+  );
+  assert.equal(
+    await tryIt(["serverPort = 27000"]),
+    "  Try it         in another window: phone-companion-server client 127.0.0.1:27000",
+  );
+  assert.equal(
+    await tryIt(["serverBindAddress = 192.168.1.20"]),
+    "  Try it         in another window: phone-companion-server client 192.168.1.20:26535",
+  );
+  assert.equal(
+    await tryIt(["serverBindAddress = ::", "serverPort = 27000"]),
+    "  Try it         in another window: phone-companion-server client [::1]:27000",
+  );
+});
+
+Deno.test("the client command the banner prints reaches a server on another port", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepted = listener.accept();
+  const target = clientTarget("0.0.0.0", port);
+  const request = parseCli(["client", target]);
+  assert.deepEqual(request, { kind: "client", host: "127.0.0.1", port });
+  const conn = await Deno.connect({ hostname: request.host, port: request.port });
+  (await accepted).close();
+  conn.close();
+  listener.close();
 });
 
 Deno.test("a start-up error waits for Enter only in a Windows console opened for it alone", () => {
