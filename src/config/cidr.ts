@@ -116,3 +116,30 @@ export function addressKey(text: string): string | undefined {
   const bytes = mappedIPv4(parsed.bytes) ?? parsed.bytes;
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** A network interface of this computer as the runtime lists it: an address in its subnet. */
+export interface InterfaceAddress {
+  readonly address: string;
+  /** `address/prefix`, e.g. `192.168.1.20/24`. */
+  readonly cidr: string;
+}
+
+/**
+ * This computer's address on the subnet that holds `host`, when `host` is an address on a
+ * directly attached network: the address a phone there reaches this computer at, found
+ * without sending it anything (so it works while the phone is off). Undefined otherwise.
+ */
+export function addressOnSubnetOf(
+  host: string,
+  interfaces: readonly InterfaceAddress[],
+): string | undefined {
+  const bytes = parseIPv4(host) ?? parseIPv6(host.replace(/^\[|\]$/g, "").replace(/%.*$/, ""));
+  if (!bytes) return undefined;
+  for (const i of interfaces) {
+    const subnet = parseCidr(i.cidr);
+    if (subnet && subnet.bytes.length === bytes.length && inRange(bytes, subnet)) {
+      return i.address;
+    }
+  }
+  return undefined;
+}

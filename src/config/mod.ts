@@ -7,8 +7,10 @@
 export {
   addressAllowed,
   addressKey,
+  addressOnSubnetOf,
   type Cidr,
   DEFAULT_ALLOWED_CLIENTS,
+  type InterfaceAddress,
   mappedIPv4,
   parseCidr,
 } from "./cidr.ts";

@@ -11,6 +11,7 @@ import {
   provisionedSecret,
   provisioningLines,
 } from "./callback_url.ts";
+import { isIP } from "node:net";
 import { errorText } from "../text.ts";
 
 /** The lines to load into a phone, or why there are none. */
@@ -37,15 +38,22 @@ export async function provisioningFor(
       notNeeded: true,
     };
   }
+  // With serverCallbackUrl set, the lines can be made before the phone is plugged in.
+  const configured = server.callbackUrl === "auto" ? undefined : new URL(server.callbackUrl);
   let local: string;
   try {
-    local = await phones.localAddressFor(extension);
+    local = configured && isIP(configured.hostname.replace(/^\[|\]$/g, ""))
+      ? configured.hostname.replace(/^\[|\]$/g, "")
+      : await phones.localAddressFor(extension);
   } catch (e) {
-    return {
-      error: `cannot reach phone ${extension} to learn this server's address on its route: ${
-        errorText(e)
-      }`,
-    };
+    if (!configured) {
+      return {
+        error: `cannot reach phone ${extension} to learn this server's address on its route: ${
+          errorText(e)
+        }; set serverCallbackUrl to prepare its lines while it is off`,
+      };
+    }
+    local = configured.hostname;
   }
   const base = callbackBase(server.callbackUrl, local, server.httpPort);
   const urls = callbackUrls(base, extension, provisionedSecret(callbackKey, extension), setup);

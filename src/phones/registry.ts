@@ -16,9 +16,11 @@
 import { lookup } from "node:dns/promises";
 import {
   addressKey,
+  addressOnSubnetOf,
   DEMO_PROFILE,
   DEMO_YEALINK_PROFILE,
   demoExtensions,
+  type InterfaceAddress,
   type NotificationName,
 } from "../config/mod.ts";
 import type { CallCommand, MonitorSetup, Outcome, Settings } from "../contract.ts";
@@ -77,6 +79,17 @@ export interface PhoneRegistryOptions<P extends DemoPhone = DemoPhone> {
   readonly maxQueued?: number;
   /** Digest client nonces (tests). */
   readonly cnonce?: () => string;
+  /** This computer's interface addresses; default the runtime's (empty without permission). */
+  readonly interfaces?: () => readonly InterfaceAddress[];
+}
+
+/** The runtime's interface addresses, or none when they may not be read. */
+function systemInterfaces(): readonly InterfaceAddress[] {
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    return [];
+  }
 }
 
 /** Why a registry operation could not start. */
@@ -173,12 +186,18 @@ export class PhoneRegistry<P extends DemoPhone = DemoPhone> {
 
   /**
    * The local IP address that routes to the phone: what the phone should call back when
-   * `serverCallbackUrl = auto`. Rejects when the phone is unknown or cannot be reached.
+   * `serverCallbackUrl = auto`. A phone on a network this computer is attached to is answered
+   * from the interfaces, without a word to the phone (so also while it is off); any other is
+   * asked by connecting to it. Rejects when the phone is unknown or cannot be reached.
    */
   localAddressFor(extension: string): Promise<string> {
     const phone = this.#phones.get(extension);
     if (!phone) return Promise.reject(new UnknownPhoneError(extension));
-    return phone.localAddress();
+    const near = addressOnSubnetOf(
+      phone.target.host,
+      (this.#options.interfaces ?? systemInterfaces)(),
+    );
+    return near !== undefined ? Promise.resolve(near) : phone.localAddress();
   }
 
   /** Which notifications the phone's profile can deliver, and the `$variables` to ask for. */

@@ -21,7 +21,9 @@ export async function provisioningCommand(
 ): Promise<number> {
   const registry = new PhoneRegistry({ transport });
   try {
-    await registry.apply(settings);
+    // A one-shot command: no reachability checks, so nothing is sent to a phone that does not
+    // need asking.
+    await registry.apply({ ...settings, config: { ...settings.config, phoneCheckSeconds: 0 } });
     const key = readOrCreateCallbackKey(settings.config.dir);
     const result = await provisioningFor(registry, settings.config.server, key, extension);
     if ("error" in result) {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { addressAllowed, DEFAULT_ALLOWED_CLIENTS, parseCidr } from "../../src/config/mod.ts";
+import {
+  addressAllowed,
+  addressOnSubnetOf,
+  DEFAULT_ALLOWED_CLIENTS,
+  parseCidr,
+} from "../../src/config/mod.ts";
 
 const defaults = DEFAULT_ALLOWED_CLIENTS.split(",").map((s) => parseCidr(s)!);
 
@@ -41,4 +46,23 @@ Deno.test("CIDR parsing rejects malformed ranges", () => {
   }
   assert.equal(parseCidr("10.1.2.3")?.prefix, 32);
   assert.equal(parseCidr("::")?.prefix, 128);
+});
+
+Deno.test("this computer's address on a phone's subnet is found from the interfaces alone", () => {
+  const interfaces = [
+    { address: "127.0.0.1", cidr: "127.0.0.1/8" },
+    { address: "192.168.1.20", cidr: "192.168.1.20/24" },
+    { address: "10.8.0.2", cidr: "10.8.0.2/16" },
+    { address: "fe80::1", cidr: "fe80::1/64" },
+  ];
+  assert.equal(addressOnSubnetOf("192.168.1.77", interfaces), "192.168.1.20");
+  assert.equal(addressOnSubnetOf("10.8.200.1", interfaces), "10.8.0.2");
+  assert.equal(addressOnSubnetOf("127.0.0.5", interfaces), "127.0.0.1");
+  assert.equal(addressOnSubnetOf("fe80::99", interfaces), "fe80::1");
+  assert.equal(addressOnSubnetOf("192.168.2.1", interfaces), undefined, "routed, not attached");
+  assert.equal(
+    addressOnSubnetOf("desk-101.office", interfaces),
+    undefined,
+    "names are not guessed",
+  );
 });

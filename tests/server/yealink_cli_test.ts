@@ -110,3 +110,31 @@ Deno.test("provisioning <extension> prints a Yealink's lines with its stable key
     await dir.remove();
   }
 });
+
+Deno.test("provisioning <extension> prepares a Yealink's lines while it is still switched off", async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, "phone-companion.cfg");
+    // A documentation address that nothing answers at: with serverCallbackUrl set, nothing is
+    // sent to the phone at all.
+    await Deno.writeTextFile(
+      file,
+      "serverCallbackUrl = http://192.0.2.10:28080\nphone=101@192.0.2.1:9 yealink.cfg admin pw\n",
+    );
+    const key = "k".repeat(64);
+    await Deno.writeTextFile(join(dir.path, "callback-key"), key + "\n");
+    const off = await runMain(["provisioning", "101", "--config", file]);
+    assert.equal(off.stderr, "");
+    assert.equal(off.code, 0);
+    const secret = provisionedSecret(key, "101");
+    assert.ok(
+      off.stdout.includes(
+        `action_url.incoming_call = http://192.0.2.10:28080/phone/101/onIncomingCall?k=${secret}&`,
+      ),
+      off.stdout,
+    );
+    assert.match(off.stdout, /^features\.action_uri_limit_ip = 192\.0\.2\.10$/m);
+  } finally {
+    await dir.remove();
+  }
+});
