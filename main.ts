@@ -28,6 +28,7 @@ import {
   shouldWaitForEnter,
   systemInterfaces,
   waitForEnter,
+  watchParent,
 } from "./src/server/mod.ts";
 import { EXECUTABLE, PRODUCT } from "./src/version.ts";
 import { errorText } from "./src/text.ts";
@@ -188,6 +189,8 @@ async function run(found: Discovered): Promise<number> {
         clientCommand: isCompiled()
           ? `${EXECUTABLE} client`
           : "npx -y deno@2.9.6 task start client",
+        pid: Deno.pid,
+        os: Deno.build.os,
       }) + "\n",
     )
   );
@@ -237,9 +240,9 @@ function explainStartFailure(e: unknown, bind: string, path: string): void {
 }
 
 /**
- * Waits for a stop signal: SIGINT or SIGTERM, on Windows SIGINT or SIGBREAK (Windows has no
- * SIGTERM; Ctrl+Break is its other stop key, docs/install.md §6). `ready` runs once the
- * signals are handled.
+ * Waits for a stop: SIGINT or SIGTERM, on Windows SIGINT or SIGBREAK (Windows has no SIGTERM;
+ * Ctrl+Break is its other stop key), or the end of the process that started the server
+ * (docs/install.md §6). `ready` runs once the signals are handled.
  */
 async function untilStopped(ready: () => void): Promise<void> {
   const stopped = Promise.withResolvers<void>();
@@ -252,8 +255,13 @@ async function untilStopped(ready: () => void): Promise<void> {
       Deno.addSignalListener(s, onSignal);
     } catch { /* SIGTERM is not available on every platform */ }
   }
+  const unwatch = watchParent(() => {
+    log("server").info("the process that started the server has ended; stopping with it");
+    stopped.resolve();
+  });
   ready();
   await stopped.promise;
+  unwatch();
   for (const s of signals) {
     try {
       Deno.removeSignalListener(s, onSignal);

@@ -63,6 +63,10 @@ export interface BannerFacts {
   readonly lan: readonly string[];
   /** The command that starts the line client, e.g. `phone-companion-server client`. */
   readonly clientCommand: string;
+  /** This process, the one to signal to stop it (docs/install.md §6). */
+  readonly pid: number;
+  /** The platform: Windows stops with Ctrl+Break rather than SIGTERM. */
+  readonly os: string;
 }
 
 const WILDCARD = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
@@ -140,7 +144,10 @@ export function bannerText(facts: BannerFacts): string {
     `${pad("Try it")}in another window: ${facts.clientCommand}${target ? ` ${target}` : ""}`,
     `${more}then type: MonitorStart ${a}  MakeCall ${a} ${b}  AnswerCall ${b}  ` +
       `ClearConnection ${a}  BYE`,
-    `${pad("Stop")}Ctrl+C`,
+    `${pad("Stop")}Ctrl+C` +
+      (facts.os === "windows"
+        ? " or Ctrl+Break"
+        : `, or SIGTERM to process ${facts.pid} (kill ${facts.pid})`),
   );
   return lines.join("\n");
 }

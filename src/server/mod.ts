@@ -14,6 +14,7 @@ export { logFindings } from "../log/mod.ts";
 export { bannerText, lanAddresses, systemInterfaces } from "./banner.ts";
 export { runClient } from "./client.ts";
 export { consoleFacts, shouldWaitForEnter, waitForEnter } from "./console.ts";
+export { watchParent } from "./parent.ts";
 export { serviceCommand } from "./service_command.ts";
 export { provisioningCommand } from "./provisioning_command.ts";
 export { CALLBACK_KEY_FILE, readOrCreateCallbackKey } from "./callback_key.ts";

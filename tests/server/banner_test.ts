@@ -39,6 +39,8 @@ Deno.test("the banner names the files, the page at localhost and the LAN, and ho
     wroteDefault: true,
     lan: ["192.168.1.20"],
     clientCommand: "phone-companion-server client",
+    pid: 4242,
+    os: "linux",
   });
   const lines = text.split("\n");
   assert.equal(lines[0], "Phone Companion Server 0.1.0 is running.");
@@ -52,7 +54,7 @@ Deno.test("the banner names the files, the page at localhost and the LAN, and ho
       "                 (answers them once adminPassword is set in the configuration)",
       "  Plug-in port   26535; plug-ins on other computers connect to 192.168.1.20:26535",
       "  Try it         in another window: phone-companion-server client",
-      "  Stop           Ctrl+C",
+      "  Stop           Ctrl+C, or SIGTERM to process 4242 (kill 4242)",
     ]
   ) assert.ok(lines.includes(want), `missing '${want}' in:\n${text}`);
   assert.doesNotMatch(text, /0\.0\.0\.0/);
@@ -65,6 +67,8 @@ Deno.test("the banner says so when other computers cannot reach the page", async
     wroteDefault: false,
     lan: ["192.168.1.20"],
     clientCommand: "x client",
+    pid: 1,
+    os: "linux",
   });
   assert.match(
     loopback,
@@ -76,6 +80,8 @@ Deno.test("the banner says so when other computers cannot reach the page", async
     wroteDefault: false,
     lan: ["10.0.0.9"],
     clientCommand: "x client",
+    pid: 1,
+    os: "linux",
   });
   assert.match(password, /\(user admin, the adminPassword of the configuration\)/);
   assert.doesNotMatch(password, /s3cret/);
@@ -84,6 +90,8 @@ Deno.test("the banner says so when other computers cannot reach the page", async
     wroteDefault: false,
     lan: [],
     clientCommand: "x client",
+    pid: 1,
+    os: "linux",
   });
   assert.match(offline, /no network address of this computer was found/);
 });
@@ -95,6 +103,8 @@ Deno.test("on another channel port or address the banner's client command connec
       wroteDefault: false,
       lan: [],
       clientCommand: "phone-companion-server client",
+      pid: 1,
+      os: "windows",
     }).split("\n").find((l) => l.includes("Try it"));
   assert.equal(
     await tryIt([]),
