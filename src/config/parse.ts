@@ -153,6 +153,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       allowedClients: v.serverAllowedClients,
       maxChannels: v.serverMaxChannels,
       adminPassword: v.adminPassword,
+      callbackKeyFile: absolute(v.serverCallbackKeyFile),
     },
     log: {
       filePath: absolute(v.serverLogFilePath),

@@ -215,6 +215,16 @@ export const KEYS = [
     parse: integer(1, 100, "a whole number"),
   },
   {
+    name: "serverCallbackKeyFile",
+    default: "callback-key",
+    source: "ours",
+    doc: "The server's secret key for the callback keys of phones whose action URLs are " +
+      "provisioned (Yealink), relative to this file's folder. Created on first need, " +
+      "readable by its owner only; deleting it means provisioning those phones again. Keep " +
+      "it out of version control and out of shared backups.",
+    parse: nonEmpty("a file path"),
+  },
+  {
     name: "adminPassword",
     source: "ours",
     secret: true,

@@ -87,6 +87,8 @@ export interface ConfigSnapshot {
     readonly allowedClients: readonly Cidr[];
     readonly maxChannels: number;
     readonly adminPassword: string;
+    /** Absolute path of the callback key file (docs/yealink.md §5.1). */
+    readonly callbackKeyFile: string;
   };
   readonly log: {
     /** Absolute path of the log file. */

@@ -24,7 +24,7 @@ export async function provisioningCommand(
     // A one-shot command: no reachability checks, so nothing is sent to a phone that does not
     // need asking.
     await registry.apply({ ...settings, config: { ...settings.config, phoneCheckSeconds: 0 } });
-    const key = readOrCreateCallbackKey(settings.config.dir);
+    const key = readOrCreateCallbackKey(settings.config.server.callbackKeyFile);
     const result = await provisioningFor(registry, settings.config.server, key, extension);
     if ("error" in result) {
       note(`error: ${result.error}`);

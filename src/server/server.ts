@@ -92,7 +92,7 @@ export class Server {
       clock,
       demoPhones: new SimDemoPhones(),
     });
-    const callbackKey = callbackKeyOf(() => this.#settings.config.dir);
+    const callbackKey = callbackKeyOf(() => this.#settings.config.server.callbackKeyFile);
     this.provider = new ProviderService({
       clock,
       fetch: countedFetch(metrics),
