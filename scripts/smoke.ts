@@ -20,6 +20,22 @@ import { EXECUTABLE, PRODUCT, VERSION } from "../src/version.ts";
 const CHANNEL_PORT = 26535;
 const HTTP_PORT = 26536;
 const START_TIMEOUT_MS = 60_000;
+
+/**
+ * `work`'s value if it settles within `ms`, else undefined; the timer is cleared either way,
+ * so the script ends as soon as its last step does.
+ */
+async function settled<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const STOP_LIMIT_MS = 2_000;
 
 const { values, positionals } = parseArgs({
@@ -361,10 +377,7 @@ async function main(): Promise<void> {
       await a.expect("error_ind SUCCESS BYE", "BYE reply");
       await a.closedByServer();
       await say("BYE");
-      const status = await Promise.race([
-        client.done,
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000)),
-      ]);
+      const status = await settled(client.done, 10_000);
       check(status?.code === 0, `the client did not end with 0 after BYE:\n${client.output()}`);
       check(
         /^error_ind SUCCESS BYE$/m.test(client.output()),
@@ -390,10 +403,7 @@ async function main(): Promise<void> {
       async () => {
         const second = start(argv, cwd);
         running.push(second);
-        const status = await Promise.race([
-          second.done,
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), START_TIMEOUT_MS)),
-        ]);
+        const status = await settled(second.done, START_TIMEOUT_MS);
         check(status !== undefined, `a second start kept running:\n${second.output()}`);
         check(status.code === 1, `a second start exited ${status.code}:\n${second.output()}`);
         check(/another Phone Companion Server running/.test(second.output()), second.output());
@@ -406,10 +416,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         if (windowsConsole) windowsConsole.ctrlBreak();
         else Deno.kill(pid, "SIGTERM");
-        const status = await Promise.race([
-          server.done,
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000)),
-        ]);
+        const status = await settled(server.done, 10_000);
         const ms = Math.round(performance.now() - t0);
         check(status !== undefined, `still running 10 s after the stop signal`);
         console.log(`# stopped in ${ms} ms, exit code ${status.code}`);
@@ -437,7 +444,7 @@ async function main(): Promise<void> {
         else Deno.kill(-r.child.pid, "SIGKILL");
       } catch { /* ended */ }
       r.stdin.close().catch(() => {});
-      await Promise.race([r.done, new Promise((ok) => setTimeout(ok, 5000))]);
+      await settled(r.done, 5000);
     }
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
