@@ -58,6 +58,8 @@ ol.problems li{padding:.35rem .6rem;border-bottom:1px solid #eceef1;overflow-wra
 .error .level{color:var(--bad)}.warning .level{color:var(--warn)}.info .level{color:var(--muted)}
 .area{color:var(--muted)}
 code{overflow-wrap:anywhere;font-size:.9em}
+details.provisioning{max-width:100%;min-width:0;margin:.5rem 0}
+pre.provisioning{max-width:100%;overflow-x:auto;padding:.5rem;background:#f6f7f9;border:1px solid #e4e7ec;font-size:.82rem}
 .banner{position:sticky;top:0;z-index:2;margin:.4rem 1.25rem 0;padding:.6rem .8rem;background:var(--bad);color:#fff;border-radius:6px;font-weight:600}
 .banner[hidden]{display:none}
 body.stale main{opacity:.45;filter:grayscale(1)}

@@ -136,3 +136,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "in Chromium at 375 px: an opened Yealink's provisioning lines scroll in their box, not the page",
+  ignore: !executablePath && !inCi,
+  async fn() {
+    assert.ok(executablePath, "CI must have Chromium: .ci/run installs it");
+    await Deno.mkdir(SHOTS, { recursive: true });
+    await using pcs = await startServer({
+      lines: ["demoPhones = 2", "demoYealinkPhones = 102", "phoneCheckSeconds = 3600"],
+    });
+    const browser = await puppeteer.launch({
+      executablePath,
+      headless: true,
+      pipe: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 375, height: 800 });
+      await page.goto(`http://127.0.0.1:${pcs.httpPort}/`, { waitUntil: "load" });
+      await page.waitForSelector("details.provisioning pre", { timeout: 10_000 });
+      await page.click("details.provisioning summary");
+      const widths = await page.evaluate(() => {
+        const pre = document.querySelector("details.provisioning pre")!;
+        return {
+          page: document.documentElement.scrollWidth,
+          client: document.documentElement.clientWidth,
+          open: document.querySelector("details.provisioning")!.hasAttribute("open"),
+          lines: pre.scrollWidth,
+          box: pre.clientWidth,
+        };
+      });
+      await page.screenshot({ path: join(SHOTS, "status-375-provisioning.png"), fullPage: true });
+      assert.equal(widths.open, true);
+      assert.ok(widths.page <= widths.client, `the page is ${widths.page} px wide at 375 px`);
+      assert.ok(widths.lines > widths.box, "the lines are longer than their box and scroll in it");
+    } finally {
+      await browser.close();
+    }
+  },
+});
