@@ -33,8 +33,8 @@ export interface RenderedSection {
  * labelled with its column's name by the style sheet, which is made from this list.
  */
 export const COLUMNS = {
-  phones: ["Extension", "Address", "Reachable", "Monitored by", "Calls", "Last command"],
-  channels: ["Channel", "Plug-in at", "Connected since", "Handshake", "Monitors", "Commands"],
+  phones: ["Extension", "Address", "Reachable", "Watched by", "Calls", "Last command"],
+  channels: ["Plug-in", "From computer", "Connected since", "Protocol", "Watching", "Commands"],
   findings: ["Level", "Where", "Finding"],
 } as const;
 
@@ -126,7 +126,7 @@ function renderSummary(v: StatusView): string {
   ));
 
   tiles.push(tile(
-    "Channels open",
+    "Plug-ins connected",
     String(v.channels.length),
     v.refusedChannels > 0 ? `${plural(v.refusedChannels, "connection")} refused since start` : "",
     "plain",
@@ -154,7 +154,7 @@ function renderSummary(v: StatusView): string {
     p.configured
       ? esc(p.id ?? "") + (p.detail ? `<br><span class="bad">${esc(p.detail)}</span>` : "") +
         (p.events ? `<br>events: ${esc(p.events)}` : "")
-      : "RawCommand answers ERROR",
+      : "only needed for RingCentral; FileMaker's provider requests get an error until it is set",
     !p.configured ? "plain" : p.healthy ? "ok" : "bad",
   ));
 
@@ -215,13 +215,14 @@ function lastCell(last: LastCommandView | undefined): string {
 }
 
 function phoneRow(p: PhoneView): string {
+  // Calls are followed once a plug-in has watched the phone (MonitorStart) this run.
   const calls = !p.callsKnown
-    ? muted("not monitored")
+    ? muted("not followed until a plug-in watches this phone")
     : p.calls.length === 0
-    ? muted("no calls")
+    ? muted("idle")
     : p.calls.map((c) => `<span class="call ${c.state}">${callInWords(c)}</span>`).join("");
   const extension = `<b>${esc(p.extension)}</b>${p.demo ? ' <span class="tag">demo</span>' : ""}`;
-  const monitored = p.monitoredBy === 0 ? muted("no channel") : plural(p.monitoredBy, "channel");
+  const monitored = p.monitoredBy === 0 ? muted("no plug-in") : plural(p.monitoredBy, "plug-in");
   return `<tr class="${p.reachable}"><td class="nowrap">${extension}</td>` +
     `<td class="nowrap">${esc(p.address)}</td><td>${reachableCell(p)}</td>` +
     `<td>${monitored}</td><td>${calls}</td><td>${lastCell(p.last)}</td></tr>`;
@@ -258,18 +259,18 @@ function provisioningBlocks(phones: readonly PhoneView[]): string {
 }
 
 function channelRow(c: ChannelView): string {
-  const handshake = c.handshake ? esc(c.handshake) : muted("no handshake yet");
+  const handshake = c.handshake ? esc(c.handshake) : muted("not said yet");
   const monitored = c.monitored.length === 0
     ? muted("none")
     : esc(c.monitored.slice(0, 20).join(", ")) +
       (c.monitored.length > 20 ? ` and ${c.monitored.length - 20} more` : "");
   return `<tr><td>#${c.id}</td><td>${esc(c.peer)}</td><td>${time(c.connectedSince)}</td>` +
-    `<td>${handshake}<span class="detail">DeviceInformation ${esc(c.mode)}</span></td>` +
+    `<td>${handshake}<span class="detail">call details: ${esc(c.mode)}</span></td>` +
     `<td>${monitored}</td><td>${c.commands}</td></tr>`;
 }
 
 function renderChannels(v: StatusView): string {
-  const head = `<h2>Channels <span class="count">${v.channels.length}</span></h2>`;
+  const head = `<h2>Plug-ins <span class="count">${v.channels.length}</span></h2>`;
   if (v.channels.length === 0) {
     return `${head}<p class="muted">No plug-in is connected.</p>`;
   }

@@ -44,13 +44,32 @@ function textOf(html: string): string {
     .replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
 }
 
+Deno.test("the page speaks to an office administrator, not in protocol terms", async () => {
+  const base = sampleView();
+  const idle = sampleView({
+    phones: base.phones.map((p) => ({ ...p, monitoredBy: 0, callsKnown: false, calls: [] })),
+    channels: base.channels.map((c) => ({ ...c, handshake: undefined })),
+  });
+  const text = textOf(await (await app({ view: () => idle }).request("/", {}, local)).text())
+    .replace(/\s+/g, " ");
+  for (
+    const jargon of ["RawCommand", "not monitored", "no channel", "Handshake", "DeviceInformation"]
+  ) {
+    assert.ok(!text.includes(jargon), `the page says '${jargon}'`);
+  }
+  assert.match(text, /Watched by/);
+  assert.match(text, /Plug-ins connected/);
+  assert.match(text, /no plug-in not followed until a plug-in watches this phone/);
+  assert.match(text, /only needed for RingCentral/);
+});
+
 Deno.test("the page answers the four questions: summary, phones, channels, recent problems", async () => {
   const res = await app().request("/", {}, local);
   assert.equal(res.status, 200);
   const html = await res.text();
   const text = textOf(html).replace(/\s+/g, " ");
   assert.match(text, /Phones reachable 1 of 2 not reachable: 102/);
-  assert.match(text, /Channels open 1/);
+  assert.match(text, /Plug-ins connected 1/);
   assert.match(text, /Calls in progress 1 /, "the call between 101 and 102 counts once");
   assert.match(text, /Configuration valid 1 warning/);
   assert.match(text, /talking with 102 \(<b>Jane<\/b>\)/, "display names escaped");
@@ -59,7 +78,7 @@ Deno.test("the page answers the four questions: summary, phones, channels, recen
   assert.match(text, /AnswerCall failed: PhoneUnreachable/);
   assert.match(
     text,
-    /192\.168\.1\.50:50123 .* STLI;Version=2 DeviceInformation extended 101, 102 12/,
+    /192\.168\.1\.50:50123 .* STLI;Version=2 call details: extended 101, 102 12/,
   );
   assert.match(text, /phone 102 at 192\.168\.1\.22:80 is unreachable/);
   assert.match(text, /phone-companion\.cfg, line 7 unknown key 'serverprot'/);
