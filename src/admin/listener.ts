@@ -82,6 +82,11 @@ export class AdminServer {
     return this.#server && { hostname: this.#server.hostname, port: this.#server.port };
   }
 
+  /** Connections open now. */
+  get connections(): number {
+    return this.#server?.connections ?? 0;
+  }
+
   /** Status for the page: where the listener is and why binding failed, if it did. */
   status(): Record<string, unknown> {
     return {

@@ -228,8 +228,9 @@ export const KEYS = [
     name: "adminPassword",
     source: "ours",
     secret: true,
-    doc: "Password for the status page, /metrics and /healthz from other hosts (user name: " +
-      "admin). When empty they answer this computer only. Use at least 10 characters.",
+    doc: "Password for the status page, /metrics and /api/status from other hosts (user name: " +
+      "admin); once it is set, /healthz answers other hosts without it. When empty, all of " +
+      "them answer this computer only. Use at least 10 characters.",
     parse: text,
     warn: (v: string) =>
       v !== "" && [...v].length < ADMIN_PASSWORD_MIN

@@ -18,6 +18,10 @@ export interface MetricsReadings {
   readonly channelsRefused: () => number;
   readonly phonesConfigured: () => number;
   readonly phonesReachable: () => number;
+  /** Each phone's reachability (docs/status-page.md §4); unknown before its first check. */
+  readonly phones: () => readonly { extension: string; reachable: boolean | undefined }[];
+  /** Connections open on the status page and callback listener. */
+  readonly httpConnections: () => number;
 }
 
 /** Seconds: a phone answers in tens of milliseconds; `phoneTimeoutSeconds` is at most 120. */
@@ -35,13 +39,39 @@ const REFUSALS: readonly CallbackRefusal[] = [
 let processRegistry: client.Registry | undefined;
 
 /**
+ * prom-client's process metrics that read `/proc`, which Deno opens only with `--allow-all` (the
+ * server never has it): under Deno they would always read 0. Memory is read from the runtime
+ * instead; the others cannot be read and are left out rather than shown wrong
+ * (docs/status-page.md §6).
+ */
+const UNREADABLE = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+  "process_max_fds",
+];
+
+/**
  * The process metrics (`process_*`, `nodejs_*`), one set per process: they describe the
  * process, not one server, and their event-loop monitor should start once.
  */
 function processMetrics(): client.Registry {
   if (!processRegistry) {
-    processRegistry = new client.Registry();
-    client.collectDefaultMetrics({ register: processRegistry });
+    const registry = processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: registry });
+    for (const name of UNREADABLE) registry.removeSingleMetric(name);
+    const memory = (name: string, help: string, value: (m: Deno.MemoryUsage) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(value(Deno.memoryUsage()));
+        },
+      });
+    memory("process_resident_memory_bytes", "Resident memory size in bytes.", (m) => m.rss);
+    memory("process_heap_bytes", "JavaScript heap size in bytes.", (m) => m.heapTotal);
   }
   return processRegistry;
 }
@@ -72,6 +102,24 @@ function readings(registers: client.Registry[], read: MetricsReadings): void {
     "pcs_phones_reachable",
     "Phones whose last check or command reached them.",
     read.phonesReachable,
+  );
+  new client.Gauge({
+    name: "pcs_phone_up",
+    help: "1 when the phone's last check or command reached it, 0 when not; absent before its " +
+      "first check.",
+    labelNames: ["extension"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const p of read.phones()) {
+        if (p.reachable !== undefined) this.set({ extension: p.extension }, p.reachable ? 1 : 0);
+      }
+    },
+  });
+  gauge(
+    "pcs_http_connections_open",
+    "Connections open on the status page and phone callback listener.",
+    read.httpConnections,
   );
 }
 

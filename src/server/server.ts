@@ -87,6 +87,12 @@ export class Server {
       channelsRefused: () => this.channel.status().refused,
       phonesConfigured: () => this.phones.extensions.length,
       phonesReachable: () => this.phones.status().filter((p) => p.reachable === "reachable").length,
+      phones: () =>
+        this.phones.status().map((p) => ({
+          extension: p.extension,
+          reachable: p.reachable === "unknown" ? undefined : p.reachable === "reachable",
+        })),
+      httpConnections: () => this.http.connections,
     });
     this.phones = new PhoneRegistry<SimPhone | YealinkPhone>({
       clock,

@@ -133,9 +133,18 @@ Deno.test("/metrics after real traffic: commands, latency, callbacks, events, ch
   assert.equal(v("pcs_config_reloads_total", { outcome: "rejected" }), 1);
   assert.equal(v("pcs_config_reloads_total", { outcome: "applied" }), 1);
   assert.ok(v("process_cpu_seconds_total") > 0);
-  // Read from /proc where there is one; present either way.
-  assert.ok(samples.some((s) => s.name === "process_resident_memory_bytes"));
+  // The process's real memory, not a 0 from a /proc the server may not read.
+  const rss = v("process_resident_memory_bytes");
+  assert.ok(rss > 10_000_000 && rss < 4_000_000_000, `resident memory ${rss}`);
+  assert.ok(v("process_heap_bytes") > 1_000_000);
+  for (const unreadable of ["process_open_fds", "process_virtual_memory_bytes"]) {
+    assert.ok(!samples.some((s) => s.name === unreadable), `${unreadable} would read 0`);
+  }
   assert.ok(samples.some((s) => s.name.startsWith("nodejs_")));
+  // Per phone, so an alert can name the phone.
+  assert.equal(v("pcs_phone_up", { extension: "101" }), 1);
+  assert.equal(v("pcs_phone_up", { extension: "102" }), 1);
+  assert.ok(v("pcs_http_connections_open") >= 1, "this scrape's own connection");
 });
 
 Deno.test("a phone that goes away shows as not reachable on the page, and back again", async () => {
@@ -161,6 +170,8 @@ Deno.test("a phone that goes away shows as not reachable on the page, and back a
   const health = await get(pcs, "/healthz");
   assert.equal(health.status, 200, "an unreachable phone is not the server's ill health");
   await health.body?.cancel();
+  const down = parseMetrics(await (await get(pcs, "/metrics")).text());
+  assert.equal(valueOf(down, "pcs_phone_up", { extension: "201" }), 0, "the alert can name it");
 
   await pcs.net.addPhone({ extension: "201", port });
   await pcs.server.phones.checkNow();
