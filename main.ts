@@ -179,9 +179,14 @@ async function run(found: Discovered): Promise<number> {
     return 1;
   }
   log("server").info("{product} is running; press Ctrl+C to stop", { product: PRODUCT });
+  // With JSON Lines the console's standard output is for the log alone (a service's collector
+  // reads it line by line): the banner, meant for a person, goes to standard error.
+  const say = result.settings.config.log.format === "json"
+    ? (text: string) => console.error(text)
+    : (text: string) => console.log(text);
   await untilStopped(() =>
     // Printed once Ctrl+C is handled: whoever reads "Stop Ctrl+C" may press it at once.
-    console.log(
+    say(
       "\n" + bannerText({
         settings: server.settings,
         wroteDefault,

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, runMain, startMain, tempDir, waitFor } from "../helpers.ts";
+import {
+  freePort,
+  ROOT,
+  runMain,
+  SERVER_PERMISSIONS,
+  startMain,
+  tempDir,
+  waitFor,
+} from "../helpers.ts";
 
 function config(lines: Record<string, string | number>, extra = ""): string {
   return Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n" + extra;
@@ -203,6 +211,55 @@ Deno.test("a second server on a channel port in use says so and exits 1", async 
   } finally {
     blocker.close();
     await server.stop();
+    await dir.remove();
+  }
+});
+
+Deno.test("with logFormat = json the console's standard output is JSON Lines only", async () => {
+  const dir = await tempDir();
+  const file = join(dir.path, "phone-companion.cfg");
+  await Deno.writeTextFile(
+    file,
+    config({
+      logFormat: "json",
+      serverPort: freePort(),
+      serverHttpPort: freePort(),
+      demoPhones: 1,
+    }),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, join(ROOT, "main.ts"), "--config", file],
+    cwd: dir.path,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const pump = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+    for await (const t of s.pipeThrough(new TextDecoderStream())) add(t);
+  };
+  const pumps = Promise.all([
+    pump(child.stdout, (t) => stdout += t),
+    pump(child.stderr, (t) => stderr += t),
+  ]);
+  try {
+    await waitFor("the banner", () => stderr.includes("is running."), 15_000);
+    child.kill("SIGTERM");
+    assert.equal((await child.status).code, 0);
+    await pumps;
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    assert.ok(lines.length >= 3, stdout);
+    for (const line of lines) {
+      assert.doesNotThrow(() => JSON.parse(line), `not JSON on standard output: ${line}`);
+    }
+    assert.ok(lines.some((l) => JSON.parse(l).message?.includes("is running")), stdout);
+    assert.match(stderr, /Phone Companion Server .* is running\./, "the banner, for a person");
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
     await dir.remove();
   }
 });
