@@ -26,6 +26,8 @@ export interface ServiceFacts {
   readonly mainModule: string;
   /** The user who ran sudo, if any. */
   readonly sudoUser?: string;
+  /** True when this process runs as root (Linux, macOS). */
+  readonly root?: boolean;
   readonly realPath: (path: string) => string;
 }
 
@@ -37,8 +39,19 @@ export function processFacts(): ServiceFacts {
     compiled: isCompiled(),
     mainModule: fileURLToPath(Deno.mainModule),
     sudoUser: Deno.env.get("SUDO_USER"),
+    root: runsAsRoot(),
     realPath: (p) => Deno.realPathSync(p),
   };
+}
+
+/** Root by the user id where it may be read, else by the user name the shell set. */
+function runsAsRoot(): boolean {
+  if (Deno.build.os === "windows") return false;
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return (Deno.env.get("USER") ?? Deno.env.get("LOGNAME")) === "root";
+  }
 }
 
 /** What was asked on the command line. */
@@ -81,6 +94,21 @@ export async function serviceCommand(
     }
   }
   const plan = planService(request.action, target);
+  // Logged in as root, there is no sudo user to run the service as: the server would run as
+  // root without anyone having said so.
+  const rootByDefault = request.action === "install" && os !== "windows" && facts.root === true &&
+    target.user === undefined;
+  if (rootByDefault) {
+    print(
+      "note: you are logged in as root and named no account, so the service would run as " +
+        "root. Run it as an ordinary account with --user <name> (it needs no privileges), " +
+        "or say --user root to mean it.",
+    );
+    if (!request.dryRun) {
+      print("error: not installed; add --user <name> or --user root");
+      return 2;
+    }
+  }
   if (request.action === "install") {
     if (!facts.compiled) {
       print(

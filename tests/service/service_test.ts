@@ -366,3 +366,66 @@ print(json.dumps({"plist": p, "command": t.find(".//t:Command", ns).text,
     }
   },
 });
+
+Deno.test("logged in as root without sudo, install refuses to make a root service unless told", async () => {
+  const facts: ServiceFacts = {
+    os: "linux",
+    execPath: "/opt/pcs/phone-companion-server",
+    compiled: true,
+    mainModule: "/unused/main.ts",
+    root: true,
+    realPath: (p) => p,
+  };
+  const printed: string[] = [];
+  const refused = new FakeRunner();
+  const code = await serviceCommand(
+    { action: "install", dryRun: false },
+    (l) => printed.push(l),
+    facts,
+    refused,
+    "/opt/pcs",
+  );
+  assert.equal(code, 2);
+  assert.equal(refused.calls.length, 0, "nothing written, nothing run");
+  assert.ok(printed.some((l) => /would run as root.*--user <name>/.test(l)), printed.join("\n"));
+  assert.ok(printed.includes("error: not installed; add --user <name> or --user root"));
+
+  const dry: string[] = [];
+  assert.equal(
+    await serviceCommand(
+      { action: "install", dryRun: true },
+      (l) => dry.push(l),
+      facts,
+      new FakeRunner(),
+      "/opt/pcs",
+    ),
+    0,
+  );
+  assert.ok(dry.some((l) => /would run as root/.test(l)), "a dry run says so too");
+
+  const meant = new FakeRunner();
+  assert.equal(
+    await serviceCommand(
+      { action: "install", dryRun: false, user: "root" },
+      () => {},
+      facts,
+      meant,
+      "/opt/pcs",
+    ),
+    0,
+  );
+  assert.match(text(meant, "/etc/systemd/system/phone-companion-server.service"), /^User=root$/m);
+
+  const named = new FakeRunner();
+  assert.equal(
+    await serviceCommand(
+      { action: "install", dryRun: false, user: "pcs" },
+      () => {},
+      facts,
+      named,
+      "/opt/pcs",
+    ),
+    0,
+  );
+  assert.match(text(named, "/etc/systemd/system/phone-companion-server.service"), /^User=pcs$/m);
+});
