@@ -68,6 +68,13 @@ export function renderDefaultConfig(eol = "\n"): string {
         "# phone=201@192.168.1.21 snom.cfg",
         "# phone=202@192.168.1.22:8080 snom.cfg admin s3cret",
         "# phone=203@192.168.1.23 yealink.cfg admin s3cret",
+        "",
+        ...comment(
+          "An extension of your RingCentral account (a desk phone, softphone or the app) is a " +
+            "device too: phone=<extension>@provider, with providerId = ringcentral and the app's " +
+            "keys below (docs/cloud-phones.md).",
+        ),
+        "# phone=101@provider",
       );
     }
     for (const key of KEYS.filter((k) => group.prefix.test(k.name))) {

@@ -284,6 +284,15 @@ Deno.test("the generated default file documents every key and parses cleanly wit
     assert.match(text, new RegExp(`^(# )?${key} =`, "m"), `${key} is in the file`);
   }
   assert.match(text, /^# phone=201@192\.168\.1\.21 snom\.cfg$/m);
+  // A newcomer with RingCentral sees how an extension becomes a device, and that line parses.
+  assert.match(text, /^# phone=101@provider$/m);
+  const cloud = parseConfig(
+    text.replace("# phone=101@provider", "phone=101@provider")
+      .replace(/^# providerId = .*$/m, "providerId = ringcentral")
+      .replace("demoPhones = 2", "demoPhones = 0"),
+    FILE,
+  );
+  assert.deepEqual(cloud.snapshot?.cloudPhones.map((p) => p.extension), ["101"]);
   const crlf = renderDefaultConfig("\r\n");
   assert.deepEqual(parseConfig(crlf, FILE).findings, []);
 });
