@@ -238,7 +238,8 @@ Deno.test("with logFormat = json the console's standard output is JSON Lines onl
   let stdout = "";
   let stderr = "";
   const pump = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
-    for await (const t of s.pipeThrough(new TextDecoderStream())) add(t);
+    const decoder = new TextDecoder();
+    for await (const chunk of s) add(decoder.decode(chunk, { stream: true }));
   };
   const pumps = Promise.all([
     pump(child.stdout, (t) => stdout += t),

@@ -43,7 +43,8 @@ async function startViaNpx() {
   }).spawn();
   let out = "";
   const reading = (async () => {
-    for await (const chunk of npx.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+    const decoder = new TextDecoder();
+    for await (const chunk of npx.stdout) out += decoder.decode(chunk, { stream: true });
   })();
   const pid = Number(
     (await waitFor("the banner", () => /SIGTERM to process (\d+)/.exec(out), 30_000))[1],
