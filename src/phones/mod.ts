@@ -17,13 +17,14 @@ export {
   type DigestRequest,
   parseChallenges,
 } from "./auth.ts";
+// The transport to phones is the one HTTP client of src/http/, named here for the phones' users.
 export {
   netTransport,
   type PhoneReply,
   type PhoneRequest,
   type PhoneTransport,
   requestBytes,
-} from "./http.ts";
+} from "../http/mod.ts";
 export type { CommandRecord, PhoneStatus } from "./phone.ts";
 export type { Reachability, ReachStatus } from "./reach.ts";
 export {

@@ -10,7 +10,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { concat } from "../bytes.ts";
-import { findHeadEnd, MAX_HEAD, parseRequestHead, statusText } from "../http/mod.ts";
+import { findHeadEnd, MAX_HEAD, parseRequestHead, responseHead } from "../http/mod.ts";
 
 /** One request as it arrived. Header names are lower-cased. */
 export interface RawRequest {
@@ -105,7 +105,7 @@ export class RawHttpServer {
       const request = takeRequest(buffer, socket.remoteAddress ?? "");
       if (request === "incomplete") return;
       if (request === "bad") {
-        socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        socket.end(responseHead(400, [["Content-Length", "0"], ["Connection", "close"]]));
         return;
       }
       busy = true;
@@ -144,13 +144,12 @@ function replyBytes(
   keepAlive: boolean,
 ): Uint8Array {
   const body = new TextEncoder().encode(reply.body ?? "");
-  const lines = [
-    `HTTP/1.1 ${reply.status} ${statusText(reply.status)}`,
-    ...(reply.headers ?? []).map(([n, v]) => `${n}: ${v}`),
-    `Content-Length: ${body.length}`,
-    `Connection: ${keepAlive ? "keep-alive" : "close"}`,
-  ];
-  return concat([new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body]);
+  const head = responseHead(reply.status, [
+    ...(reply.headers ?? []),
+    ["Content-Length", `${body.length}`],
+    ["Connection", keepAlive ? "keep-alive" : "close"],
+  ]);
+  return concat([head, body]);
 }
 
 /**
