@@ -118,6 +118,7 @@ function exchange(r: PhoneRequest, open: OpenStream): Promise<PhoneReply> {
   r.signal?.addEventListener("abort", aborted, { once: true });
 
   (async () => {
+    if (stop.signal.aborted) return;
     let stream: ByteStream;
     try {
       stream = await open(r.host, r.port, stop.signal);
