@@ -14,8 +14,7 @@
 import net from "node:net";
 import process from "node:process";
 import tls from "node:tls";
-import { serveHttp1 } from "../../src/http/mod.ts";
-import { netTransport, type PhoneRequest } from "../../src/phones/mod.ts";
+import { netTransport, type PhoneRequest, serveHttp1 } from "../../src/http/mod.ts";
 import { percentile, printTable, type Row, timeEach } from "./_table.ts";
 
 const N = 3000;

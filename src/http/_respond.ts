@@ -43,7 +43,7 @@ export class BodyStreams {
 }
 
 /** Writes every byte to the connection. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }

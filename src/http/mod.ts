@@ -29,4 +29,4 @@ export {
   type Http1Server,
   serveHttp1,
 } from "./server.ts";
-export { chunk, type HeaderLines, LAST_CHUNK, requestHead, responseHead } from "./write.ts";
+export { responseHead } from "./write.ts";

@@ -1,51 +1,19 @@
 /**
  * The phone client over real sockets on 127.0.0.1, the same table of cases for plain and
  * HTTPS phones: plain and TLS share everything but the socket, so each case must come out
- * the same on both. The HTTPS phone presents a certificate no one trusts, as phones do.
+ * the same on both. The HTTPS phone presents a self-signed certificate, as phones do.
  */
 
 import assert from "node:assert/strict";
 import net from "node:net";
-import tls from "node:tls";
 import { netTransport, type PhoneReply, type PhoneRequest } from "../../src/http/mod.ts";
-import { makeTestCertificates } from "../fakes/test_certs.ts";
+import { type RawPhone, rawPhone } from "../fakes/raw_phone.ts";
 
 type Protocol = PhoneRequest["protocol"];
 
-const certs = makeTestCertificates();
-
 /** A phone's web server that does `behave` with each connection once a request head is in. */
-async function phone(
-  protocol: Protocol,
-  behave: (socket: net.Socket) => void,
-): Promise<{ port: number; heads: string[]; close: () => Promise<void> }> {
-  const heads: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const onSocket = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let seen = "";
-    socket.on("data", (d: Uint8Array) => {
-      seen += new TextDecoder().decode(d);
-      if (!seen.includes("\r\n\r\n")) return;
-      heads.push(seen);
-      seen = "";
-      behave(socket);
-    });
-  };
-  const server = protocol === "HTTPS"
-    ? tls.createServer({ cert: certs.certPem, key: certs.keyPem }, onSocket)
-    : net.createServer(onSocket);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    heads,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+function phone(protocol: Protocol, behave: (socket: net.Socket) => void): Promise<RawPhone> {
+  return rawPhone(behave, protocol === "HTTPS");
 }
 
 function request(protocol: Protocol, port: number, more: Partial<PhoneRequest> = {}): PhoneRequest {
