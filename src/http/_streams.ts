@@ -23,10 +23,37 @@ export interface ByteStream {
 }
 
 /**
- * Opens a connection to `host:port`. `stop` aborts an attempt still under way (the caller no
+ * The end of one exchange, told to whatever still runs for it. Lighter than an
+ * `AbortController`, whose cost per request showed in the phone client's benchmark.
+ */
+export class Stop {
+  #stopped = false;
+  readonly #then: (() => void)[] = [];
+
+  /** True once {@link stop} was called. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Runs `fn` when the exchange stops (at once if it has). */
+  onStop(fn: () => void): void {
+    if (this.#stopped) fn();
+    else this.#then.push(fn);
+  }
+
+  /** Stops the exchange; later calls do nothing. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const fn of this.#then.splice(0)) fn();
+  }
+}
+
+/**
+ * Opens a connection to `host:port`. `stop` ends an attempt still under way (the caller no
  * longer waits for it); a stream that opens anyway is the caller's to close.
  */
-export type OpenStream = (host: string, port: number, stop: AbortSignal) => Promise<ByteStream>;
+export type OpenStream = (host: string, port: number, stop: Stop) => Promise<ByteStream>;
 
 /** True for an error that says the peer reset the connection, or is gone (either runtime). */
 export function isReset(e: unknown): boolean {
@@ -71,20 +98,15 @@ export const openTls: OpenStream = (host, port, stop) =>
     });
     socket.setNoDelay(true); // as for plain phones: the request goes out at once
     const stream = new NodeStream(socket);
-    const gaveUp = () => {
+    // Once connected, the promise is settled and only the destroying counts.
+    stop.onStop(() => {
       socket.destroy();
       reject(new Error("stopped while connecting"));
-    };
-    if (stop.aborted) return gaveUp();
-    stop.addEventListener("abort", gaveUp, { once: true });
-    socket.once("secureConnect", () => {
-      stop.removeEventListener("abort", gaveUp);
-      resolve(stream);
     });
-    stream.ended.then((e) => {
-      stop.removeEventListener("abort", gaveUp);
-      reject(e ?? new Error("the connection closed before the request was sent"));
-    });
+    socket.once("secureConnect", () => resolve(stream));
+    stream.ended.then((e) =>
+      reject(e ?? new Error("the connection closed before the request was sent"))
+    );
   });
 
 /** A `node:net` socket as a {@link ByteStream}: its events become reads. */

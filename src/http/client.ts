@@ -19,7 +19,7 @@ import { concat } from "../bytes.ts";
 import { errorText } from "../text.ts";
 import { ResponseReader } from "./response.ts";
 import { requestHead } from "./write.ts";
-import { type ByteStream, isReset, openPlain, type OpenStream, openTls } from "./_streams.ts";
+import { type ByteStream, isReset, openPlain, type OpenStream, openTls, Stop } from "./_streams.ts";
 
 /** One request to a phone, fully formed. */
 export interface PhoneRequest {
@@ -98,12 +98,12 @@ export function requestBytes(r: PhoneRequest): Uint8Array {
  */
 function exchange(r: PhoneRequest, open: OpenStream): Promise<PhoneReply> {
   const reader = new ResponseReader();
-  const stop = new AbortController();
+  const stop = new Stop();
   const done = Promise.withResolvers<PhoneReply>();
   let quiet: ReturnType<typeof setTimeout> | undefined;
   const finish = (reply: PhoneReply) => {
-    if (stop.signal.aborted) return;
-    stop.abort();
+    if (stop.stopped) return;
+    stop.stop();
     clearTimeout(timer);
     clearTimeout(quiet);
     r.signal?.removeEventListener("abort", aborted);
@@ -118,15 +118,15 @@ function exchange(r: PhoneRequest, open: OpenStream): Promise<PhoneReply> {
   r.signal?.addEventListener("abort", aborted, { once: true });
 
   (async () => {
-    if (stop.signal.aborted) return;
+    if (stop.stopped) return;
     let stream: ByteStream;
     try {
-      stream = await open(r.host, r.port, stop.signal);
+      stream = await open(r.host, r.port, stop);
     } catch (e) {
       return finish({ kind: "unreachable", message: errorText(e) });
     }
-    if (stop.signal.aborted) return stream.close();
-    stop.signal.addEventListener("abort", () => stream.close(), { once: true });
+    stop.onStop(() => stream.close()); // at once, should the exchange have ended meanwhile
+    if (stop.stopped) return;
     try {
       await stream.write(requestBytes(r));
     } catch (e) {
@@ -142,7 +142,7 @@ function exchange(r: PhoneRequest, open: OpenStream): Promise<PhoneReply> {
         }
       }
     } catch (e) {
-      if (stop.signal.aborted) return;
+      if (stop.stopped) return;
       if (reader.received) {
         reader.end();
         return finish(
