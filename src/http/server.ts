@@ -133,12 +133,8 @@ class Front implements Http1Server {
       take: (conn) => this.#admit(conn),
       failed: (stage, e) => {
         this.#acceptErrors++;
-        problem(
-          "accept",
-          `${stage === "accept" ? "accepting" : "taking"} an HTTP connection failed: ${
-            errorText(e)
-          }`,
-        );
+        const what = stage === "accept" ? "accepting" : "taking";
+        problem("accept", `${what} an HTTP connection failed: ${errorText(e)}`);
       },
       lost: (e) =>
         problem("accept", `the HTTP listener stopped (${errorText(e)}); listening again`),

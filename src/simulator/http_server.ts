@@ -1,7 +1,9 @@
 /**
- * A small HTTP/1.1 server on `node:net`/`node:tls`, written out by hand so a simulated phone
- * can do what real phones do and ordinary servers cannot: close a connection without any
- * reply, reset it, answer slowly, and log the request target exactly as it arrived.
+ * A small HTTP/1.1 server on `node:net`/`node:tls`, its connections handled by hand so a
+ * simulated phone can do what real phones do and ordinary servers cannot: close a connection
+ * without any reply, reset it, answer slowly, and log the request target exactly as it
+ * arrived. Requests are read with the server's own codec and replies written with its one
+ * serialiser (src/http/), so the simulated phone and the server speak the same HTTP/1.1.
  *
  * Per connection: read a request head (and a Content-Length body), hand it to the handler,
  * write the reply, then read the next request unless either side asked to close.
