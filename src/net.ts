@@ -1,5 +1,5 @@
 /**
- * Network helpers. Host names as they go into URLs, Host headers and log lines: an IPv6 literal gets its
+ * Host names as they go into URLs, Host headers and log lines: an IPv6 literal gets its
  * brackets (and loses a zone id such as `%eth0`, which has no place there); everything else
  * stays as it is.
  */
@@ -24,14 +24,4 @@ export function urlHost(host: string): string {
 /** `host:port`, an IPv6 host in brackets. */
 export function hostPort(host: string, port: number): string {
   return `${urlHost(host)}:${port}`;
-}
-
-/**
- * True for a failed accept that concerns one connection only (the client reset it before it
- * was taken, say): the listener itself is fine and the next accept can follow at once.
- */
-export function isConnectionError(e: unknown): boolean {
-  return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.ConnectionAborted ||
-    e instanceof Deno.errors.NotConnected || e instanceof Deno.errors.ConnectionRefused ||
-    e instanceof Deno.errors.Interrupted;
 }

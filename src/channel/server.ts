@@ -7,7 +7,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { addressAllowed, type Cidr, type DeviceInfoMode } from "../config/mod.ts";
 import { log, RepeatedWarning } from "../log/mod.ts";
-import { isConnectionError } from "../net.ts";
+import { AcceptLoop } from "../listen.ts";
 import { Serial } from "../serial.ts";
 import type { CommandHandler, Component, Settings } from "../contract.ts";
 import type { ChannelLimits } from "./session.ts";
@@ -76,11 +76,10 @@ export class ChannelServer implements Component {
   readonly #clock: Clock;
   readonly #lingerMs: number;
   readonly #listen: (at: ListenerConfig) => Deno.TcpListener;
-  #listener?: Deno.TcpListener;
+  /** The current listener's accept loop; a rebind closes it and waits for its socket to go. */
+  #accepting?: AcceptLoop<Deno.TcpConn, Deno.TcpListener>;
   #listenerConfig?: ListenerConfig;
   #everBound = false;
-  /** The accept loop of each listener, so a rebind can wait for the old socket to go. */
-  readonly #loops = new Map<Deno.TcpListener, Promise<void>>();
   /** Settings are applied one at a time, in order. */
   readonly #applying = new Serial();
   readonly #connections = new Set<Connection>();
@@ -110,7 +109,7 @@ export class ChannelServer implements Component {
 
   /** Where the listener is bound now. */
   get address(): Deno.NetAddr | undefined {
-    return this.#listener?.addr as Deno.NetAddr | undefined;
+    return this.#accepting?.listener?.addr as Deno.NetAddr | undefined;
   }
 
   /**
@@ -140,7 +139,7 @@ export class ChannelServer implements Component {
   }
 
   async #bind(wanted: ListenerConfig) {
-    const old = this.#listener;
+    const old = this.#accepting;
     const oldConfig = this.#listenerConfig;
     let listener: Deno.TcpListener;
     try {
@@ -167,10 +166,10 @@ export class ChannelServer implements Component {
       }
       listener = taken;
     }
-    if (old && this.#listener === old) await this.#stopListening(old);
+    if (old && this.#accepting === old) await this.#stopListening(old);
     this.#listenerConfig = wanted;
     this.#everBound = true;
-    this.#serve(listener);
+    this.#serve(listener, wanted);
     log("channel").info("listening for channels on {address}", {
       address: peerOf(listener.addr as Deno.NetAddr),
     });
@@ -183,7 +182,7 @@ export class ChannelServer implements Component {
    * fails, none: open channels stay, new ones wait for a working setting).
    */
   async #listenInsteadOf(
-    old: Deno.TcpListener,
+    old: AcceptLoop<Deno.TcpConn, Deno.TcpListener>,
     oldConfig: ListenerConfig,
     wanted: ListenerConfig,
   ): Promise<Deno.TcpListener | undefined> {
@@ -192,7 +191,7 @@ export class ChannelServer implements Component {
       return this.#listen(wanted);
     } catch {
       try {
-        this.#serve(this.#listen(oldConfig));
+        this.#serve(this.#listen(oldConfig), oldConfig);
       } catch (e) {
         this.#listenerConfig = undefined;
         log("channel").error(
@@ -206,81 +205,37 @@ export class ChannelServer implements Component {
   }
 
   /**
-   * Makes `listener` the current one and accepts channels on it until it is closed. Should
-   * the loop end any other way, that is logged and the listener opened again.
+   * Makes `listener` (bound to `at`) the current one and accepts channels on it until it is
+   * closed (src/listen.ts): failed accepts are counted and summarised in the log, and should
+   * the listener break, that is logged and it is opened on `at` again.
    */
-  #serve(listener: Deno.TcpListener) {
-    this.#listener = listener;
-    const loop = this.#acceptLoop(listener).catch(async (e) => {
-      if (this.#closed || listener !== this.#listener) return;
-      log("channel").error("the channel listener stopped ({error}); listening again", {
-        error: e,
-      });
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      this.#listener = undefined;
-      await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 100));
-      const config = this.#listenerConfig;
-      if (this.#closed || !config) return;
-      try {
-        this.#serve(this.#listen(config));
-      } catch (again) {
-        log("channel").error("cannot listen for channels on {hostname}:{port}: {error}", {
-          ...config,
-          error: again,
-        });
-      }
+  #serve(listener: Deno.TcpListener, at: ListenerConfig) {
+    this.#accepting = new AcceptLoop({
+      listener,
+      listen: () => this.#listen(at),
+      take: (conn) => this.#admit(conn),
+      failed: (stage, error) => {
+        this.#acceptErrors++;
+        if (stage === "accept") {
+          this.#acceptProblems.note("accept", "accepting a channel failed: {error}", { error });
+        } else this.#acceptProblems.note("admit", "taking a channel failed: {error}", { error });
+      },
+      lost: (error) =>
+        log("channel").error("the channel listener stopped ({error}); listening again", { error }),
+      // The first failure in a row is an error; the retries, every second, are summarised.
+      relistenFailed: (error, attempt) => {
+        const message = "cannot listen for channels on {hostname}:{port}: {error}; retrying";
+        if (attempt === 1) log("channel").error(message, { ...at, error });
+        else this.#acceptProblems.note("listen", message, { ...at, error });
+      },
+      clock: this.#clock,
     });
-    this.#loops.set(listener, loop);
-    loop.finally(() => this.#loops.delete(listener));
   }
 
   /** Closes a listener and waits until its socket is released (its accept has ended). */
-  async #stopListening(listener: Deno.TcpListener) {
-    if (this.#listener === listener) this.#listener = undefined;
-    try {
-      listener.close();
-    } catch {
-      // already closed
-    }
-    await this.#loops.get(listener);
-  }
-
-  /**
-   * Accepts until the listener is closed. A failed accept concerns one client (it reset the
-   * connection before it was taken, say): it is counted, summarised in the log, and the loop
-   * goes on at once; only other errors (out of file handles) wait a moment first.
-   */
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    while (true) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (listener !== this.#listener || this.#closed) return;
-        if (e instanceof Deno.errors.BadResource) throw e; // closed under us: rebuild
-        this.#acceptErrors++;
-        this.#acceptProblems.note("accept", "accepting a channel failed: {error}", { error: e });
-        if (!isConnectionError(e)) {
-          await new Promise((resolve) => this.#clock.setTimeout(() => resolve(undefined), 50));
-        }
-        continue;
-      }
-      try {
-        this.#admit(conn);
-      } catch (e) {
-        this.#acceptErrors++;
-        this.#acceptProblems.note("admit", "taking a channel failed: {error}", { error: e });
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
-    }
+  async #stopListening(accepting: AcceptLoop<Deno.TcpConn, Deno.TcpListener>) {
+    if (this.#accepting === accepting) this.#accepting = undefined;
+    await accepting.close();
   }
 
   #admit(conn: Deno.TcpConn) {
@@ -360,11 +315,11 @@ export class ChannelServer implements Component {
     this.#refusals.close();
     this.#acceptProblems.close();
     await this.#applying.idle();
-    const listener = this.#listener;
+    const accepting = this.#accepting;
     this.#listenerConfig = undefined;
-    const stopped = listener ? this.#stopListening(listener) : undefined;
+    const stopped = accepting ? this.#stopListening(accepting) : undefined;
     const connections = [...this.#connections];
     for (const c of connections) c.close("server closing");
-    await Promise.all([stopped, ...this.#loops.values(), ...connections.map((c) => c.done)]);
+    await Promise.all([stopped, ...connections.map((c) => c.done)]);
   }
 }

@@ -17,13 +17,8 @@ export {
   type DigestRequest,
   parseChallenges,
 } from "./auth.ts";
-export {
-  netTransport,
-  type PhoneReply,
-  type PhoneRequest,
-  type PhoneTransport,
-  requestBytes,
-} from "./http.ts";
+// The transport the registry's options take: the one phone client of src/http/.
+export type { PhoneTransport } from "../http/mod.ts";
 export type { CommandRecord, PhoneStatus } from "./phone.ts";
 export type { Reachability, ReachStatus } from "./reach.ts";
 export {

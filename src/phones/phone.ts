@@ -19,11 +19,10 @@
 import { randomBytes } from "node:crypto";
 import type { CallCommand, ErrorReason, Outcome } from "../contract.ts";
 import { type Clock, sleep } from "../clock.ts";
-import { basicAuthorization } from "../http/mod.ts";
+import { basicAuthorization, type PhoneReply, type PhoneTransport } from "../http/mod.ts";
 import { log } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
 import { type Challenge, chooseChallenge, digestAuthorization, parseChallenges } from "./auth.ts";
-import type { PhoneReply, PhoneTransport } from "./http.ts";
 import {
   commandSteps,
   type NotificationName,

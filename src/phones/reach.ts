@@ -10,7 +10,7 @@
 import type { Clock } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { hostPort } from "../net.ts";
-import type { PhoneReply } from "./http.ts";
+import type { PhoneReply } from "../http/mod.ts";
 
 /** What is known about reaching a phone. */
 export type Reachability = "unknown" | "reachable" | "unreachable";

@@ -27,7 +27,7 @@ import type { CallCommand, MonitorSetup, Outcome, Settings } from "../contract.t
 import { type Clock, systemClock, type TimerId, within } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import { Serial } from "../serial.ts";
-import { netTransport, type PhoneTransport } from "./http.ts";
+import { netTransport, type PhoneTransport } from "../http/mod.ts";
 import { Phone, type PhoneStatus, type PhoneTarget } from "./phone.ts";
 import { hostPort } from "../net.ts";
 

@@ -1,14 +1,15 @@
 /**
  * Action URLs of a simulated SNOM (docs/snom.md §5, §9.6): which setting fires for which
  * event, `$variable` substitution, and a sender that fires one GET at a time, in event
- * order, with a short timeout, ignoring the reply.
+ * order, with a short timeout, ignoring the reply but for its status.
  *
- * The sender writes the request line itself, so a URL with raw (unencoded) substituted
- * values goes out exactly as a phone that does not encode them would send it (§5.5).
+ * The sender is the server's own phone client (src/http/client.ts), which puts the target on
+ * the request line as it is, so a URL with raw (unencoded) substituted values goes out exactly
+ * as a phone that does not encode them would send it (§5.5).
  */
 
-import net from "node:net";
-import tls from "node:tls";
+import { sleep } from "../clock.ts";
+import { netTransport, type PhoneReply } from "../http/mod.ts";
 import type { SimEventName } from "./calls.ts";
 
 /** The setting that holds each event's URL. Some have no `_url` suffix (§5.1). */
@@ -100,8 +101,8 @@ export class ActionSender {
   readonly #userAgent: string;
   readonly #timeoutMs: () => number;
   readonly #delayMs: () => number;
-  readonly #sockets = new Set<net.Socket>();
-  #timer?: ReturnType<typeof setTimeout>;
+  /** Aborted by {@link close}: ends the wait before a URL and the request in flight. */
+  readonly #closing = new AbortController();
   #running?: Promise<void>;
   #closed = false;
 
@@ -128,65 +129,56 @@ export class ActionSender {
   close(): void {
     this.#closed = true;
     this.#queue.length = 0;
-    clearTimeout(this.#timer);
-    for (const s of this.#sockets) s.destroy();
+    this.#closing.abort();
   }
 
   async #drain() {
     for (let a = this.#queue.shift(); a; a = this.#queue.shift()) {
       const delay = this.#delayMs();
-      if (delay > 0) {
-        await new Promise<void>((resolve) => (this.#timer = setTimeout(resolve, delay)));
-      }
+      if (delay > 0) await sleep(delay, undefined, this.#closing.signal);
       if (this.#closed) break;
       await this.#fire(a);
     }
     this.#running = undefined;
   }
 
-  #fire(action: FiredAction): Promise<void> {
+  async #fire(action: FiredAction): Promise<void> {
     const m = /^(https?):\/\/(\[[^\]]+\]|[^/:?#]+)(?::(\d+))?(.*)$/i.exec(action.url);
     if (!m) {
       action.error = "not an http(s) URL";
-      return Promise.resolve();
+      return;
     }
     const https = m[1].toLowerCase() === "https";
     const host = m[2].startsWith("[") ? m[2].slice(1, -1) : m[2];
     const port = m[3] ? Number(m[3]) : https ? 443 : 80;
     const rest = m[4];
     const target = rest === "" ? "/" : rest.startsWith("/") ? rest : `/${rest}`;
-    return new Promise((resolve) => {
-      const socket = https
-        ? tls.connect({ host, port, rejectUnauthorized: false })
-        : net.connect({ host, port });
-      this.#sockets.add(socket);
-      let head = "";
-      let finished = false;
-      const done = (result: { status?: number; error?: string }) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        this.#sockets.delete(socket);
-        socket.destroy();
-        if (result.status !== undefined) action.status = result.status;
-        if (result.error !== undefined) action.error = result.error;
-        resolve();
-      };
-      const timer = setTimeout(() => done({ error: "timeout" }), this.#timeoutMs());
-      socket.once(https ? "secureConnect" : "connect", () => {
-        socket.write(
-          `GET ${target} HTTP/1.1\r\nHost: ${m[2]}${m[3] ? `:${m[3]}` : ""}\r\n` +
-            `User-Agent: ${this.#userAgent}\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
-        );
-      });
-      socket.on("data", (chunk: Uint8Array) => {
-        head += new TextDecoder("latin1").decode(chunk);
-        const status = /^HTTP\/\d\.\d (\d{3})/.exec(head);
-        if (status) done({ status: Number(status[1]) });
-        else if (head.length > 8192) done({ error: "not an HTTP reply" });
-      });
-      socket.on("error", (e) => done({ error: e.message }));
-      socket.on("close", () => done({ error: "closed without a reply" }));
+    const reply = await netTransport.exchange({
+      protocol: https ? "HTTPS" : "HTTP",
+      host,
+      port,
+      method: "GET",
+      target,
+      headers: [["User-Agent", this.#userAgent], ["Accept", "*/*"], ["Connection", "close"]],
+      body: "",
+      timeoutMs: this.#timeoutMs(),
+      signal: this.#closing.signal,
     });
+    if (reply.kind === "response") action.status = reply.status;
+    else action.error = noStatus(reply);
+  }
+}
+
+/** What became of an action URL that got no status back. */
+function noStatus(reply: Exclude<PhoneReply, { kind: "response" }>): string {
+  switch (reply.kind) {
+    case "closed":
+      return "closed without a reply";
+    case "timeout":
+      return "timeout";
+    case "malformed":
+      return "not an HTTP reply";
+    case "unreachable":
+      return reply.message;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * A small HTTP/1.1 server on `node:net`/`node:tls`, written out by hand so a simulated phone
- * can do what real phones do and ordinary servers cannot: close a connection without any
- * reply, reset it, answer slowly, and log the request target exactly as it arrived.
+ * A small HTTP/1.1 server on `node:net`/`node:tls`, its connections handled by hand so a
+ * simulated phone can do what real phones do and ordinary servers cannot: close a connection
+ * without any reply, reset it, answer slowly, and log the request target exactly as it
+ * arrived. Requests are read with the server's own codec and replies written with its one
+ * serialiser (src/http/), so the simulated phone and the server speak the same HTTP/1.1.
  *
  * Per connection: read a request head (and a Content-Length body), hand it to the handler,
  * write the reply, then read the next request unless either side asked to close.
@@ -10,7 +12,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { concat } from "../bytes.ts";
-import { findHeadEnd, MAX_HEAD, parseRequestHead, statusText } from "../http/mod.ts";
+import { findHeadEnd, MAX_HEAD, parseRequestHead, responseHead } from "../http/mod.ts";
 
 /** One request as it arrived. Header names are lower-cased. */
 export interface RawRequest {
@@ -105,7 +107,7 @@ export class RawHttpServer {
       const request = takeRequest(buffer, socket.remoteAddress ?? "");
       if (request === "incomplete") return;
       if (request === "bad") {
-        socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        socket.end(responseHead(400, [["Content-Length", "0"], ["Connection", "close"]]));
         return;
       }
       busy = true;
@@ -144,13 +146,12 @@ function replyBytes(
   keepAlive: boolean,
 ): Uint8Array {
   const body = new TextEncoder().encode(reply.body ?? "");
-  const lines = [
-    `HTTP/1.1 ${reply.status} ${statusText(reply.status)}`,
-    ...(reply.headers ?? []).map(([n, v]) => `${n}: ${v}`),
-    `Content-Length: ${body.length}`,
-    `Connection: ${keepAlive ? "keep-alive" : "close"}`,
-  ];
-  return concat([new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"), body]);
+  const head = responseHead(reply.status, [
+    ...(reply.headers ?? []),
+    ["Content-Length", `${body.length}`],
+    ["Connection", keepAlive ? "keep-alive" : "close"],
+  ]);
+  return concat([head, body]);
 }
 
 /**

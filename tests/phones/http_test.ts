@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import net from "node:net";
-import tls from "node:tls";
-import { ResponseReader } from "../../src/http/mod.ts";
-import { netTransport, type PhoneRequest, requestBytes } from "../../src/phones/mod.ts";
+import {
+  netTransport,
+  type PhoneRequest,
+  requestBytes,
+  ResponseReader,
+} from "../../src/http/mod.ts";
+import { rawPhone as rawServer } from "../fakes/raw_phone.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -89,43 +92,6 @@ Deno.test("a request goes out with the exact target, Host with port, and Content
   assert.match(post, /^POST \/command.htm\?number=%2A21%23 HTTP\/1.1\r\nHost: \[::1\]:8080\r\n/);
   assert.match(post, /Content-Length: 3\r\n\r\na=1$/);
 });
-
-/** A raw server that does `behave` with each connection once the request head is in. */
-async function rawServer(
-  behave: (socket: net.Socket, head: string) => void,
-  secure = false,
-): Promise<{ port: number; heads: string[]; close: () => Promise<void> }> {
-  const heads: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const onSocket = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let head = "";
-    socket.on("data", (d: Uint8Array) => {
-      head += new TextDecoder().decode(d);
-      if (head.includes("\r\n\r\n")) {
-        heads.push(head);
-        behave(socket, head);
-      }
-    });
-  };
-  const server = secure
-    ? tls.createServer({
-      cert: await Deno.readTextFile(new URL("../fixtures/phones/sim-cert.pem", import.meta.url)),
-      key: await Deno.readTextFile(new URL("../fixtures/phones/sim-key.pem", import.meta.url)),
-    }, onSocket)
-    : net.createServer(onSocket);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    heads,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 function get(port: number, timeoutMs = 2000, protocol: "HTTP" | "HTTPS" = "HTTP"): PhoneRequest {
   return {
