@@ -116,6 +116,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/config/parse_test.ts", "tests/phones/registry_test.ts"],
   },
   {
+    name: "closed-is-a-reply",
+    rule: "a phone that closes without a byte of reply took the request (a dial that worked)",
+    file: "src/http/client.ts",
+    find: 'if (!reader.received) return finish({ kind: "closed" });',
+    replace: 'if (!reader.received) return finish({ kind: "unreachable", message: "x" });',
+    tests: ["tests/http/client_test.ts"],
+  },
+  {
+    name: "connections-per-address",
+    rule: "one address cannot take every connection of the status page and callback listener",
+    file: "src/http/_admission.ts",
+    find: ": mine >= perAddress",
+    replace: ": false",
+    tests: ["tests/http/server_test.ts"],
+  },
+  {
     name: "redaction",
     rule: "secrets never reach the log",
     file: "src/log/redact.ts",

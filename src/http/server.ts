@@ -10,8 +10,8 @@
  * all and per address, with a share of the connections kept for preferred addresses (the
  * phones, whose callbacks must never be starved by other clients).
  *
- * Its parts: admission (_admission.ts), reading a request within its limits (_reader.ts,
- * _request.ts), writing the response (_respond.ts), and the accept loop shared with the
+ * Its parts: admission (_admission.ts), one exchange on a connection: the request read within
+ * its limits, the response written (_exchange.ts), and the accept loop shared with the
  * channel listener (src/listen.ts), which survives anything one connection does: such errors
  * are counted and reported, and only closing the front ends the loop; should the loop end any
  * other way, the listener is opened again.
@@ -21,9 +21,15 @@ import { within } from "../clock.ts";
 import { AcceptLoop } from "../listen.ts";
 import { errorText } from "../text.ts";
 import { Admission } from "./_admission.ts";
-import { ConnReader } from "./_reader.ts";
-import { type Incoming, readRequest, type RequestLimits, simpleResponse } from "./_request.ts";
-import { BodyStreams, writeResponse } from "./_respond.ts";
+import {
+  BodyStreams,
+  ConnReader,
+  type Incoming,
+  readRequest,
+  type RequestLimits,
+  simpleResponse,
+  writeResponse,
+} from "./_exchange.ts";
 
 /** What the handler learns about the connection a request came on. */
 export interface ConnInfo {

@@ -49,7 +49,6 @@
 
 import type { NotificationName } from "../config/mod.ts";
 import type { CallEvent, CallEventBody, CallInfo, CallState } from "../contract.ts";
-import { comparableNumber } from "./party.ts";
 
 /** One callback of a phone, already parsed. */
 export interface PhoneReport {
@@ -490,4 +489,13 @@ export class DeviceCalls {
   #emit(body: CallEventBody): void {
     this.#events.push(Object.freeze({ ...body, device: this.device, calls: this.calls() }));
   }
+}
+
+/**
+ * A number reduced for comparison: only digits, `*`, `#`, and a leading `+` written as `00`,
+ * so `+49 30 123` and `004930123` compare equal.
+ */
+export function comparableNumber(number: string): string {
+  const kept = number.replace(/[^0-9*#+]/g, "");
+  return kept.startsWith("+") ? "00" + kept.slice(1).replace(/\+/g, "") : kept.replace(/\+/g, "");
 }

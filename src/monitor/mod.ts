@@ -20,6 +20,7 @@ export {
   type PhonePort,
 } from "./monitor.ts";
 export {
+  comparableNumber,
   DeviceCalls,
   type DeviceCallsOptions,
   type PhoneReport,
@@ -36,7 +37,13 @@ export {
   provisioningLines,
 } from "./callback_url.ts";
 export { type Provisioning, provisioningFor } from "./provisioning.ts";
-export { comparableNumber, parseParty, type Party } from "./party.ts";
-export { decodeLenient, parseQuery } from "./query.ts";
+export {
+  decodeLenient,
+  type Lookup,
+  parseParty,
+  parseQuery,
+  type Party,
+  SourceCheck,
+  systemLookup,
+} from "./_callback_check.ts";
 export { addressKey } from "../config/mod.ts";
-export { type Lookup, SourceCheck, systemLookup } from "./source.ts";

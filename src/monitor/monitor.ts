@@ -56,14 +56,20 @@ import type {
 import { log, redactor, RepeatedWarning } from "../log/mod.ts";
 import { newSecret, sameSecret } from "../secret.ts";
 import { errorText } from "../text.ts";
-import { phoneReport, readCallback, refuse } from "./_callback_check.ts";
+import {
+  type Lookup,
+  phoneReport,
+  readCallback,
+  refuse,
+  SourceCheck,
+  systemLookup,
+} from "./_callback_check.ts";
 import { cloudReport } from "./_cloud.ts";
 import { type Backend, Device, type PendingStart } from "./_device.ts";
 import { type PhonePort, PhoneSetup, type SetupState } from "./_phone_setup.ts";
 import { UNANSWERED_MS } from "./calls.ts";
 import { provisionedSecret } from "./callback_url.ts";
 import { type Provisioning, provisioningFor } from "./provisioning.ts";
-import { type Lookup, SourceCheck, systemLookup } from "./source.ts";
 
 export type { PhonePort } from "./_phone_setup.ts";
 

@@ -201,3 +201,30 @@ Deno.test("one address holds at most its share of connections; preferred address
     await server.close();
   }
 });
+
+Deno.test("one address gets at most maxConnectionsPerAddress connections; the next is closed", async () => {
+  const server = serveHttp1({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("ok"),
+    maxConnections: 16,
+    maxConnectionsPerAddress: 2,
+  });
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.connections, 2, "the third connection from the same address is refused");
+    const refused = await conns[2].read(new Uint8Array(16)).catch(() => null);
+    assert.equal(refused, null, "and closed at once");
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.close();
+  }
+});
