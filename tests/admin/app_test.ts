@@ -281,7 +281,8 @@ Deno.test("live updates send each section once, then only what changed, and ping
   }
 });
 
-Deno.test("a malformed request is logged with the text it sent, braces and all", async () => {
+/** The listener component on a free port of `bindAddress`, with its log lines collected. */
+async function listening(bindAddress: string) {
   const lines: string[] = [];
   const service = new LogService((line) => lines.push(line));
   await service.start("info");
@@ -292,12 +293,14 @@ Deno.test("a malformed request is logged with the text it sent, braces and all",
     health: () => ({ ok: true, reasons: [] }),
   });
   server.apply({
-    config: {
-      ...snapshot!,
-      server: { ...snapshot!.server, bindAddress: "127.0.0.1", httpPort: 0 },
-    },
+    config: { ...snapshot!, server: { ...snapshot!.server, bindAddress, httpPort: 0 } },
     profiles: new Map(),
   });
+  return { lines, service, server };
+}
+
+Deno.test("a malformed request is logged with the text it sent, braces and all", async () => {
+  const { lines, service, server } = await listening("127.0.0.1");
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.address!.port });
     await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\n{x}\r\n\r\n"));
@@ -323,19 +326,7 @@ Deno.test("the log names where the page is in words and a URL a browser opens, n
   assert.equal(listenerWords("::", 8080), listenerWords("0.0.0.0", 8080));
   assert.equal(listenerWords("192.168.1.20", 26536), "http://192.168.1.20:26536/");
   assert.equal(listenerWords("fe80::1", 26536), "http://[fe80::1]:26536/");
-  const lines: string[] = [];
-  const service = new LogService((line) => lines.push(line));
-  await service.start("info");
-  const { snapshot } = parseConfig("", "/tmp/admin-test/phone-companion.cfg");
-  const server = new AdminServer({
-    status: () => ({}),
-    view: () => sampleView(),
-    health: () => ({ ok: true, reasons: [] }),
-  });
-  server.apply({
-    config: { ...snapshot!, server: { ...snapshot!.server, bindAddress: "0.0.0.0", httpPort: 0 } },
-    profiles: new Map(),
-  });
+  const { lines, service, server } = await listening("0.0.0.0");
   const port = server.address!.port;
   await server.close();
   await service.close();

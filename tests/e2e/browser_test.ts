@@ -43,6 +43,16 @@ if (!executablePath && !inCi) {
 
 const SHOTS = join(ROOT, ".tmp");
 
+/** Headless Chromium as the tests drive it. */
+function launch() {
+  return puppeteer.launch({
+    executablePath,
+    headless: true,
+    pipe: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+}
+
 /** Waits until the text of the element with `id` does (or does not) contain `text`. */
 async function waitForText(page: Page, id: string, text: string, present = true) {
   await page.waitForFunction(
@@ -67,12 +77,7 @@ Deno.test({
     await Deno.mkdir(SHOTS, { recursive: true });
     await using pcs = await startServer({ lines: ["demoPhones = 2", "phoneCheckSeconds = 3600"] });
     await pcs.server.phones.checkNow();
-    const browser = await puppeteer.launch({
-      executablePath,
-      headless: true,
-      pipe: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage"],
-    });
+    const browser = await launch();
     try {
       const page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 900 });
@@ -147,12 +152,7 @@ Deno.test({
     await using pcs = await startServer({
       lines: ["demoPhones = 2", "demoYealinkPhones = 102", "phoneCheckSeconds = 3600"],
     });
-    const browser = await puppeteer.launch({
-      executablePath,
-      headless: true,
-      pipe: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage"],
-    });
+    const browser = await launch();
     try {
       const page = await browser.newPage();
       await page.setViewport({ width: 375, height: 800 });
