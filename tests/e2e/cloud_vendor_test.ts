@@ -141,3 +141,34 @@ Deno.test("cloud phones: commands on a monitored extension read its sessions (Li
     await fake.close();
   }
 });
+
+Deno.test("cloud phones: a call taken by voicemail or parked leaves the phone; Tds and screening change nothing", async () => {
+  const fake = await FakeProvider.start();
+  const t = fake.telephony;
+  await using pcs = await cloudServer(fake);
+  try {
+    const a = await pcs.channel("STLI;Version=2");
+    assert.equal(await a.command("MonitorStart 201"), "error_ind SUCCESS MonitorStart");
+    const s1 = t.ring("201", "+15550123");
+    assert.equal((await a.readLines(2))[0], "Delivered 201 newCall 201 +15550123 201");
+    t.setStatus(s1, "201", "VoiceMailScreening");
+    t.setStatus(s1, "201", "VoiceMail");
+    assert.deepEqual(await a.readLines(2), [
+      "ConnectionCleared 201 normalClearing 201",
+      "DeviceInformation 201 0 ()",
+    ]);
+    const s2 = t.ring("201", "+15550124");
+    await a.readLines(2);
+    assert.equal(await a.command("AnswerCall 201"), "error_ind SUCCESS AnswerCall");
+    assert.match(await a.readLine(), /^Established 201 /);
+    t.setStatus(s2, "201", "Tds");
+    t.setStatus(s2, "201", "Parked");
+    assert.deepEqual(await a.readLines(2), [
+      "ConnectionCleared 201 normalClearing 201",
+      "DeviceInformation 201 0 ()",
+    ]);
+  } finally {
+    await pcs.close();
+    await fake.close();
+  }
+});
