@@ -13,7 +13,8 @@ const TRANSFERS = new Set(["BlindTransfer", "AttendedTransfer", "RccTransfer", "
 
 /**
  * The report for one party change, given the state the call has now (if known); undefined
- * for changes that mean nothing on the channel (an inbound Setup, Parked, VoiceMail, …).
+ * for changes that mean nothing on the channel (an inbound Setup, `Tds`, `VoiceMailScreening`).
+ * Every party status RingCentral documents (docs/provider.md §7) is one of the cases.
  */
 export function cloudReport(
   r: CloudPartyReport,
@@ -35,6 +36,12 @@ export function cloudReport(
       break;
     case "Hold":
       notification = "onHold";
+      break;
+    case "Parked":
+    case "VoiceMail":
+    case "FaxReceive":
+      // The call left the extension's phone: parked in an orbit, or taken by voicemail or fax.
+      notification = "onDisconnected";
       break;
     case "Disconnected":
     case "Gone":

@@ -6,8 +6,10 @@
  * account may not use Call Control. Every request goes through the account's shared session
  * and rate-limit gate.
  *
- * The party a command acts on is found from the extension's active calls and their
- * telephony sessions, or from the party states the event subscription reported.
+ * The party a command acts on is found from the telephony sessions the event subscription
+ * named for the extension (each read again, group Light), or, for an extension not watched,
+ * from its active calls (group Heavy, docs/provider.md §13). Every list is read to its last
+ * page.
  */
 
 import { byDeadline, type Clock } from "../clock.ts";
@@ -42,6 +44,15 @@ interface Extension {
   readonly id: string;
   readonly devices: readonly { readonly id: string; readonly online: boolean }[];
 }
+
+/**
+ * The device types whose devices can place and answer calls for the extension. An
+ * extension's device list gives only `HardPhone` devices unless `type` names another, so
+ * each type is asked for (docs/cloud-phones.md §2).
+ */
+const DEVICE_TYPES = ["HardPhone", "SoftPhone"] as const;
+/** Pages read of one list at most. */
+const MAX_PAGES = 50;
 
 /** A party of the extension in a telephony session. */
 export interface Party {
@@ -94,6 +105,43 @@ export function readParty(
   };
 }
 
+/** The extension a raw party (REST or event shape) belongs to; "" for outside parties. */
+function ownerOf(value: unknown): string {
+  const p = record(value);
+  return text(record(p.owner).extensionId) || text(p.extensionId);
+}
+
+/**
+ * The parties of `extensionId` in one session, each with the status the channel should see.
+ * A call between two extensions of the account is special: the caller's party is `Answered`
+ * as soon as the callee's phone starts ringing (docs/cloud-phones.md §4), so while another
+ * extension's inbound party of the same session still rings, the caller's call counts as
+ * ringing at the far end (`Proceeding`), not connected.
+ */
+export function partiesIn(
+  sessionId: string,
+  raw: readonly unknown[],
+  extensionId: string,
+): Party[] {
+  const calleeRings = raw.some((q) => {
+    const r = record(q);
+    const owner = ownerOf(q);
+    return owner !== "" && owner !== extensionId && text(r.direction) === "Inbound" &&
+      /^(Setup|Proceeding)$/.test(text(record(r.status).code));
+  });
+  const out: Party[] = [];
+  for (const value of raw) {
+    const party = readParty(sessionId, value, extensionId);
+    if (!party) continue;
+    out.push(
+      calleeRings && party.direction === "outgoing" && party.status === "Answered"
+        ? { ...party, status: "Proceeding" }
+        : party,
+    );
+  }
+  return out;
+}
+
 /** A party as the monitor gets it. */
 export function toReport(device: string, p: Party): CloudPartyReport {
   return {
@@ -107,12 +155,23 @@ export function toReport(device: string, p: Party): CloudPartyReport {
   };
 }
 
-/** `to` of a call-out or transfer: short digit strings are extension numbers. */
+/** A short digit string is an extension number of the account. */
+function isExtensionNumber(number: string): boolean {
+  return /^\d{1,6}$/.test(number);
+}
+
+/**
+ * `to` of a call-out or transfer: an extension number as such; any other number as a phone
+ * number, which the extension's dialling plan completes when it is not in E.164 form.
+ */
 function target(number: string): Record<string, string> {
-  return /^\d{1,6}$/.test(number) ? { extensionNumber: number } : { phoneNumber: number };
+  return isExtensionNumber(number) ? { extensionNumber: number } : { phoneNumber: number };
 }
 
 const ACTIVE = new Set(["Answered", "Hold"]);
+const ENDED = new Set(["Disconnected", "Gone"]);
+/** Sessions whose last notification `sequence` is kept. */
+const REMEMBERED_SESSIONS = 10_000;
 
 /** The cloud phones of one provider service; see the module comment. */
 export class CloudPhones implements CloudPort {
@@ -120,7 +179,12 @@ export class CloudPhones implements CloudPort {
   readonly #clock: Clock;
   #settings?: Settings;
   #devices = new Set<string>();
-  #directory?: Promise<Map<string, Extension>>;
+  /** Extensions by number, each read when first needed. */
+  #directory = new Map<string, Promise<Extension | undefined>>();
+  /** The telephony sessions the events named per extension id, while they last. */
+  readonly #sessionsOf = new Map<string, Set<string>>();
+  /** The last notification `sequence` per telephony session, to drop stale ones. */
+  readonly #lastSequence = new Map<string, number>();
   /** The account refused Call Control's call-out: MakeCall uses RingOut. */
   #callOutRefused = false;
   readonly #pendingTransfer = new Map<string, number>();
@@ -154,7 +218,7 @@ export class CloudPhones implements CloudPort {
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#devices = new Set(settings.config.cloudPhones.map((p) => p.extension));
-    this.#directory = undefined;
+    this.#directory.clear();
     for (const device of [...this.#watched.keys()]) {
       if (!this.#devices.has(device)) this.unwatch(device);
     }
@@ -166,7 +230,7 @@ export class CloudPhones implements CloudPort {
    * calls are then reconciled (docs/cloud-phones.md §6).
    */
   accountChanged(): void {
-    this.#directory = undefined;
+    this.#directory.clear();
     this.#callOutRefused = false;
     this.#events.restart("the provider settings changed");
   }
@@ -230,15 +294,47 @@ export class CloudPhones implements CloudPort {
       const body = record(event.body);
       const sessionId = text(body.telephonySessionId);
       const parties = Array.isArray(body.parties) ? body.parties : [];
+      if (this.#stale(sessionId, Number(body.sequence))) return;
       for (const [device, extensionId] of this.#watched) {
-        for (const p of parties) {
-          const party = readParty(sessionId, p, extensionId);
-          if (party) this.listener?.report(toReport(device, party));
+        for (const party of partiesIn(sessionId, parties, extensionId)) {
+          this.#remember(extensionId, party);
+          this.listener?.report(toReport(device, party));
         }
       }
     } catch (e) {
       logger().warning("an event from the provider was ignored: {error}", { error: e });
     }
+  }
+
+  /**
+   * Whether a notification is older than one already handled for its session: the platform
+   * may deliver them out of `sequence` order (docs/provider.md §13.3), and each carries the
+   * whole state of its parties, so an older one would undo a newer state.
+   */
+  #stale(sessionId: string, sequence: number): boolean {
+    if (sessionId === "" || !Number.isFinite(sequence)) return false;
+    const last = this.#lastSequence.get(sessionId);
+    if (last !== undefined && sequence <= last) {
+      logger().debug("an out-of-order event of session {sessionId} was dropped", { sessionId });
+      return true;
+    }
+    this.#lastSequence.delete(sessionId);
+    this.#lastSequence.set(sessionId, sequence);
+    if (this.#lastSequence.size > REMEMBERED_SESSIONS) {
+      this.#lastSequence.delete(this.#lastSequence.keys().next().value!);
+    }
+    return false;
+  }
+
+  /** Keeps which sessions an extension has a live party in, for its commands. */
+  #remember(extensionId: string, party: Party): void {
+    let sessions = this.#sessionsOf.get(extensionId);
+    if (ENDED.has(party.status)) {
+      sessions?.delete(party.sessionId);
+      return;
+    }
+    if (!sessions) this.#sessionsOf.set(extensionId, sessions = new Set());
+    sessions.add(party.sessionId);
   }
 
   /**
@@ -273,12 +369,15 @@ export class CloudPhones implements CloudPort {
     account: ProviderAccount,
     watched: ReadonlyMap<string, string>,
   ): Promise<Map<string, Party[]>> {
-    const list = await account.api("GET", `${API}/active-calls?perPage=1000`);
-    if (list.status < 200 || list.status >= 300) throw new ProviderError(list.status, list.reason);
+    const calls = await readList(account, `${API}/active-calls?perPage=1000`);
     const out = new Map<string, Party[]>([...watched.keys()].map((d) => [d, []]));
-    for (const sid of sessionIds(list.body)) {
+    for (const sid of sessionIds(calls)) {
       const raw = await this.#sessionParties(account, sid);
-      for (const [device, extensionId] of watched) out.get(device)?.push(...live(raw, extensionId));
+      for (const [device, extensionId] of watched) {
+        const parties = live(raw, extensionId);
+        for (const p of parties) this.#remember(extensionId, p);
+        out.get(device)?.push(...parties);
+      }
     }
     return out;
   }
@@ -312,7 +411,18 @@ export class CloudPhones implements CloudPort {
             ext,
             (p) => p.direction === "incoming" && p.status === "Proceeding",
             "no ringing call",
-            (p) => this.#action(account, p, "POST", "/answer", { deviceId: this.#online(ext) }),
+            (p) => {
+              // The platform needs the device to answer on.
+              const deviceId = this.#online(ext);
+              if (deviceId === undefined) {
+                return Promise.resolve({
+                  ok: false,
+                  reason: "PhoneUnreachable",
+                  detail: "no online device to answer on",
+                });
+              }
+              return this.#action(account, p, "POST", "/answer", { deviceId });
+            },
           );
         case "HoldCall":
           return await this.#onParty(
@@ -399,7 +509,35 @@ export class CloudPhones implements CloudPort {
         { reason: answer.reason },
       );
     }
+    return await this.#ringOut(account, ext, number);
+  }
+
+  /**
+   * RingOut (docs/cloud-phones.md §3): the platform first rings `from`, the forwarding number
+   * of the extension's online device, then connects it to `to`, which must be a phone number:
+   * RingOut cannot dial an extension number.
+   */
+  async #ringOut(account: ProviderAccount, ext: Extension, number: string): Promise<Outcome> {
+    if (isExtensionNumber(number)) {
+      return {
+        ok: false,
+        reason: "PhoneRefused",
+        detail: "RingOut dials phone numbers only; extension numbers need Call Control",
+      };
+    }
+    const deviceId = this.#online(ext);
+    const numbers = await readList(account, `${API}/extension/${ext.id}/forwarding-number`);
+    const forwarding = numbers.map(record).find((n) => text(record(n.device).id) === deviceId) ??
+      numbers.map(record).find((n) => text(n.id) !== "");
+    if (!forwarding) {
+      return {
+        ok: false,
+        reason: "PhoneRefused",
+        detail: "the extension has no forwarding number for RingOut to ring first",
+      };
+    }
     const answer = await account.api("POST", `${API}/extension/${ext.id}/ring-out`, {
+      from: { forwardingNumberId: text(forwarding.id) },
       to: { phoneNumber: number },
       playPrompt: false,
     });
@@ -442,7 +580,7 @@ export class CloudPhones implements CloudPort {
 
   #refused(answer: { readonly status: number; readonly reason: string }): Failure {
     // A resource the provider does not know may mean the lists are stale.
-    if (answer.status === 404) this.#directory = undefined;
+    if (answer.status === 404) this.#directory.clear();
     return { ok: false, reason: "PhoneRefused", detail: answer.reason };
   }
 
@@ -450,18 +588,31 @@ export class CloudPhones implements CloudPort {
     return ext.devices.find((d) => d.online)?.id;
   }
 
-  /** The extension's parties now, from its active calls and their sessions. */
+  /**
+   * The extension's parties now. A watched extension's sessions are known from its events,
+   * so only they are read (group Light); otherwise its active calls are listed (Heavy).
+   */
   async #parties(account: ProviderAccount, ext: Extension): Promise<Party[]> {
-    return await this.partiesOf(account, ext.id);
+    const watched = this.#events.state === "live" &&
+      [...this.#watched.values()].includes(ext.id);
+    if (!watched) return await this.partiesOf(account, ext.id);
+    const parties: Party[] = [];
+    for (const sid of [...(this.#sessionsOf.get(ext.id) ?? [])]) {
+      const found = live(await this.#sessionParties(account, sid), ext.id);
+      if (found.length === 0) this.#sessionsOf.get(ext.id)?.delete(sid);
+      parties.push(...found);
+    }
+    return parties;
   }
 
   /** Every party of the extension; a {@link ProviderError} when the list was refused. */
   protected async partiesOf(account: ProviderAccount, extensionId: string): Promise<Party[]> {
-    const list = await account.api("GET", `${API}/extension/${extensionId}/active-calls`);
-    if (list.status < 200 || list.status >= 300) throw new ProviderError(list.status, list.reason);
+    const calls = await readList(account, `${API}/extension/${extensionId}/active-calls`);
     const parties: Party[] = [];
-    for (const sid of sessionIds(list.body)) {
-      parties.push(...live(await this.#sessionParties(account, sid), extensionId));
+    for (const sid of sessionIds(calls)) {
+      const found = live(await this.#sessionParties(account, sid), extensionId);
+      for (const p of found) this.#remember(extensionId, p);
+      parties.push(...found);
     }
     return parties;
   }
@@ -480,29 +631,26 @@ export class CloudPhones implements CloudPort {
     return { sid, parties: Array.isArray(list) ? list : [] };
   }
 
-  /** The extension id of a device, from the cached lists; read again once when missing. */
-  protected async resolveId(device: string): Promise<string | Failure> {
-    const account = this.#account();
-    if (!account) return { ok: false, reason: "PhoneUnreachable", detail: "no provider" };
-    const ext = await this.#resolve(account, device);
-    return "id" in ext ? ext.id : ext;
-  }
-
+  /**
+   * The extension of a device number with its devices, read once (docs/cloud-phones.md §2):
+   * the account's extension of that number, then the extension's devices of each type.
+   * A device the cache does not know, or whose extension is gone, is read again once.
+   */
   async #resolve(account: ProviderAccount, device: string): Promise<Extension | Failure> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const fresh = this.#directory === undefined;
-      const directory = this.#directory ??= this.#readDirectory(account);
-      let map: Map<string, Extension>;
+      const cached = this.#directory.get(device);
+      const reading = cached ?? this.#readExtension(account, device);
+      if (!cached) this.#directory.set(device, reading);
+      let ext: Extension | undefined;
       try {
-        map = await directory;
+        ext = await reading;
       } catch (e) {
-        if (this.#directory === directory) this.#directory = undefined;
+        if (this.#directory.get(device) === reading) this.#directory.delete(device);
         throw e;
       }
-      const ext = map.get(device);
       if (ext) return ext;
-      if (fresh) break;
-      this.#directory = undefined;
+      this.#directory.delete(device);
+      if (!cached) break;
     }
     return {
       ok: false,
@@ -511,36 +659,61 @@ export class CloudPhones implements CloudPort {
     };
   }
 
-  async #readDirectory(account: ProviderAccount): Promise<Map<string, Extension>> {
-    const [extensions, devices] = await Promise.all([
-      account.api("GET", `${API}/extension?perPage=1000`),
-      account.api("GET", `${API}/device?perPage=1000`),
-    ]);
-    for (const answer of [extensions, devices]) {
-      if (answer.status < 200 || answer.status >= 300) {
-        throw new ProviderError(answer.status, answer.reason);
+  async #readExtension(account: ProviderAccount, number: string): Promise<Extension | undefined> {
+    const found = await readList(
+      account,
+      `${API}/extension?extensionNumber=${encodeURIComponent(number)}`,
+    );
+    const id = found.map((e) => record(e))
+      .filter((e) => text(e.extensionNumber) === number)
+      .map((e) => text(e.id)).find((id) => id !== "");
+    if (id === undefined) return undefined;
+    const devices: { id: string; online: boolean }[] = [];
+    for (const type of DEVICE_TYPES) {
+      const list = await readList(account, `${API}/extension/${id}/device?type=${type}`);
+      for (const d of list.map(record)) {
+        if (text(d.id) !== "") {
+          devices.push({ id: text(d.id), online: text(d.status) === "Online" });
+        }
       }
     }
-    const byId = new Map<string, { number: string; devices: Extension["devices"][number][] }>();
-    const records = (v: unknown) => {
-      const r = record(v).records;
-      return Array.isArray(r) ? r : [];
-    };
-    for (const e of records(extensions.body)) {
-      const id = text(record(e).id);
-      const number = text(record(e).extensionNumber);
-      if (id !== "" && number !== "") byId.set(id, { number, devices: [] });
+    logger().info("cloud phone {number} is extension {id} with {count} device(s)", {
+      number,
+      id,
+      count: devices.length,
+    });
+    return { id, devices };
+  }
+}
+
+/**
+ * Every record of a list, page by page as its `navigation.nextPage` names them (at most
+ * {@link MAX_PAGES}); a next page on another origin is not followed. A refused page is a
+ * {@link ProviderError}.
+ */
+async function readList(account: ProviderAccount, path: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  let next: string | undefined = path;
+  for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
+    const answer = await account.api("GET", next);
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new ProviderError(answer.status, answer.reason);
     }
-    for (const d of records(devices.body)) {
-      const r = record(d);
-      const owner = byId.get(text(record(r.extension).id));
-      const id = text(r.id);
-      if (owner && id !== "") owner.devices.push({ id, online: text(r.status) === "Online" });
-    }
-    const map = new Map<string, Extension>();
-    for (const [id, e] of byId) map.set(e.number, { id, devices: e.devices });
-    logger().info("the provider account lists {count} extension(s)", { count: map.size });
-    return map;
+    const body = record(answer.body);
+    if (Array.isArray(body.records)) out.push(...body.records);
+    next = samePath(account.origin, text(record(record(body.navigation).nextPage).uri));
+  }
+  return out;
+}
+
+/** The path and query of a URI on `origin`; undefined for none or another origin. */
+function samePath(origin: string, uri: string): string | undefined {
+  if (uri === "") return undefined;
+  try {
+    const url = new URL(uri, origin);
+    return url.origin === new URL(origin).origin ? url.pathname + url.search : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -549,19 +722,13 @@ function live(
   session: { readonly sid: string; readonly parties: readonly unknown[] },
   extensionId: string,
 ): Party[] {
-  const out: Party[] = [];
-  for (const p of session.parties) {
-    const party = readParty(session.sid, p, extensionId);
-    if (party && party.status !== "Disconnected" && party.status !== "Gone") out.push(party);
-  }
-  return out;
+  return partiesIn(session.sid, session.parties, extensionId).filter((p) => !ENDED.has(p.status));
 }
 
-/** The telephony session ids of an active-calls list, each once. */
-function sessionIds(body: unknown): Set<string> {
+/** The telephony session ids of active-call records, each once. */
+function sessionIds(records: readonly unknown[]): Set<string> {
   const sessions = new Set<string>();
-  const records = record(body).records;
-  for (const r of Array.isArray(records) ? records : []) {
+  for (const r of records) {
     const sid = text(record(r).telephonySessionId);
     if (sid !== "") sessions.add(sid);
   }

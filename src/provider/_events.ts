@@ -367,14 +367,16 @@ export class EventSubscription {
               type: "ClientRequest",
               messageId,
               method: "POST",
-              path: "/restapi/v1.0/subscription/",
+              path: "/restapi/v1.0/subscription",
             },
             {
               eventFilters: this.#deps.eventFilters,
               deliveryMode: { transportType: "WebSocket" },
             },
           ]));
-        } else if (type === "ClientResponse" && text(head.messageId) === messageId) {
+        } else if (type === "ClientRequest" && text(head.messageId) === messageId) {
+          // The gateway answers a request over the socket with a frame of the request's own
+          // type and messageId, carrying the HTTP status (docs/provider.md §8.2).
           const status = Number(head.status);
           if (status >= 200 && status < 300) live(false);
           else {

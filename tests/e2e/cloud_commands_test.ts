@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { loadSettings } from "../../src/server/mod.ts";
-import { FakeProvider } from "../fakes/fake_provider.ts";
+import { ALL_PERMISSIONS, FakeProvider } from "../fakes/fake_provider.ts";
 import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer, type TestServer } from "./_server.ts";
 
@@ -55,8 +55,16 @@ Deno.test("cloud phones: MakeCall calls out from the extension's online device; 
       { from: { deviceId: "80201" }, to: { phoneNumber: "+49301234" } },
       { from: { deviceId: "80202" }, to: { extensionNumber: "203" } },
     ]);
-    assert.equal(fake.requestsTo("/restapi/v1.0/account/~/extension").length, 1, "cached");
-    assert.equal(fake.requestsTo("/restapi/v1.0/account/~/device").length, 1, "cached");
+    // Each extension is looked up by its number once, and its devices of each type once.
+    assert.deepEqual(
+      fake.requestsTo("/restapi/v1.0/account/~/extension").map((r) => r.search),
+      ["?extensionNumber=201", "?extensionNumber=202"],
+    );
+    assert.deepEqual(
+      fake.requestsTo("/restapi/v1.0/account/~/extension/62001/device").map((r) => r.search),
+      ["?type=HardPhone", "?type=SoftPhone"],
+      "cached; the softphone is found although the list defaults to desk phones",
+    );
     assert.equal(fake.tokenRequests().length, 1, "one shared session");
     // An extension the account does not have.
     await pcs.reconfigure([
@@ -67,8 +75,8 @@ Deno.test("cloud phones: MakeCall calls out from the extension's online device; 
     assert.equal(await a.command("MakeCall 209 123"), "error_ind ERROR MakeCall UnknownDevice");
     assert.equal(
       fake.requestsTo("/restapi/v1.0/account/~/extension").length,
-      2,
-      "read again after the reload",
+      3,
+      "looked up after the reload",
     );
     // An offline device cannot call out.
     fake.telephony.extensions[0] = { ...fake.telephony.extensions[0], devices: [] };
@@ -152,17 +160,27 @@ Deno.test("cloud phones: answer, hold, retrieve, both transfers and clear act on
 });
 
 Deno.test("cloud phones: without CallControl MakeCall uses RingOut, said once; a silent provider times out", async () => {
-  const fake = await FakeProvider.start();
-  fake.telephony.callControl = "refused";
+  // An app without the CallControl permission.
+  const fake = await FakeProvider.start({
+    scope: ALL_PERMISSIONS.filter((p) => p !== "CallControl"),
+  });
   await using pcs = await cloudServer(fake, ["phoneTimeoutSeconds = 1"]);
   try {
     const a = await pcs.channel();
     assert.equal(await a.command("MakeCall 201 +15550100"), "error_ind SUCCESS MakeCall");
     assert.equal(await a.command("MakeCall 201 +15550101"), "error_ind SUCCESS MakeCall");
+    // RingOut rings the device's forwarding number first, then the number dialled.
     assert.deepEqual(fake.telephony.ringOuts, [
-      { extensionId: "62001", to: "+15550100" },
-      { extensionId: "62001", to: "+15550101" },
+      { extensionId: "62001", from: { forwardingNumberId: "fw-80201" }, to: "+15550100" },
+      { extensionId: "62001", from: { forwardingNumberId: "fw-80201" }, to: "+15550101" },
     ]);
+    // RingOut's `to` is a phone number; an extension number is refused before it is sent.
+    assert.equal(await a.command("MakeCall 201 202"), "error_ind ERROR MakeCall PhoneRefused");
+    assert.equal(
+      fake.requestsTo("/restapi/v1.0/account/~/extension/62001/ring-out").length,
+      2,
+      "not sent",
+    );
     assert.equal(fake.requestsTo("/restapi/v1.0/account/~/telephony/call-out").length, 1);
     assert.equal(pcs.logLines.filter((l) => l.includes("uses RingOut")).length, 1);
 

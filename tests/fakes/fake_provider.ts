@@ -8,14 +8,24 @@
  *   penalty window restarts it (the "429 trap"), with `inPenalty` marked on such requests;
  * - scripted answers (`failNext`: 5xx, 429 with or without group headers, anything), held
  *   answers (`hold`: slow until released) and delayed answers (`delay`, real milliseconds);
- * - a few resources: `GET /restapi`, `GET /restapi/v1.0/account/~/extension/~`, RingOut
- *   (`POST …/ring-out`, `GET`/`DELETE …/ring-out/{id}`), and for custom providers `/echo/*`
- *   (reflects the request), `/text` (text/plain) and `/big?bytes=N&type=json|text`;
+ * - under `/restapi` only the operations RingCentral documents for what the server calls
+ *   (tests/fakes/ringcentral_operations.ts): anything else is `404 CMN-120 Invalid URI`, a
+ *   missing required field `400 CMN-101`, an operation whose app permission the token's scope
+ *   lacks `403 CMN-401`; each counts in its documented rate group (docs/provider.md §13);
+ * - for custom providers `/echo/*` (reflects the request), `/text` (text/plain) and
+ *   `/big?bytes=N&type=json|text`;
  * - telephony (`telephony`, tests/fakes/fake_telephony.ts): extension and device lists,
  *   call-out, RingOut per extension, active calls, sessions and party actions.
  */
 
 import { type FakeSession, FakeTelephony } from "./fake_telephony.ts";
+import {
+  bodyFault,
+  EVENT_FILTERS,
+  type Operation,
+  operationOf,
+  OPERATIONS,
+} from "./ringcentral_operations.ts";
 
 /** A group's limit: requests per window, and the penalty after exceeding it. */
 export interface GroupLimit {
@@ -42,7 +52,17 @@ export interface FakeProviderOptions {
   readonly refreshTokenSeconds?: number;
   /** Per group; missing groups use RingCentral's defaults (docs/provider.md §4). */
   readonly groups?: Readonly<Record<string, GroupLimit>>;
+  /** The app permissions of issued tokens. Default: every permission the fixture names. */
+  readonly scope?: readonly string[];
 }
+
+/** Every app permission the documented operations and event filters need. */
+export const ALL_PERMISSIONS: readonly string[] = [
+  ...new Set([
+    ...EVENT_FILTERS.map((f) => f.appPermission),
+    ...OPERATIONS.flatMap((o) => o.appPermission ? [o.appPermission] : []),
+  ]),
+];
 
 /** One request as the fake received it. */
 export interface RecordedRequest {
@@ -57,6 +77,8 @@ export interface RecordedRequest {
   readonly body: string;
   /** The rate-limit group the fake counted it in, if any. */
   readonly group?: string;
+  /** The documented operation it matched (tests/fixtures/ringcentral/operations.json). */
+  readonly operation?: string;
   /** It arrived while its group (or every group) was in a 429 penalty. */
   readonly inPenalty: boolean;
   /** The status the fake answered (undefined while held). */
@@ -78,6 +100,7 @@ interface Session {
   refreshExpiresAt: number;
   refreshUsed: boolean;
   ended: boolean;
+  readonly scope: readonly string[];
 }
 
 /** A WebSocket session of the fake gateway. */
@@ -137,6 +160,18 @@ function rcError(
   );
 }
 
+/** RingCentral's words for a token without the permission an operation needs. */
+function missing(permission: string): string {
+  return `In order to call this API endpoint, application needs to have [${permission}] permission`;
+}
+
+/** A subscribed filter against a documented one: `{accountId}` is `~` or digits. */
+function filterMatches(documented: string, filter: string): boolean {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const [before, after = ""] = documented.split("{accountId}");
+  return new RegExp(`^${escape(before)}(~|\\d+)${escape(after)}$`).test(filter);
+}
+
 function random(): string {
   return crypto.randomUUID().replaceAll("-", "");
 }
@@ -159,7 +194,6 @@ export class FakeProvider {
   readonly #delays = new Map<string, number>();
   readonly #releases = new Set<() => void>();
   readonly #listeners = new Set<() => void>();
-  #ringOuts = 0;
   /** The account's extensions, devices and calls (docs/cloud-phones.md). */
   readonly telephony = new FakeTelephony();
 
@@ -175,6 +209,7 @@ export class FakeProvider {
       accessTokenSeconds: options.accessTokenSeconds ?? 3600,
       refreshTokenSeconds: options.refreshTokenSeconds ?? 604800,
       groups: { ...RINGCENTRAL_GROUPS, ...options.groups },
+      scope: options.scope ?? ALL_PERMISSIONS,
     };
     const serveOptions = {
       hostname: "127.0.0.1",
@@ -186,6 +221,7 @@ export class FakeProvider {
     this.port = this.#server.addr.port;
     this.telephony.onChange = (session) => this.#publish(session);
     this.url = `${options.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
+    this.telephony.origin = this.url;
   }
 
   /** Starts a fake on 127.0.0.1 with a free port. */
@@ -399,26 +435,16 @@ export class FakeProvider {
         return;
       }
       const [head, body] = Array.isArray(msg) ? msg : [];
-      if (
-        head?.type === "ClientRequest" && head.method === "POST" &&
-        /^\/restapi\/v1\.0\/subscription\/?$/.test(head.path)
-      ) {
-        const filters = Array.isArray(body?.eventFilters) ? body.eventFilters : [];
-        const ok = body?.deliveryMode?.transportType === "WebSocket" && filters.length > 0;
-        s.filters = ok ? filters : undefined;
-        s.buffer = [];
-        this.#send(
-          s,
-          { type: "ClientResponse", messageId: head.messageId, status: ok ? 200 : 400 },
-          ok
-            ? {
-              id: random(),
-              status: "Active",
-              eventFilters: filters,
-              deliveryMode: { transportType: "WebSocket" },
-            }
-            : { errorCode: "SUB-406", message: "Invalid subscription request" },
-        );
+      if (head?.type === "ClientRequest") {
+        // REST over the WebSocket: the reply is a frame of the same type and messageId with
+        // the status and headers (docs/provider.md §8.2).
+        const [status, reply] = this.#wsRequest(s, head, body);
+        this.#send(s, {
+          type: "ClientRequest",
+          messageId: head.messageId,
+          status,
+          headers: { "Content-Type": "application/json;charset=UTF-8" },
+        }, reply);
         this.#notify();
       } else if (head?.type === "Heartbeat") {
         this.heartbeats++;
@@ -427,6 +453,39 @@ export class FakeProvider {
       }
     };
     return response;
+  }
+
+  /** One REST request over the gateway: only the documented subscription is served. */
+  #wsRequest(s: WsSession, head: Record<string, unknown>, body: unknown): [number, unknown] {
+    const error = (status: number, errorCode: string, message: string): [number, unknown] => [
+      status,
+      { errorCode, message, errors: [{ errorCode, message }] },
+    ];
+    const found = operationOf(String(head.method ?? ""), String(head.path ?? ""));
+    if (found?.op.name !== "createSubscription") return error(404, "CMN-120", "Invalid URI");
+    const fault = bodyFault(found.op, body);
+    if (fault) return error(400, "CMN-101", `Parameter [${fault}] value is invalid`);
+    const request = body as { eventFilters: unknown; deliveryMode: { transportType?: unknown } };
+    const filters = Array.isArray(request.eventFilters) ? request.eventFilters.map(String) : [];
+    if (request.deliveryMode?.transportType !== "WebSocket" || filters.length === 0) {
+      return error(400, "SUB-406", "Invalid subscription request");
+    }
+    const scope = this.#sessions.find((o) => o.id === s.oauth)?.scope ?? [];
+    for (const filter of filters) {
+      const wanted = EVENT_FILTERS.find((f) => filterMatches(f.filter, filter));
+      if (!wanted) return error(400, "SUB-406", `Event filter ${filter} is not supported`);
+      if (!scope.includes(wanted.appPermission)) {
+        return error(403, "CMN-401", missing(wanted.appPermission));
+      }
+    }
+    s.filters = filters;
+    s.buffer = [];
+    return [200, {
+      id: random(),
+      status: "Active",
+      eventFilters: filters,
+      deliveryMode: { transportType: "WebSocket" },
+    }];
   }
 
   /** The gateway answers no heartbeat and sends nothing (a half-open connection). */
@@ -490,6 +549,32 @@ export class FakeProvider {
       ownerId: "1",
       body,
     };
+    if (this.#heldEvents) {
+      this.#heldEvents.push(event);
+      return;
+    }
+    this.#deliver(event);
+  }
+
+  /** Notifications held back by {@link holdNotifications}. */
+  #heldEvents?: unknown[];
+
+  /** Notifications are kept back until {@link releaseNotifications}. */
+  holdNotifications(): void {
+    this.#heldEvents ??= [];
+  }
+
+  /**
+   * Sends the notifications kept back, newest first: the platform does not promise to deliver
+   * them in `sequence` order (docs/provider.md §13.3).
+   */
+  releaseNotifications(): void {
+    const events = this.#heldEvents ?? [];
+    this.#heldEvents = undefined;
+    for (const event of events.reverse()) this.#deliver(event);
+  }
+
+  #deliver(event: unknown): void {
     for (const s of this.#wsSessions.values()) {
       if (s.filters === undefined) continue;
       const text = this.#send(s, { type: "ServerNotification", messageId: random() }, event);
@@ -512,6 +597,7 @@ export class FakeProvider {
       headers: req.headers,
       body: await req.text(),
       inPenalty: false,
+      operation: operationOf(req.method, url.pathname)?.op.name,
     };
     this.requests.push(record);
     this.#notify();
@@ -602,40 +688,14 @@ export class FakeProvider {
     return new Response(status === 204 || status === 304 ? null : body, { status, headers });
   }
 
+  /** The documented rate group of a request; none for unknown paths and `NoThrottling`. */
   #groupOf(method: string, path: string): string | undefined {
-    if (path.startsWith("/restapi/oauth/")) return "Auth";
-    if (path === "/restapi/v1.0/account/~/extension/~") return "Light";
-    if (path === "/restapi/v1.0/account/~/extension/~/ring-out") return "Heavy";
-    if (path.startsWith("/restapi/v1.0/account/~/extension/~/ring-out/")) {
-      return method === "GET" ? "Light" : "Heavy";
-    }
-    return this.telephony.groupOf(method, path);
+    const group = operationOf(method, path)?.op.rateGroup;
+    return group === undefined || group === "NoThrottling" ? undefined : group;
   }
 
-  #route(record: RecordedRequest, url: URL): Response {
+  #route(record: Mutable<RecordedRequest>, url: URL): Response {
     const path = url.pathname;
-    if (path === "/restapi/oauth/token" && record.method === "POST") return this.#token(record);
-    if (path === "/restapi/oauth/revoke" && record.method === "POST") return this.#revoke(record);
-    if (path === "/restapi/oauth/wstoken" && record.method === "POST") {
-      const refused = this.#checkBearer(record.headers.get("authorization"));
-      if (refused) return refused;
-      const token = random();
-      const bearer = record.headers.get("authorization")?.match(/^Bearer (\S+)$/)?.[1];
-      this.#wsTokens.set(token, this.#sessions.find((s) => s.access === bearer)?.id ?? 0);
-      return json(200, {
-        ws_access_token: token,
-        uri: `${this.url.replace(/^http/, "ws")}/ws`,
-        expires_in: 30,
-      });
-    }
-    if (path === "/restapi" && record.method === "GET") {
-      return json(200, {
-        uri: `${this.url}/restapi`,
-        apiVersions: [{ uri: `${this.url}/restapi/v1.0`, versionString: "1.0.99" }],
-        serverVersion: "fake",
-        serverRevision: "0",
-      });
-    }
     if (path.startsWith("/echo")) return this.#echo(record, url);
     if (path === "/text") return new Response("line one\nline two", { status: 200 });
     if (path === "/big") {
@@ -644,63 +704,62 @@ export class FakeProvider {
         ? json(200, { data: "x".repeat(Math.max(0, bytes - 11)) })
         : new Response("x".repeat(bytes), { headers: { "Content-Type": "text/plain" } });
     }
-    if (path.startsWith("/restapi/v1.0/")) {
-      const refused = this.#checkBearer(record.headers.get("authorization"));
-      if (refused) return refused;
-      return this.#api(record, path);
+    const found = operationOf(record.method, path);
+    if (!found) return rcError(404, "CMN-120", "Invalid URI");
+    switch (found.op.name) {
+      case "token":
+        return this.#token(record);
+      case "revoke":
+        return this.#revoke(record);
+      case "apiVersions":
+        return json(200, {
+          uri: `${this.url}/restapi`,
+          apiVersions: [{ uri: `${this.url}/restapi/v1.0`, versionString: "1.0.99" }],
+          serverVersion: "fake",
+          serverRevision: "0",
+        });
     }
-    return rcError(404, "CMN-102", `Resource for parameter [path] is not found`);
-  }
-
-  #api(record: RecordedRequest, path: string): Response {
-    const base = "/restapi/v1.0/account/~/extension/~";
-    if (path === base && record.method === "GET") {
-      return json(200, {
-        uri: `${this.url}${base}`,
-        id: 101,
-        extensionNumber: "101",
-        name: "Test User",
-        type: "User",
-        status: "Enabled",
-      });
-    }
-    if (path === `${base}/ring-out` && record.method === "POST") {
+    const refused = this.#checkBearer(record.headers.get("authorization")) ??
+      this.#checkScope(record.headers.get("authorization"), found.op);
+    if (refused) return refused;
+    if (found.op.name === "wstoken") return this.#wsToken(record);
+    let body: unknown = undefined;
+    if (record.body !== "") {
       if (!/^application\/json\b/.test(record.headers.get("content-type") ?? "")) {
         return rcError(415, "CMN-415", "Content type is not supported");
       }
-      let body: { to?: { phoneNumber?: unknown } };
       try {
         body = JSON.parse(record.body);
       } catch {
         return rcError(400, "CMN-101", "Request body is not valid JSON");
       }
-      if (typeof body?.to?.phoneNumber !== "string") {
-        return rcError(400, "CMN-101", "Parameter [to.phoneNumber] value is invalid");
-      }
-      const id = ++this.#ringOuts;
-      return json(200, {
-        id,
-        uri: `${this.url}${base}/ring-out/${id}`,
-        status: {
-          callStatus: "InProgress",
-          callerStatus: "InProgress",
-          calleeStatus: "InProgress",
-        },
-      });
     }
-    const ringOut = path.match(/^\/restapi\/v1\.0\/account\/~\/extension\/~\/ring-out\/(\d+)$/);
-    if (ringOut && Number(ringOut[1]) <= this.#ringOuts) {
-      if (record.method === "DELETE") return new Response(null, { status: 204 });
-      if (record.method === "GET") {
-        return json(200, {
-          id: Number(ringOut[1]),
-          status: { callStatus: "Success", callerStatus: "Finished", calleeStatus: "Finished" },
-        });
-      }
-    }
-    const telephony = this.telephony.route(record.method, path, record.body);
-    if (telephony) return telephony;
-    return rcError(404, "CMN-102", `Resource for parameter [path] is not found`);
+    const fault = bodyFault(found.op, body ?? {});
+    if (fault) return rcError(400, "CMN-101", `Parameter [${fault}] value is invalid`);
+    this.telephony.answering(path);
+    const answer = this.telephony.route(found.op.name, found.params, url.searchParams, body);
+    return answer ?? rcError(404, "CMN-120", "Invalid URI");
+  }
+
+  #wsToken(record: RecordedRequest): Response {
+    const token = random();
+    const bearer = record.headers.get("authorization")?.match(/^Bearer (\S+)$/)?.[1];
+    this.#wsTokens.set(token, this.#sessions.find((s) => s.access === bearer)?.id ?? 0);
+    return json(200, {
+      ws_access_token: token,
+      uri: `${this.url.replace(/^http/, "ws")}/ws`,
+      expires_in: 30,
+    });
+  }
+
+  /** The token's scope must hold the operation's app permission (403 `CMN-401`). */
+  #checkScope(authorization: string | null, op: Operation): Response | undefined {
+    if (!op.appPermission) return undefined;
+    const token = authorization?.match(/^Bearer (\S+)$/)?.[1];
+    const scope = this.#sessions.find((s) => s.access === token)?.scope ?? [];
+    return scope.includes(op.appPermission)
+      ? undefined
+      : rcError(403, "CMN-401", missing(op.appPermission));
   }
 
   #checkBearer(authorization: string | null): Response | undefined {
@@ -801,6 +860,7 @@ export class FakeProvider {
       refreshExpiresAt: now + this.#options.refreshTokenSeconds * 1000,
       refreshUsed: false,
       ended: false,
+      scope: this.#options.scope,
     };
     this.#sessions.push(session);
     return json(200, {
@@ -809,7 +869,7 @@ export class FakeProvider {
       expires_in: this.#options.accessTokenSeconds,
       refresh_token: session.refresh,
       refresh_token_expires_in: this.#options.refreshTokenSeconds,
-      scope: "ReadAccounts RingOut",
+      scope: this.#options.scope.join(" "),
       owner_id: "101",
     });
   }

@@ -1,17 +1,32 @@
 /**
- * The telephony part of the fake provider (docs/provider.md §6–§8, docs/cloud-phones.md): the
- * account's extension and device lists, Call Control's call-out and party actions, RingOut,
- * active calls and telephony sessions, with every party change handed to `onChange` (the
- * fake's WebSocket gateway turns it into a notification). Test controls play the other side:
- * an inbound call rings (`ring`), the far end answers (`farAnswer`) or hangs up (`farHangUp`).
+ * The telephony part of the fake provider (docs/provider.md §6–§8, §13, docs/cloud-phones.md):
+ * the account's extensions, their devices and forwarding numbers, Call Control's call-out and
+ * party actions, RingOut, active calls and telephony sessions, in the shapes RingCentral's SDK
+ * definitions give (tests/fixtures/ringcentral/operations.json). It is reached only through a
+ * documented operation, already matched, permission-checked and with its required fields
+ * present. Every party change is handed to `onChange` (the fake's WebSocket gateway turns it
+ * into a notification). Test controls play the other side: an inbound call rings (`ring`), the
+ * far end answers (`farAnswer`) or hangs up (`farHangUp`).
+ *
+ * Lists are paged as RingCentral pages them (`page`, `perPage` default 100, `navigation` with
+ * `nextPage` while there are more). An extension's device list has only `HardPhone` devices
+ * unless `type` names another, as the operation's `type` parameter defaults to `HardPhone`.
  */
+
+/** One device of an extension. */
+export interface FakeDevice {
+  readonly id: string;
+  readonly online: boolean;
+  /** Default `HardPhone`. */
+  readonly type?: "HardPhone" | "SoftPhone" | "WebPhone";
+}
 
 /** One extension of the fake account. */
 export interface FakeExtension {
   readonly id: string;
   readonly extensionNumber: string;
   /** Its devices; `online` false makes call-out impossible. */
-  readonly devices: readonly { readonly id: string; readonly online: boolean }[];
+  readonly devices: readonly FakeDevice[];
 }
 
 /** One party of a fake telephony session, in RingCentral's shape. */
@@ -38,8 +53,6 @@ export interface FakeSession {
   readonly parties: FakeParty[];
 }
 
-const API = "/restapi/v1.0/account/~";
-
 function json(status: number, body: unknown): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
     status,
@@ -51,27 +64,41 @@ function rcError(status: number, code: string, message: string): Response {
   return json(status, { errorCode: code, message, errors: [{ errorCode: code, message }] });
 }
 
+const ENDED = /^(Disconnected|Gone)$/;
+/** RingCentral's default page size (the `perPage` parameters of the list operations). */
+const PER_PAGE = 100;
+
+/** A record of an object body; `{}` for anything else. */
+function fields(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" ? value as Record<string, unknown> : {};
+}
+
 /** The fake's telephony; see the module comment. */
 export class FakeTelephony {
   readonly extensions: FakeExtension[] = [
-    { id: "62001", extensionNumber: "201", devices: [{ id: "80201", online: true }] },
+    {
+      id: "62001",
+      extensionNumber: "201",
+      devices: [{ id: "80201", online: true, type: "SoftPhone" }],
+    },
     { id: "62002", extensionNumber: "202", devices: [{ id: "80202", online: true }] },
   ];
   readonly sessions = new Map<string, FakeSession>();
-  /** "refused": call-out answers 403 CMN-401, as for an app without CallControl. */
-  callControl: "allowed" | "refused" = "allowed";
   /**
-   * Told of every call-out the fake accepted, with the session and its target, after the
-   * session's first notification: a test can play the called side (a simulated SNOM phone).
+   * Told of every call-out the fake accepted to a number outside the account, with the
+   * session and its target, after the session's first notification: a test can play the
+   * called side (a simulated SNOM phone).
    */
   onCallOut: (sessionId: string, to: { phoneNumber?: string; extensionNumber?: string }) => void =
     () => {};
   /** Told of every party change of a session, in order. */
   onChange: (session: FakeSession) => void = () => {};
+  /** The origin list URIs name (`navigation`), set by the fake provider. */
+  origin = "http://127.0.0.1";
   #next = 1000;
   /** Reads of an active-calls list (an extension's or the account's). */
   activeCallReads = 0;
-  readonly ringOuts: { extensionId: string; to: string }[] = [];
+  readonly ringOuts: { extensionId: string; from: unknown; to: string }[] = [];
 
   /** A session by id, or throws. */
   session(id: string): FakeSession {
@@ -117,7 +144,7 @@ export class FakeTelephony {
     return id;
   }
 
-  /** The far end of an outbound call answered. */
+  /** The far end of an outbound call answered (an extension of the account picks up too). */
   farAnswer(sessionId: string): void {
     const s = this.session(sessionId);
     for (const p of s.parties) {
@@ -141,151 +168,229 @@ export class FakeTelephony {
     this.onChange(this.session(sessionId));
   }
 
-  /** The group of a telephony route, as RingCentral documents it (docs/provider.md §4). */
-  groupOf(method: string, path: string): string | undefined {
-    if (path === `${API}/telephony/call-out`) return "Heavy";
-    if (/^\/restapi\/v1\.0\/account\/~\/extension\/\d+\/ring-out$/.test(path)) return "Heavy";
-    if (path.startsWith(`${API}/telephony/sessions/`)) return "Light";
-    if (/\/active-calls$/.test(path)) return "Heavy";
-    if (path === `${API}/extension` || path === `${API}/device`) {
-      return method === "GET" ? "Medium" : undefined;
+  /**
+   * Answers one documented operation (by its name in the fixture), or undefined when the
+   * fake has no such resource.
+   */
+  route(
+    operation: string,
+    params: Readonly<Record<string, string>>,
+    query: URLSearchParams,
+    body: unknown,
+  ): Response | undefined {
+    const b = fields(body);
+    switch (operation) {
+      case "listExtensions": {
+        const number = query.get("extensionNumber");
+        const records = this.extensions
+          .filter((e) => number === null || e.extensionNumber === number)
+          .map((e) => ({
+            id: Number(e.id),
+            extensionNumber: e.extensionNumber,
+            type: "User",
+            status: "Enabled",
+          }));
+        return this.#page(query, records);
+      }
+      case "readExtension": {
+        if (params.extensionId === "~") {
+          return json(200, {
+            uri: `${this.origin}/restapi/v1.0/account/~/extension/~`,
+            id: 101,
+            extensionNumber: "101",
+            name: "Test User",
+            type: "User",
+            status: "Enabled",
+          });
+        }
+        const e = this.extensions.find((e) => e.id === params.extensionId);
+        return e ? json(200, { id: Number(e.id), extensionNumber: e.extensionNumber }) : undefined;
+      }
+      case "listExtensionDevices": {
+        const e = this.extensions.find((e) => e.id === params.extensionId);
+        if (!e) return undefined;
+        const type = query.get("type") ?? "HardPhone";
+        const records = e.devices.filter((d) => (d.type ?? "HardPhone") === type).map((d) => ({
+          id: d.id,
+          type: d.type ?? "HardPhone",
+          status: d.online ? "Online" : "Offline",
+          extension: { id: Number(e.id), extensionNumber: e.extensionNumber },
+        }));
+        return this.#page(query, records);
+      }
+      case "listForwardingNumbers": {
+        const e = this.extensions.find((e) => e.id === params.extensionId);
+        if (!e) return undefined;
+        const records = e.devices.map((d) => ({
+          id: `fw-${d.id}`,
+          phoneNumber: `+1555${d.id}`,
+          label: d.type ?? "HardPhone",
+          type: "PhoneLine",
+          features: ["CallFlip", "CallForwarding"],
+          device: { id: d.id },
+        }));
+        return this.#page(query, records);
+      }
+      case "createRingOut":
+        return this.#ringOut(params.extensionId, b);
+      case "readRingOut":
+      case "deleteRingOut": {
+        if (Number(params.ringoutId) > this.ringOuts.length || !/^\d+$/.test(params.ringoutId)) {
+          return undefined;
+        }
+        if (operation === "deleteRingOut") return new Response(null, { status: 204 });
+        return json(200, {
+          id: Number(params.ringoutId),
+          status: { callStatus: "Success", callerStatus: "Finished", calleeStatus: "Finished" },
+        });
+      }
+      case "listAccountActiveCalls":
+      case "listExtensionActiveCalls": {
+        this.activeCallReads++;
+        const only = params.extensionId;
+        const records = [...this.sessions.values()]
+          .filter((s) =>
+            s.parties.some((p) =>
+              p.extensionId !== undefined && (only === undefined || p.extensionId === only) &&
+              !ENDED.test(p.status.code)
+            )
+          )
+          .map((s) => ({ id: `log-${s.id}`, telephonySessionId: s.id, result: "In Progress" }));
+        return this.#page(query, records);
+      }
+      case "createCallOut":
+        return this.#callOut(b);
+      case "readCallSession": {
+        const s = this.sessions.get(params.telephonySessionId);
+        return s ? json(200, this.#sessionJson(s)) : rcError(404, "CMN-102", "Session not found");
+      }
+      case "deleteCallParty":
+        return this.#partyAction(params, undefined, b);
+      case "answerCallParty":
+        return this.#partyAction(params, "answer", b);
+      case "holdCallParty":
+        return this.#partyAction(params, "hold", b);
+      case "unholdCallParty":
+        return this.#partyAction(params, "unhold", b);
+      case "rejectParty":
+        return this.#partyAction(params, "reject", b);
+      case "transferCallParty":
+        return this.#partyAction(params, "transfer", b);
+      default:
+        return undefined;
     }
-    return undefined;
   }
 
-  /** Answers a telephony request, or undefined when the path is not one of these. */
-  route(method: string, path: string, body: string): Response | undefined {
-    if (method === "GET" && path === `${API}/extension`) {
-      return json(200, {
-        records: this.extensions.map((e) => ({
-          id: Number(e.id),
-          extensionNumber: e.extensionNumber,
-          type: "User",
-          status: "Enabled",
-        })),
-        paging: { page: 1, perPage: 1000 },
-      });
+  /** One page of a list, with RingCentral's `paging` and `navigation`. */
+  #page(query: URLSearchParams, records: readonly unknown[]): Response {
+    const perPage = Math.max(1, Math.min(1000, Number(query.get("perPage") ?? PER_PAGE) || 1));
+    const page = Math.max(1, Number(query.get("page") ?? "1") || 1);
+    const slice = records.slice((page - 1) * perPage, page * perPage);
+    const navigation: Record<string, unknown> = {};
+    if (page * perPage < records.length) {
+      const next = new URLSearchParams(query);
+      next.set("page", String(page + 1));
+      next.set("perPage", String(perPage));
+      navigation.nextPage = { uri: `${this.origin}${this.#path}?${next}` };
     }
-    if (method === "GET" && path === `${API}/device`) {
-      return json(200, {
-        records: this.extensions.flatMap((e) =>
-          e.devices.map((d) => ({
-            id: d.id,
-            type: "SoftPhone",
-            status: d.online ? "Online" : "Offline",
-            extension: { id: Number(e.id), extensionNumber: e.extensionNumber },
-          }))
-        ),
-      });
+    return json(200, {
+      records: slice,
+      paging: { page, perPage, pageStart: (page - 1) * perPage, totalElements: records.length },
+      navigation,
+    });
+  }
+
+  /** The path of the request being answered, for `navigation` URIs. */
+  #path = "";
+
+  /** Called by the fake provider before `route`. */
+  answering(path: string): void {
+    this.#path = path;
+  }
+
+  #ringOut(extensionId: string, body: Record<string, unknown>): Response {
+    const to = fields(body.to).phoneNumber;
+    const from = fields(body.from);
+    if (typeof from.phoneNumber !== "string" && typeof from.forwardingNumberId !== "string") {
+      return rcError(400, "CMN-101", "Parameter [from.phoneNumber] value is invalid");
     }
-    let parsed: Record<string, unknown> = {};
-    if (body !== "") {
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        return rcError(400, "CMN-101", "Request body is not valid JSON");
-      }
+    // E.164, or a national number the extension's dialling plan completes; not an extension
+    // number (RingOut's `to` has no extensionNumber).
+    if (typeof to !== "string" || !/^\+?\d{7,15}$/.test(to)) {
+      return rcError(400, "CMN-101", "Parameter [to.phoneNumber] value is invalid");
     }
-    if (method === "POST" && path === `${API}/telephony/call-out`) return this.#callOut(parsed);
-    const ringOut = path.match(/^\/restapi\/v1\.0\/account\/~\/extension\/(\d+)\/ring-out$/);
-    if (ringOut && method === "POST") {
-      const to = (parsed.to as { phoneNumber?: string } | undefined)?.phoneNumber;
-      if (typeof to !== "string") return rcError(400, "CMN-101", "Parameter [to] is invalid");
-      this.ringOuts.push({ extensionId: ringOut[1], to });
-      return json(200, {
-        id: this.ringOuts.length,
-        status: {
-          callStatus: "InProgress",
-          callerStatus: "InProgress",
-          calleeStatus: "InProgress",
-        },
-      });
-    }
-    // The active calls of one extension, or of the whole account.
-    const active = path.match(
-      /^\/restapi\/v1\.0\/account\/~(?:\/extension\/(\d+))?\/active-calls$/,
-    );
-    if (active && method === "GET") {
-      this.activeCallReads++;
-      const records = [...this.sessions.values()]
-        .filter((s) =>
-          s.parties.some((p) =>
-            p.extensionId !== undefined &&
-            (active[1] === undefined || p.extensionId === active[1]) &&
-            !/^(Disconnected|Gone)$/.test(p.status.code)
-          )
-        )
-        .map((s) => ({ id: `log-${s.id}`, telephonySessionId: s.id, result: "In Progress" }));
-      return json(200, { records });
-    }
-    const session = path.match(/^\/restapi\/v1\.0\/account\/~\/telephony\/sessions\/([^/]+)$/);
-    if (session && method === "GET") {
-      const s = this.sessions.get(decodeURIComponent(session[1]));
-      return s ? json(200, this.#sessionJson(s)) : rcError(404, "CMN-102", "Session not found");
-    }
-    const party = path.match(
-      /^\/restapi\/v1\.0\/account\/~\/telephony\/sessions\/([^/]+)\/parties\/([^/]+)(?:\/([a-z]+))?$/,
-    );
-    if (party) return this.#partyAction(method, party[1], party[2], party[3], parsed);
-    return undefined;
+    this.ringOuts.push({ extensionId, from: body.from, to });
+    const id = this.ringOuts.length;
+    return json(200, {
+      id,
+      uri: `${this.origin}/restapi/v1.0/account/~/extension/${extensionId}/ring-out/${id}`,
+      status: {
+        callStatus: "InProgress",
+        callerStatus: "InProgress",
+        calleeStatus: "InProgress",
+      },
+    });
   }
 
   #callOut(body: Record<string, unknown>): Response {
-    if (this.callControl === "refused") {
-      return rcError(
-        403,
-        "CMN-401",
-        "In order to call this API endpoint, application needs to have [CallControl] permission",
-      );
-    }
-    const deviceId = (body.from as { deviceId?: unknown } | undefined)?.deviceId;
-    const to = body.to as { phoneNumber?: string; extensionNumber?: string } | undefined;
+    const deviceId = fields(body.from).deviceId;
+    const to = fields(body.to) as { phoneNumber?: string; extensionNumber?: string };
     const ext = this.extensions.find((e) => e.devices.some((d) => d.id === deviceId));
     if (!ext) return rcError(404, "CMN-102", "Resource for parameter [deviceId] is not found");
     if (!ext.devices.find((d) => d.id === deviceId)?.online) {
       return rcError(400, "TAS-104", "Device is offline");
     }
-    if (!to || (typeof to.phoneNumber !== "string" && typeof to.extensionNumber !== "string")) {
+    if (typeof to.phoneNumber !== "string" && typeof to.extensionNumber !== "string") {
       return rcError(400, "CMN-101", "Parameter [to] is invalid");
     }
     const id = `s-${++this.#next}`;
-    const session: FakeSession = {
-      id,
-      parties: [{
-        id: `p-${++this.#next}`,
-        extensionId: ext.id,
-        direction: "Outbound",
-        from: { extensionNumber: ext.extensionNumber },
-        to: { ...to },
-        status: { code: "Setup" },
-      }],
+    const caller: FakeParty = {
+      id: `p-${++this.#next}`,
+      extensionId: ext.id,
+      direction: "Outbound",
+      from: { extensionNumber: ext.extensionNumber },
+      to: { ...to },
+      status: { code: "Setup" },
     };
+    const session: FakeSession = { id, parties: [caller] };
     this.sessions.set(id, session);
+    const callee = this.extensions.find((e) => e.extensionNumber === to.extensionNumber);
     queueMicrotask(() => {
       if (!this.sessions.has(id)) return;
       this.onChange(session);
-      this.onCallOut(id, { ...to });
+      if (!callee) {
+        this.onCallOut(id, { ...to });
+        return;
+      }
+      // A call to another extension of the account: the caller's party is Answered as soon
+      // as the callee's call handling starts (its phone rings), not when it picks up.
+      caller.status = { code: "Answered" };
+      session.parties.push({
+        id: `p-${++this.#next}`,
+        extensionId: callee.id,
+        direction: "Inbound",
+        from: { extensionNumber: ext.extensionNumber },
+        to: { extensionNumber: callee.extensionNumber },
+        status: { code: "Proceeding" },
+      });
+      this.onChange(session);
     });
     return json(201, { session: this.#sessionJson(session) });
   }
 
   #partyAction(
-    method: string,
-    sid: string,
-    pid: string,
+    params: Readonly<Record<string, string>>,
     action: string | undefined,
     body: Record<string, unknown>,
   ): Response {
-    const s = this.sessions.get(decodeURIComponent(sid));
-    const p = s?.parties.find((p) => p.id === decodeURIComponent(pid));
+    const s = this.sessions.get(params.telephonySessionId);
+    const p = s?.parties.find((p) => p.id === params.partyId);
     if (!s || !p) return rcError(404, "CMN-102", "Resource for parameter [partyId] is not found");
     const code = p.status.code;
     const done = (status: FakeParty["status"], everyone = false) => {
       for (const q of everyone ? s.parties : [p]) q.status = status;
       this.onChange(s);
-      if (s.parties.every((q) => /^(Disconnected|Gone)$/.test(q.status.code))) {
-        this.sessions.delete(s.id);
-      }
+      if (s.parties.every((q) => ENDED.test(q.status.code))) this.sessions.delete(s.id);
       return json(200, {
         id: p.id,
         status: p.status,
@@ -295,20 +400,24 @@ export class FakeTelephony {
       });
     };
     const refuse = () => rcError(409, "TAS-102", `Party is in state ${code}`);
-    if (method === "DELETE" && action === undefined) {
-      if (/^(Disconnected|Gone)$/.test(code)) return refuse();
-      // With two parties, the call ends for both.
-      done({ code: "Disconnected" }, s.parties.length <= 2);
-      return new Response(null, { status: 204 });
-    }
-    if (method !== "POST") return rcError(405, "CMN-405", "Method not allowed");
     switch (action) {
-      case "answer":
+      case undefined:
+        if (ENDED.test(code)) return refuse();
+        // With two parties, the call ends for both.
+        done({ code: "Disconnected" }, s.parties.length <= 2);
+        return new Response(null, { status: 204 });
+      case "answer": {
         if (code !== "Proceeding" || p.direction !== "Inbound") return refuse();
-        if (typeof body.deviceId !== "string") {
-          return rcError(400, "CMN-101", "Parameter [deviceId] is invalid");
+        const own = this.extensions.find((e) => e.id === p.extensionId);
+        if (!own?.devices.some((d) => d.id === body.deviceId)) {
+          return rcError(400, "CMN-101", "Parameter [deviceId] value is invalid");
+        }
+        // Both sides are connected now.
+        for (const q of s.parties) {
+          if (q !== p && !ENDED.test(q.status.code)) q.status = { code: "Answered" };
         }
         return done({ code: "Answered" });
+      }
       case "hold":
         return code === "Answered" ? done({ code: "Hold" }) : refuse();
       case "unhold":
@@ -317,15 +426,11 @@ export class FakeTelephony {
         return code === "Proceeding" && p.direction === "Inbound"
           ? done({ code: "Disconnected", reason: "Rejected" })
           : refuse();
-      case "transfer": {
-        const targets = ["phoneNumber", "extensionNumber", "voicemail", "parkOrbit"]
-          .filter((k) => typeof body[k] === "string");
-        if (targets.length !== 1) return rcError(400, "CMN-101", "Exactly one transfer target");
+      case "transfer":
         if (code !== "Answered" && code !== "Hold") return refuse();
         return done({ code: "Disconnected", reason: "BlindTransfer" });
-      }
       default:
-        return rcError(404, "CMN-102", "Resource for parameter [action] is not found");
+        return undefined as never;
     }
   }
 

@@ -175,14 +175,18 @@ Deno.test("RingOut with a string body works as well", async () => {
   const reply = await raw(r.provider, {
     method: "POST",
     resource: RING_OUT,
-    body: '{"to":{"phoneNumber":"+15550199"}}',
+    body: '{"from":{"phoneNumber":"+15550100"},"to":{"phoneNumber":"+15550199"}}',
   });
   assert.equal(reply.ok, true, reply.json);
 });
 
 Deno.test("a refused RingOut answers ERROR with the provider's code and message", async () => {
   await using r = await rig();
-  const reply = await raw(r.provider, { method: "POST", resource: RING_OUT, body: { to: {} } });
+  const reply = await raw(r.provider, {
+    method: "POST",
+    resource: RING_OUT,
+    body: { from: { phoneNumber: "+15550100" }, to: {} },
+  });
   assert.deepEqual(JSON.parse(reply.json), {
     status: 400,
     error: "CMN-101: Parameter [to.phoneNumber] value is invalid",

@@ -72,7 +72,7 @@ Deno.test("an unknown resource answers the provider's own 404 reason", async () 
   await using r = await rig();
   const reply = await raw(r.provider, { method: "GET", resource: "/restapi/v1.0/nothing" });
   assert.equal(reply.status, 404);
-  assert.equal(reply.error, "CMN-102: Resource for parameter [path] is not found");
+  assert.equal(reply.error, "CMN-120: Invalid URI");
 });
 
 Deno.test("a request that times out is tried again, then answered Timeout", async () => {
