@@ -498,7 +498,14 @@ export class CloudPhones implements CloudPort {
         from: { deviceId },
         to: target(number),
       });
-      if (answer.status >= 200 && answer.status < 300) return { ok: true };
+      if (answer.status >= 200 && answer.status < 300) {
+        // The new call's session, so that a command right after it finds the call before
+        // its first event arrives.
+        const session = record(record(answer.body).session);
+        const parties = Array.isArray(session.parties) ? session.parties : [];
+        for (const p of partiesIn(text(session.id), parties, ext.id)) this.#remember(ext.id, p);
+        return { ok: true };
+      }
       if (answer.status !== 403 || !/CMN-401|permission/i.test(answer.reason)) {
         return this.#refused(answer);
       }

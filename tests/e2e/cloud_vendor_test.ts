@@ -172,3 +172,23 @@ Deno.test("cloud phones: a call taken by voicemail or parked leaves the phone; T
     await fake.close();
   }
 });
+
+Deno.test("cloud phones: ClearConnection right after MakeCall on a monitored extension ends the new call", async () => {
+  const fake = await FakeProvider.start();
+  await using pcs = await cloudServer(fake);
+  try {
+    const a = await pcs.channel("STLI;Version=2");
+    assert.equal(await a.command("MonitorStart 201"), "error_ind SUCCESS MonitorStart");
+    // The call's first notification is held back: only the call-out's answer names it.
+    fake.holdNotifications();
+    await a.sendLine("MakeCall 201 +15550999");
+    await a.sendLine("ClearConnection 201");
+    const lines = await a.sync();
+    assert.ok(lines.includes("error_ind SUCCESS ClearConnection"), JSON.stringify(lines));
+    assert.equal(fake.telephony.sessions.size, 0, "the call ended");
+    fake.releaseNotifications();
+  } finally {
+    await pcs.close();
+    await fake.close();
+  }
+});
