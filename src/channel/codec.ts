@@ -457,7 +457,7 @@ function formatLines(event: CallEvent, mode: DeviceInfoMode): string[] {
         : eventLine("Established", [dev, "newCall", event.remote, dev, event.remote]);
       break;
     case "ConnectionCleared":
-      line = eventLine("ConnectionCleared", [dev, "normalClearing", dev]);
+      line = eventLine("ConnectionCleared", [dev, event.reason ?? "normalClearing", dev]);
       break;
     case "Held":
       line = eventLine("Held", [dev, "normal", dev]);

@@ -18,10 +18,14 @@
  *         binds the phone's call id to it: no event)                          held
  *
  *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared
+ *  alerting ──rejected / forwarded──▶ (cleared): ConnectionCleared callRejected / redirected
+ *  dialing ──remote busy / cancelled──▶ (cleared): ConnectionCleared busy / callCancelled
  *  any state ──transfer, blind or attended──▶ (cleared): Transferred
+ *  any state ──transfer failed──▶ the same state: the transfer is forgotten, no event
  *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared
  *  alerting, dialing ──no report for `unansweredMs`──▶ (cleared): ConnectionCleared
  *  any state ──another call's report says $nr_ongoing_calls = 0──▶ (cleared): ConnectionCleared
+ *  any state ──idle (the phone has no call)──▶ (cleared): ConnectionCleared
  *  any state ──setup (the phone restarted)──▶ (cleared): ConnectionCleared
  * ```
  *
@@ -40,15 +44,16 @@
  *   ignored.
  * - A report without a call id applies to the one call it can mean (the only ringing call for
  *   connected, the only connected call for hold, ...), or is ignored.
- * - Rejected calls: rejecting a ringing call on the phone fires no action URL. Such a call
- *   ends at the next report that says the phone has no call (`$nr_ongoing_calls` = 0, taken
- *   to count ringing calls too; a MakeCall the phone has not reported yet is exempt), or
- *   after `unansweredMs` without a report. A profile without `n=$nr_ongoing_calls` leaves
- *   only the timeout.
+ * - Rejected calls: a phone that reports a rejection (a Yealink's reject_incoming_call,
+ *   `onRejected`) ends the call at once. A SNOM fires no action URL when a ringing call is
+ *   rejected on it. Such a call ends at the next report that says the phone has no call
+ *   (`$nr_ongoing_calls` = 0, taken to count ringing calls too, or `onIdle`; a MakeCall the
+ *   phone has not reported yet is exempt), or after `unansweredMs` without a report. A
+ *   profile without either leaves only the timeout.
  */
 
 import type { NotificationName } from "../config/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo, CallState } from "../contract.ts";
+import type { CallEvent, CallEventBody, CallInfo, CallState, ClearReason } from "../contract.ts";
 
 /** One callback of a phone, already parsed. */
 export interface PhoneReport {
@@ -96,6 +101,20 @@ const TRANSFERS = new Set<NotificationName>([
   "onTransfer",
   "onBlindTransfer",
   "onAttendedTransfer",
+]);
+
+/**
+ * Reports that end a call before it was answered, each with the state the call must be in
+ * and the cause its ConnectionCleared carries (docs/channel-protocol.md §4).
+ */
+const UNANSWERED_ENDS: ReadonlyMap<
+  NotificationName,
+  { readonly state: CallState; readonly reason: ClearReason }
+> = new Map([
+  ["onRejected", { state: "alerting", reason: "callRejected" }],
+  ["onForwarded", { state: "alerting", reason: "redirected" }],
+  ["onRemoteBusy", { state: "dialing", reason: "busy" }],
+  ["onCallCancelled", { state: "dialing", reason: "callCancelled" }],
 ]);
 
 /** Remembers up to `limit` keys, forgetting the oldest. */
@@ -197,7 +216,7 @@ export class DeviceCalls {
       return this.#events;
     }
     const subject = this.#apply(r, now);
-    if (r.ongoing === 0) {
+    if (r.ongoing === 0 || r.notification === "onIdle") {
       // The phone has no call (other than, perhaps, the one it is reporting about).
       for (const c of [...this.#calls.values()]) {
         if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" });
@@ -351,6 +370,21 @@ export class DeviceCalls {
       return call;
     }
 
+    const unanswered = UNANSWERED_ENDS.get(n);
+    if (unanswered) {
+      // Only a call still ringing (or still dialing) can be rejected, forwarded, turned down
+      // or given up; for any other call the report is stale news and changes nothing.
+      if (call?.state === unanswered.state) {
+        this.#drop(call, "phone", { type: "ConnectionCleared", reason: unanswered.reason });
+      }
+      return call;
+    }
+
+    if (n === "onTransferFailed") {
+      this.#transferFailed();
+      return call;
+    }
+
     if (TRANSFERS.has(n)) {
       if (call) this.#transferred(call, r, now);
       return call;
@@ -378,12 +412,18 @@ export class DeviceCalls {
       case "onUnhold":
         return only((c) => c.state === "held");
       case "onMissedCall":
+      case "onRejected":
+      case "onForwarded":
         return only((c) => c.state === "alerting");
+      case "onRemoteBusy":
+      case "onCallCancelled":
+        return only((c) => c.state === "dialing");
       case "onDisconnected":
         return only(() => true);
       case "onTransfer":
       case "onBlindTransfer":
       case "onAttendedTransfer":
+      case "onTransferFailed":
         return only((c) => c.state === "connected") ?? only(() => true);
       default:
         return undefined;
@@ -455,6 +495,19 @@ export class DeviceCalls {
     if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" });
     for (const c of [...this.#calls.values()]) {
       if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" });
+    }
+  }
+
+  /**
+   * The phone says a transfer failed: its calls stay as they are (the phone reports what it
+   * does with them next), but the transfer is over. A TransferCall still waiting for its
+   * target is forgotten, and a call made as a transfer's target leg is a call of its own, so a
+   * later transfer does not end it as the other leg.
+   */
+  #transferFailed(): void {
+    this.#pendingTransfer = undefined;
+    for (const c of this.#calls.values()) {
+      if (c.made?.transferTarget) c.made = { ...c.made, transferTarget: false };
     }
   }
 

@@ -87,6 +87,8 @@ Deno.test("MonitorStart points every action URL of the profile at the server", a
     "onHold",
     "onUnhold",
     "onTransfer",
+    "onBlindTransfer",
+    "onAttendedTransfer",
     "onSetup",
   ]);
   assert.equal(
