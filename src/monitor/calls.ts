@@ -22,7 +22,7 @@
  *  dialing ──remote busy / cancelled──▶ (cleared): ConnectionCleared busy / callCancelled
  *  any state ──transfer, blind or attended──▶ (cleared): Transferred
  *  any state ──transfer failed──▶ the same state: the transfer is forgotten, no event
- *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared
+ *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared callRejected
  *  alerting, dialing ──no report for `unansweredMs`──▶ (cleared): ConnectionCleared
  *  any state ──another call's report says $nr_ongoing_calls = 0──▶ (cleared): ConnectionCleared
  *  any state ──idle (the phone has no call)──▶ (cleared): ConnectionCleared
@@ -249,14 +249,15 @@ export class DeviceCalls {
 
   /**
    * ClearConnection was accepted. With only ringing calls, the phone rejected the oldest of
-   * them and will report nothing (docs/snom.md §5.6), so it ends here. Otherwise the phone
-   * hung up an active call and reports that itself.
+   * them, and a SNOM reports nothing (docs/snom.md §5.6), so it ends here, rejected; a phone
+   * that reports the rejection itself may be first, and then there is nothing left to end.
+   * Otherwise the phone hung up an active call and reports that itself.
    */
   cleared(): CallEvent[] {
     this.#events = [];
     const calls = [...this.#calls.values()];
     if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
-      this.#drop(calls[0], "guess", { type: "ConnectionCleared" });
+      this.#drop(calls[0], "guess", { type: "ConnectionCleared", reason: "callRejected" });
     }
     return this.#events;
   }

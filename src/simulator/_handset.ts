@@ -38,6 +38,8 @@ export abstract class Handset implements SimEndpoint {
   protected readonly sim: CallModel;
   /** The network it is on. */
   protected readonly network: SimSwitch;
+  /** Numbers a transfer from this phone cannot reach: such a transfer fails, the call stays. */
+  readonly unreachable = new Set<string>();
 
   constructor(extension: string, displayName: string, network: SimSwitch) {
     this.extension = extension;
@@ -47,6 +49,7 @@ export abstract class Handset implements SimEndpoint {
       self: { user: extension, display: displayName },
       resolve: (target) => network.resolve(target),
       newCallId: () => network.newCallId(),
+      transferFails: (target) => this.unreachable.has(target),
     });
   }
 

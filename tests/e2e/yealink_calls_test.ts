@@ -229,7 +229,8 @@ Deno.test("the Yealink transfers blind, in two steps and by ConsultationCall; co
   got = await run(pcs, channels, "ClearConnection 101");
   assert.equal(y.requests.at(-1)!.target, `/servlet?key=CANCEL:${consultation}`);
   assert.deepEqual(got.byDevice, {
-    "101": ["ConnectionCleared 101 normalClearing 101", `DeviceInformation 101 1 (${r7}:held:201)`],
+    // The consultation call was given up before 202 answered: cancel_callout says so.
+    "101": ["ConnectionCleared 101 callCancelled 101", `DeviceInformation 101 1 (${r7}:held:201)`],
     "202": cleared("202"),
   });
   got = await run(pcs, channels, "RetrieveCall 101");
@@ -248,21 +249,33 @@ Deno.test("a call the Yealink misses and a ringing call it rejects end as they d
     const got = await run(pcs, channels, "ClearConnection 201");
     assert.deepEqual(got.byDevice, { "201": cleared("201"), [callee]: cleared(callee) }, callee);
   }
-  assert.deepEqual(y.actions.at(-1)!.event, "missed");
-  assert.ok(y.actions.at(-1)!.url.includes("/phone/101/onMissedCall?"));
+  const missed = y.actions.findLast((a) => a.event === "missed")!;
+  assert.ok(missed.url.includes("/phone/101/onMissedCall?"));
+  assert.deepEqual(y.actions.at(-1)!.event, "idle", "busy_to_idle follows");
   assert.ok(
     pcs.phone("202").actions.some((a) => a.event === "missed"),
     "the SNOM reported its missed call too",
   );
 
-  // The callee rejects from the channel: CANCEL:<id> on the Yealink, which reports nothing
-  // the profile uses, so the server says the call ended, as for a SNOM.
+  // The callee rejects from the channel: CANCEL:<id> on the Yealink, which reports the
+  // rejection; a SNOM reports nothing, so the server says the call was rejected: the same
+  // lines on both.
   for (const callee of ["101", "202"]) {
     await ring(pcs, channels, "201", callee);
     const id = callee === "101" ? y.localId(y.calls[0].callId) : undefined;
     const got = await run(pcs, channels, `ClearConnection ${callee}`);
     if (id) assert.equal(y.requests.at(-1)!.target, `/servlet?key=CANCEL:${id}`);
-    assert.deepEqual(got.byDevice, { [callee]: cleared(callee), "201": cleared("201") }, callee);
+    assert.deepEqual(
+      got.byDevice,
+      {
+        [callee]: [
+          `ConnectionCleared ${callee} callRejected ${callee}`,
+          `DeviceInformation ${callee} 0 ()`,
+        ],
+        "201": cleared("201"),
+      },
+      callee,
+    );
   }
   assert.deepEqual([y.calls, pcs.phone("201").calls, pcs.phone("202").calls], [[], [], []]);
   for (const c of channels) assert.deepEqual(await c.sync(), [], "nothing left over");

@@ -579,7 +579,10 @@ Deno.test("ClearConnection accepted on a ringing call publishes ConnectionCleare
   await monitored(r, "101", a);
   await phoneCalls(r, "101", "onIncomingCall", "cid=i&remote=555&n=1");
   await r.monitor.command(call("101", "ClearConnection"));
-  assert.deepEqual(a.lines, ["Delivered 101 555 [1:alerting:555]", "ConnectionCleared 101 []"]);
+  assert.deepEqual(a.lines, [
+    "Delivered 101 555 [1:alerting:555]",
+    "ConnectionCleared 101 callRejected []",
+  ]);
   // A refused ClearConnection changes nothing.
   await phoneCalls(r, "101", "onIncomingCall", "cid=j&remote=556&n=1");
   r.port.answerCommand = () => Promise.resolve({ ok: false, reason: "Timeout" });
