@@ -236,6 +236,14 @@ export class YealinkPhone extends Handset {
     for (const [k, v] of parseProvisioning(text)) this.#settings.set(k, v);
   }
 
+  /**
+   * The phone's user presses keys on the phone itself, named as the call model names them
+   * (`DND`, `CANCEL`, `ENTER`, digits, ...): what the Action URI would not do for them.
+   */
+  press(...keys: string[]): void {
+    this.apply(this.sim.press(keys));
+  }
+
   /** Restarts: calls are gone, prompts are asked again, `setup_completed` fires. */
   reboot(): void {
     this.apply(this.sim.releaseAll());

@@ -280,3 +280,93 @@ Deno.test("a call the Yealink misses and a ringing call it rejects end as they d
   assert.deepEqual([y.calls, pcs.phone("201").calls, pcs.phone("202").calls], [[], [], []]);
   for (const c of channels) assert.deepEqual(await c.sync(), [], "nothing left over");
 });
+
+Deno.test("a call the Yealink's user rejects, forwards, or that is turned down, ends at once with its cause", async () => {
+  const { pcs, channels, y } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  const ended = (d: string, cause: string) => [
+    `ConnectionCleared ${d} ${cause} ${d}`,
+    `DeviceInformation ${d} 0 ()`,
+  ];
+
+  // Rejected on the phone itself: reject_incoming_call ends it now, not after two minutes.
+  await ring(pcs, channels, "201", "101");
+  let got = await run(pcs, channels, () => y.hangup());
+  assert.deepEqual(got.byDevice, { "101": ended("101", "callRejected"), "201": cleared("201") });
+
+  // Forwarded while ringing (TransferCall on the ringing call): forward_incoming_call.
+  await ring(pcs, channels, "201", "101");
+  got = await run(pcs, channels, "TransferCall 101 202");
+  const r = refIn(got.lines, /^DeviceInformation 202 1 \((\d+):alerting:201\)$/);
+  assert.deepEqual(got.byDevice, {
+    "101": ended("101", "redirected"),
+    "202": ["Delivered 202 newCall 202 201 202", `DeviceInformation 202 1 (${r}:alerting:201)`],
+  });
+  await run(pcs, channels, "ClearConnection 201");
+
+  // Turned down: 202 has do-not-disturb on and refuses the Yealink's call: remote_busy.
+  pcs.phone("202").press("DND");
+  got = await run(pcs, channels, "MakeCall 101 202");
+  assert.deepEqual(got.byDevice["101"].slice(-2), ended("101", "busy"));
+  assert.equal(got.byDevice["202"], undefined, "202 never rang");
+  assert.deepEqual([y.calls, pcs.phone("201").calls, pcs.phone("202").calls], [[], [], []]);
+  for (const c of channels) assert.deepEqual(await c.sync(), [], "nothing left over");
+});
+
+Deno.test("a transfer the Yealink cannot complete leaves its call connected, and the call goes on", async () => {
+  const { pcs, channels, y } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  y.unreachable.add("299");
+  await ring(pcs, channels, "201", "101");
+  await run(pcs, channels, "AnswerCall 101");
+  let got = await run(pcs, channels, "TransferCall 101 299");
+  assert.deepEqual(got.byDevice, {}, "no Transferred, no ConnectionCleared");
+  assert.ok(y.actions.some((a) => a.url.includes("/phone/101/onTransferFailed?")));
+  assert.deepEqual(y.calls.map((c) => c.state), ["connected"]);
+  got = await run(pcs, channels, "HoldCall 101");
+  assert.deepEqual(got.byDevice, { "101": ["Held 101 normal 101"] });
+  got = await run(pcs, channels, "ClearConnection 201");
+  assert.deepEqual(got.byDevice, { "201": cleared("201"), "101": cleared("101") });
+});
+
+Deno.test("a SNOM's blind and attended transfers are reported by their own settings", async () => {
+  await using pcs = await startServer({
+    phones: ["201", "202", "203"].map((extension) => ({ extension, auth: "digest", ...LOGIN })),
+    linesFor: (phones) =>
+      ["201", "202", "203"].map((e) =>
+        `phone=${e}@127.0.0.1:${phones.get(e)!.port} snom.cfg admin pw`
+      ),
+  });
+  // A firmware that reports a transfer only through the setting of its kind.
+  pcs.phone("201").setPermission("action_transfer", "R");
+  const channels = [await pcs.channel("STLI;Version=2"), await pcs.channel("STLI;Version=2")];
+  for (const c of channels) {
+    for (const d of ["201", "202", "203"]) {
+      assert.equal(await c.command(`MonitorStart ${d}`), "error_ind SUCCESS MonitorStart");
+    }
+  }
+  const settings = pcs.phone("201").settings;
+  assert.match(settings.get("action_blind_transfer") ?? "", /\/phone\/201\/onBlindTransfer\?/);
+  assert.match(
+    settings.get("action_attended_transfer") ?? "",
+    /\/phone\/201\/onAttendedTransfer\?/,
+  );
+  assert.equal(settings.get("action_transfer") ?? "", "");
+
+  // Blind: 202 calls 201, 201 answers and transfers it to 203.
+  await ring(pcs, channels, "202", "201");
+  await run(pcs, channels, "AnswerCall 201");
+  let got = await run(pcs, channels, "TransferCall 201 203");
+  assert.deepEqual(got.byDevice["201"], ["Transferred 201 transfer 201 202"]);
+  await run(pcs, channels, "ClearConnection 202");
+
+  // Attended: 202 calls 201, 201 answers, consults 203, who answers, then transfers.
+  await ring(pcs, channels, "202", "201");
+  await run(pcs, channels, "AnswerCall 201");
+  await run(pcs, channels, "ConsultationCall 201 203");
+  await run(pcs, channels, "AnswerCall 203");
+  got = await run(pcs, channels, () => pcs.phone("201").press("TRANSFER"));
+  assert.equal(got.byDevice["201"][0], "Transferred 201 transfer 201 202");
+  assert.deepEqual(got.byDevice["201"].slice(-2), cleared("201"));
+  assert.deepEqual(pcs.phone("201").calls, []);
+});
