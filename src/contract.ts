@@ -124,14 +124,16 @@ export interface CallInfo {
  * `normalClearing` (the default) when it ended or was missed, `callRejected` when the user
  * rejected it ringing, `redirected` when the phone forwarded it ringing, `busy` when the
  * called party turned an outgoing call down, `callCancelled` when the user gave up an
- * outgoing call before an answer.
+ * outgoing call before an answer, `callPickup` when a ringing call was answered on another
+ * phone.
  */
 export type ClearReason =
   | "normalClearing"
   | "callRejected"
   | "redirected"
   | "busy"
-  | "callCancelled";
+  | "callCancelled"
+  | "callPickup";
 
 /** The event-specific part of a {@link CallEvent}. */
 export type CallEventBody =

@@ -17,7 +17,8 @@
  *        (the phone's next outgoing report for that number                   ▼   │  Retrieved
  *         binds the phone's call id to it: no event)                          held
  *
- *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared
+ *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared (callPickup when the
+ *                                         missed call's CANCEL says it was answered elsewhere)
  *  alerting ──rejected / forwarded──▶ (cleared): ConnectionCleared callRejected / redirected
  *  dialing ──remote busy / cancelled──▶ (cleared): ConnectionCleared busy / callCancelled
  *  any state ──transfer, blind or attended──▶ (cleared): Transferred
@@ -65,6 +66,8 @@ export interface PhoneReport {
   readonly displayName: string;
   /** `$nr_ongoing_calls`, when the callback carried a number. */
   readonly ongoing?: number;
+  /** `$cancel_reason`: the Reason header of the CANCEL that ended a ringing call, if any. */
+  readonly cancelReason?: string;
 }
 
 /** Tuning of {@link DeviceCalls}. */
@@ -367,7 +370,14 @@ export class DeviceCalls {
     }
 
     if (n === "onDisconnected" || n === "onMissedCall") {
-      if (call) this.#drop(call, "phone", { type: "ConnectionCleared" });
+      if (!call) return call;
+      // A ringing call the caller's side cancelled because another phone answered it was not
+      // missed: the CANCEL said so (docs/snom.md §5.6).
+      const elsewhere = n === "onMissedCall" && answeredElsewhere(r.cancelReason ?? "");
+      this.#drop(call, "phone", {
+        type: "ConnectionCleared",
+        ...(elsewhere ? { reason: "callPickup" as const } : {}),
+      });
       return call;
     }
 
@@ -543,6 +553,14 @@ export class DeviceCalls {
   #emit(body: CallEventBody): void {
     this.#events.push(Object.freeze({ ...body, device: this.device, calls: this.calls() }));
   }
+}
+
+/**
+ * True when a CANCEL's Reason header says the call was answered elsewhere: the SIP cause 200
+ * (`SIP;cause=200;text="Call completed elsewhere"`, RFC 3326), as forking proxies send it.
+ */
+export function answeredElsewhere(reason: string): boolean {
+  return /^\s*SIP\s*;(?:.*;)?\s*cause\s*=\s*200\b/i.test(reason);
 }
 
 /**

@@ -370,3 +370,22 @@ Deno.test("a SNOM's blind and attended transfers are reported by their own setti
   assert.deepEqual(got.byDevice["201"].slice(-2), cleared("201"));
   assert.deepEqual(pcs.phone("201").calls, []);
 });
+
+Deno.test("a SNOM's ringing call answered on another phone is no missed call: $cancel_reason says so", async () => {
+  const { pcs, channels } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  const snom = pcs.phone("202");
+  await run(pcs, channels, () => snom.callFrom("0301234"));
+  let got = await run(
+    pcs,
+    channels,
+    () => snom.remoteHangup(undefined, 'SIP;cause=200;text="Call completed elsewhere"'),
+  );
+  assert.deepEqual(got.byDevice, {
+    "202": ["ConnectionCleared 202 callPickup 202", "DeviceInformation 202 0 ()"],
+  });
+  // A caller who gives up leaves a missed call as before.
+  await run(pcs, channels, () => snom.callFrom("0301234"));
+  got = await run(pcs, channels, () => snom.remoteHangup());
+  assert.deepEqual(got.byDevice, { "202": cleared("202") });
+});

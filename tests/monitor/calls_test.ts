@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type CallEvent, DeviceCalls, type PhoneReport } from "../../src/monitor/mod.ts";
+import {
+  answeredElsewhere,
+  type CallEvent,
+  DeviceCalls,
+  type PhoneReport,
+} from "../../src/monitor/mod.ts";
 import type { NotificationName } from "../../src/config/mod.ts";
 import { describe } from "./_fakes.ts";
 
@@ -88,6 +93,29 @@ Deno.test("a call rejected on the phone ends when the phone next reports no call
     "ConnectionCleared 101 [17:alerting:555]",
     "ConnectionCleared 101 []",
   ]);
+});
+
+Deno.test("a ringing call its CANCEL says was answered elsewhere ends as callPickup, not missed", () => {
+  const m = machine();
+  const elsewhere = 'SIP;cause=200;text="Call completed elsewhere"';
+  assert.deepEqual(
+    run(
+      m,
+      report("onIncomingCall", "a", "555"),
+      report("onMissedCall", "a", "555", { cancelReason: elsewhere }),
+      report("onIncomingCall", "b", "556"),
+      report("onMissedCall", "b", "556", { cancelReason: "Q.850;cause=16" }),
+    ),
+    [
+      "Delivered 101 555 [17:alerting:555]",
+      "ConnectionCleared 101 callPickup []",
+      "Delivered 101 556 [18:alerting:556]",
+      "ConnectionCleared 101 []",
+    ],
+  );
+  assert.ok(answeredElsewhere('SIP ;cause=200 ;text="Call completed elsewhere"'));
+  assert.ok(!answeredElsewhere("SIP;cause=486"));
+  assert.ok(!answeredElsewhere("$cancel_reason"));
 });
 
 Deno.test("a call the phone reports rejected or forwarded ends at once, with its cause", () => {

@@ -94,7 +94,8 @@ Deno.test("MonitorStart points every action URL of the profile at the server", a
   assert.equal(
     urls.get("onConnected"),
     `http://192.0.2.1:26536/phone/101/onConnected?k=${secret}` +
-      "&cid=$call-id&remote=$remote&local=$local&dr=$display_remote&n=$nr_ongoing_calls",
+      "&cid=$call-id&remote=$remote&local=$local&dr=$display_remote&n=$nr_ongoing_calls" +
+      "&cr=$cancel_reason",
   );
   await r.monitor.close();
 });
