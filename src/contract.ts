@@ -120,12 +120,12 @@ export interface CallInfo {
 }
 
 /**
- * Why a call ended, the cause token of ConnectionCleared (docs/channel-protocol.md §4):
- * `normalClearing` (the default) when it ended or was missed, `callRejected` when the user
- * rejected it ringing, `redirected` when the phone forwarded it ringing, `busy` when the
- * called party turned an outgoing call down, `callCancelled` when the user gave up an
- * outgoing call before an answer, `callPickup` when a ringing call was answered on another
- * phone.
+ * Why a call ended (docs/channel-protocol.md §4): `normalClearing` (the default) when it ended
+ * or was missed, `callRejected` when the user rejected it ringing, `redirected` when the phone
+ * forwarded it ringing, `busy` when the called party turned an outgoing call down,
+ * `callCancelled` when the user gave up an outgoing call before an answer, `callPickup` when a
+ * ringing call was answered on another phone. The channel's ConnectionCleared line always
+ * says `normalClearing`, as clients expect; the reason is for the call's record.
  */
 export type ClearReason =
   | "normalClearing"

@@ -153,7 +153,7 @@ for (const mode of ["standard", "extended"] as const) {
     }, ok("ClearConnection", "101"));
 
     // A name with the list's own separators; then the ringing call is rejected from the
-    // channel, which the phone never reports: the server says it was rejected.
+    // channel, which the phone never reports: the server says it ended.
     got = await step(
       pcs,
       channels,
@@ -169,7 +169,7 @@ for (const mode of ["standard", "extended"] as const) {
       ],
     });
     check(await run("ClearConnection 101"), {
-      "101": ["ConnectionCleared 101 callRejected 101", "DeviceInformation 101 0 ()"],
+      "101": ["ConnectionCleared 101 normalClearing 101", "DeviceInformation 101 0 ()"],
     }, ok("ClearConnection", "101"));
     assert.deepEqual(pcs.phone("101").calls, []);
 
