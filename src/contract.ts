@@ -119,6 +119,22 @@ export interface CallInfo {
   readonly displayName: string;
 }
 
+/**
+ * Why a call ended (docs/channel-protocol.md §4): `normalClearing` (the default) when it ended
+ * or was missed, `callRejected` when the user rejected it ringing, `redirected` when the phone
+ * forwarded it ringing, `busy` when the called party turned an outgoing call down,
+ * `callCancelled` when the user gave up an outgoing call before an answer, `callPickup` when a
+ * ringing call was answered on another phone. The channel's ConnectionCleared line always
+ * says `normalClearing`, as clients expect; the reason is for the call's record.
+ */
+export type ClearReason =
+  | "normalClearing"
+  | "callRejected"
+  | "redirected"
+  | "busy"
+  | "callCancelled"
+  | "callPickup";
+
 /** The event-specific part of a {@link CallEvent}. */
 export type CallEventBody =
   | { readonly type: "Delivered"; readonly caller: string }
@@ -129,7 +145,7 @@ export type CallEventBody =
     readonly direction: "incoming" | "outgoing";
     readonly remote: string;
   }
-  | { readonly type: "ConnectionCleared" }
+  | { readonly type: "ConnectionCleared"; readonly reason?: ClearReason }
   | { readonly type: "Held" }
   | { readonly type: "Retrieved" }
   | { readonly type: "Transferred"; readonly remote: string };

@@ -457,6 +457,8 @@ function formatLines(event: CallEvent, mode: DeviceInfoMode): string[] {
         : eventLine("Established", [dev, "newCall", event.remote, dev, event.remote]);
       break;
     case "ConnectionCleared":
+      // The contract's one cause: clients know only normalClearing (docs/channel-protocol.md
+      // §4); why the call ended stays on the event for the call's record.
       line = eventLine("ConnectionCleared", [dev, "normalClearing", dev]);
       break;
     case "Held":

@@ -44,20 +44,29 @@ export const PROFILE_COMMANDS = [
 /** A command name a profile may define. */
 export type ProfileCommand = (typeof PROFILE_COMMANDS)[number];
 
-/** Phone notifications the monitor can receive, each set into one phone setting. */
+/**
+ * Phone notifications the monitor can receive, each set into one phone setting. What each
+ * does to the device's calls: docs/phone-profiles.md §2.3.
+ */
 export const NOTIFICATIONS = [
   "onIncomingCall",
   "onOutgoingCall",
   "onConnected",
   "onDisconnected",
   "onMissedCall",
+  "onRejected",
+  "onForwarded",
+  "onRemoteBusy",
+  "onCallCancelled",
   "onHold",
   "onUnhold",
   "onTransfer",
   "onBlindTransfer",
   "onAttendedTransfer",
+  "onTransferFailed",
   "onOffhook",
   "onOnhook",
+  "onIdle",
   "onSetup",
 ] as const;
 

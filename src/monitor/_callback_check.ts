@@ -94,12 +94,14 @@ export function phoneReport(
   const party = parseParty(value(CALLBACK_PARAMS.remote));
   const shown = value(CALLBACK_PARAMS.displayName).trim().replace(/^"(.*)"$/, "$1");
   const ongoing = value(CALLBACK_PARAMS.ongoing).trim();
+  const cancelReason = value(CALLBACK_PARAMS.cancelReason).trim();
   return {
     notification,
     callId: value(CALLBACK_PARAMS.callId).trim(),
     remote: party.user,
     displayName: shown !== "" ? shown : party.displayName,
     ongoing: /^\d{1,6}$/.test(ongoing) ? Number(ongoing) : undefined,
+    ...(cancelReason === "" ? {} : { cancelReason }),
   };
 }
 

@@ -19,8 +19,9 @@ export const CALLBACK_PATH = "/phone/";
 
 /**
  * Query parameters the monitor reads. A profile's `variables` must use these names (the
- * built-in snom.cfg does): `cid=$call-id&remote=$remote&dr=$display_remote&n=$nr_ongoing_calls`.
- * `dr` and `n` are optional; without `n` a rejected call ends only by timeout.
+ * built-in snom.cfg does): `cid=$call-id&remote=$remote&dr=$display_remote&n=$nr_ongoing_calls`
+ * `&cr=$cancel_reason`. `dr`, `n` and `cr` are optional; without `n` a rejected call ends only
+ * by timeout, without `cr` a call answered elsewhere reads as missed (docs/snom.md §5.6).
  */
 export const CALLBACK_PARAMS = {
   secret: "k",
@@ -28,6 +29,7 @@ export const CALLBACK_PARAMS = {
   remote: "remote",
   displayName: "dr",
   ongoing: "n",
+  cancelReason: "cr",
 } as const;
 
 /**

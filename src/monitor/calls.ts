@@ -17,11 +17,16 @@
  *        (the phone's next outgoing report for that number                   ▼   │  Retrieved
  *         binds the phone's call id to it: no event)                          held
  *
- *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared
+ *  any state ──disconnected / missed──▶ (cleared): ConnectionCleared (callPickup when the
+ *                                         missed call's CANCEL says it was answered elsewhere)
+ *  alerting ──rejected / forwarded──▶ (cleared): ConnectionCleared callRejected / redirected
+ *  dialing ──remote busy / cancelled──▶ (cleared): ConnectionCleared busy / callCancelled
  *  any state ──transfer, blind or attended──▶ (cleared): Transferred
- *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared
+ *  any state ──transfer failed──▶ the same state: the transfer is forgotten, no event
+ *  alerting ──ClearConnection accepted, no other call──▶ (cleared): ConnectionCleared callRejected
  *  alerting, dialing ──no report for `unansweredMs`──▶ (cleared): ConnectionCleared
  *  any state ──another call's report says $nr_ongoing_calls = 0──▶ (cleared): ConnectionCleared
+ *  any state ──idle (the phone has no call)──▶ (cleared): ConnectionCleared
  *  any state ──setup (the phone restarted)──▶ (cleared): ConnectionCleared
  * ```
  *
@@ -40,15 +45,16 @@
  *   ignored.
  * - A report without a call id applies to the one call it can mean (the only ringing call for
  *   connected, the only connected call for hold, ...), or is ignored.
- * - Rejected calls: rejecting a ringing call on the phone fires no action URL. Such a call
- *   ends at the next report that says the phone has no call (`$nr_ongoing_calls` = 0, taken
- *   to count ringing calls too; a MakeCall the phone has not reported yet is exempt), or
- *   after `unansweredMs` without a report. A profile without `n=$nr_ongoing_calls` leaves
- *   only the timeout.
+ * - Rejected calls: a phone that reports a rejection (a Yealink's reject_incoming_call,
+ *   `onRejected`) ends the call at once. A SNOM fires no action URL when a ringing call is
+ *   rejected on it. Such a call ends at the next report that says the phone has no call
+ *   (`$nr_ongoing_calls` = 0, taken to count ringing calls too, or `onIdle`; a MakeCall the
+ *   phone has not reported yet is exempt), or after `unansweredMs` without a report. A
+ *   profile without either leaves only the timeout.
  */
 
 import type { NotificationName } from "../config/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo, CallState } from "../contract.ts";
+import type { CallEvent, CallEventBody, CallInfo, CallState, ClearReason } from "../contract.ts";
 
 /** One callback of a phone, already parsed. */
 export interface PhoneReport {
@@ -60,6 +66,8 @@ export interface PhoneReport {
   readonly displayName: string;
   /** `$nr_ongoing_calls`, when the callback carried a number. */
   readonly ongoing?: number;
+  /** `$cancel_reason`: the Reason header of the CANCEL that ended a ringing call, if any. */
+  readonly cancelReason?: string;
 }
 
 /** Tuning of {@link DeviceCalls}. */
@@ -96,6 +104,20 @@ const TRANSFERS = new Set<NotificationName>([
   "onTransfer",
   "onBlindTransfer",
   "onAttendedTransfer",
+]);
+
+/**
+ * Reports that end a call before it was answered, each with the state the call must be in
+ * and the cause its ConnectionCleared carries (docs/channel-protocol.md §4).
+ */
+const UNANSWERED_ENDS: ReadonlyMap<
+  NotificationName,
+  { readonly state: CallState; readonly reason: ClearReason }
+> = new Map([
+  ["onRejected", { state: "alerting", reason: "callRejected" }],
+  ["onForwarded", { state: "alerting", reason: "redirected" }],
+  ["onRemoteBusy", { state: "dialing", reason: "busy" }],
+  ["onCallCancelled", { state: "dialing", reason: "callCancelled" }],
 ]);
 
 /** Remembers up to `limit` keys, forgetting the oldest. */
@@ -197,7 +219,7 @@ export class DeviceCalls {
       return this.#events;
     }
     const subject = this.#apply(r, now);
-    if (r.ongoing === 0) {
+    if (r.ongoing === 0 || r.notification === "onIdle") {
       // The phone has no call (other than, perhaps, the one it is reporting about).
       for (const c of [...this.#calls.values()]) {
         if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" });
@@ -230,14 +252,15 @@ export class DeviceCalls {
 
   /**
    * ClearConnection was accepted. With only ringing calls, the phone rejected the oldest of
-   * them and will report nothing (docs/snom.md §5.6), so it ends here. Otherwise the phone
-   * hung up an active call and reports that itself.
+   * them, and a SNOM reports nothing (docs/snom.md §5.6), so it ends here, rejected; a phone
+   * that reports the rejection itself may be first, and then there is nothing left to end.
+   * Otherwise the phone hung up an active call and reports that itself.
    */
   cleared(): CallEvent[] {
     this.#events = [];
     const calls = [...this.#calls.values()];
     if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
-      this.#drop(calls[0], "guess", { type: "ConnectionCleared" });
+      this.#drop(calls[0], "guess", { type: "ConnectionCleared", reason: "callRejected" });
     }
     return this.#events;
   }
@@ -347,7 +370,29 @@ export class DeviceCalls {
     }
 
     if (n === "onDisconnected" || n === "onMissedCall") {
-      if (call) this.#drop(call, "phone", { type: "ConnectionCleared" });
+      if (!call) return call;
+      // A ringing call the caller's side cancelled because another phone answered it was not
+      // missed: the CANCEL said so (docs/snom.md §5.6).
+      const elsewhere = n === "onMissedCall" && answeredElsewhere(r.cancelReason ?? "");
+      this.#drop(call, "phone", {
+        type: "ConnectionCleared",
+        ...(elsewhere ? { reason: "callPickup" as const } : {}),
+      });
+      return call;
+    }
+
+    const unanswered = UNANSWERED_ENDS.get(n);
+    if (unanswered) {
+      // Only a call still ringing (or still dialing) can be rejected, forwarded, turned down
+      // or given up; for any other call the report is stale news and changes nothing.
+      if (call?.state === unanswered.state) {
+        this.#drop(call, "phone", { type: "ConnectionCleared", reason: unanswered.reason });
+      }
+      return call;
+    }
+
+    if (n === "onTransferFailed") {
+      this.#transferFailed();
       return call;
     }
 
@@ -378,12 +423,18 @@ export class DeviceCalls {
       case "onUnhold":
         return only((c) => c.state === "held");
       case "onMissedCall":
+      case "onRejected":
+      case "onForwarded":
         return only((c) => c.state === "alerting");
+      case "onRemoteBusy":
+      case "onCallCancelled":
+        return only((c) => c.state === "dialing");
       case "onDisconnected":
         return only(() => true);
       case "onTransfer":
       case "onBlindTransfer":
       case "onAttendedTransfer":
+      case "onTransferFailed":
         return only((c) => c.state === "connected") ?? only(() => true);
       default:
         return undefined;
@@ -458,6 +509,19 @@ export class DeviceCalls {
     }
   }
 
+  /**
+   * The phone says a transfer failed: its calls stay as they are (the phone reports what it
+   * does with them next), but the transfer is over. A TransferCall still waiting for its
+   * target is forgotten, and a call made as a transfer's target leg is a call of its own, so a
+   * later transfer does not end it as the other leg.
+   */
+  #transferFailed(): void {
+    this.#pendingTransfer = undefined;
+    for (const c of this.#calls.values()) {
+      if (c.made?.transferTarget) c.made = { ...c.made, transferTarget: false };
+    }
+  }
+
   /** With exactly one other call, held against an active one (or vice versa): that call. */
   #attendedPartner(call: Call): Call | undefined {
     const others = [...this.#calls.values()].filter((c) => c !== call && !c.made);
@@ -489,6 +553,14 @@ export class DeviceCalls {
   #emit(body: CallEventBody): void {
     this.#events.push(Object.freeze({ ...body, device: this.device, calls: this.calls() }));
   }
+}
+
+/**
+ * True when a CANCEL's Reason header says the call was answered elsewhere: the SIP cause 200
+ * (`SIP;cause=200;text="Call completed elsewhere"`, RFC 3326), as forking proxies send it.
+ */
+export function answeredElsewhere(reason: string): boolean {
+  return /^\s*SIP\s*;(?:.*;)?\s*cause\s*=\s*200\b/i.test(reason);
 }
 
 /**

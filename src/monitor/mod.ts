@@ -20,6 +20,7 @@ export {
   type PhonePort,
 } from "./monitor.ts";
 export {
+  answeredElsewhere,
   comparableNumber,
   DeviceCalls,
   type DeviceCallsOptions,

@@ -38,6 +38,8 @@ export abstract class Handset implements SimEndpoint {
   protected readonly sim: CallModel;
   /** The network it is on. */
   protected readonly network: SimSwitch;
+  /** Numbers a transfer from this phone cannot reach: such a transfer fails, the call stays. */
+  readonly unreachable = new Set<string>();
 
   constructor(extension: string, displayName: string, network: SimSwitch) {
     this.extension = extension;
@@ -47,6 +49,7 @@ export abstract class Handset implements SimEndpoint {
       self: { user: extension, display: displayName },
       resolve: (target) => network.resolve(target),
       newCallId: () => network.newCallId(),
+      transferFails: (target) => this.unreachable.has(target),
     });
   }
 
@@ -96,14 +99,16 @@ export abstract class Handset implements SimEndpoint {
 
   /**
    * The other party ends a call (the given one, or the newest): a ringing call is then
-   * missed. When the other party is a simulated phone, its user hangs up there.
+   * missed. When the other party is a simulated phone, its user hangs up there. An outside
+   * party's CANCEL may carry a Reason header (`$cancel_reason`), such as
+   * `SIP;cause=200;text="Call completed elsewhere"` when another phone answered.
    */
-  remoteHangup(callId?: string): void {
+  remoteHangup(callId?: string, cancelReason = ""): void {
     const call = this.pick(callId);
     if (!call) return;
     if (call.peer.kind === "phone") {
       this.network.phone(call.peer.extension)?.hangup(call.callId);
-    } else this.apply(this.sim.remoteEnded(call.callId));
+    } else this.apply(this.sim.remoteEnded(call.callId, cancelReason));
   }
 
   /** The called party answers an outgoing call (the given one, or the newest dialing one). */

@@ -12,8 +12,11 @@ import { sleep } from "../clock.ts";
 import { netTransport, type PhoneReply } from "../http/mod.ts";
 import type { SimEventName } from "./calls.ts";
 
-/** The setting that holds each event's URL. Some have no `_url` suffix (§5.1). */
-export const ACTION_SETTINGS: Readonly<Record<SimEventName, string>> = {
+/**
+ * The setting that holds each event's URL (§5.1); some have no `_url` suffix. Events without
+ * a SNOM setting fire nothing.
+ */
+export const ACTION_SETTINGS: Readonly<Partial<Record<SimEventName, string>>> = {
   incoming: "action_incoming_url",
   outgoing: "action_outgoing_url",
   connected: "action_connected_url",

@@ -39,23 +39,35 @@ export interface SimCall {
   readonly peer: Peer;
 }
 
-/** The events a SNOM reports through its action URLs (docs/snom.md §5.1). */
+/**
+ * What happens to a phone's calls, as the families report it through their action URLs
+ * (docs/snom.md §5.1, docs/yealink.md §4). Each family maps the names it has a setting for
+ * and reports nothing for the others: a SNOM has none for `rejected`, `forwarded`,
+ * `transfer_failed`, `remote_busy`, `cancelled`, `busy` and `idle`.
+ */
 export type SimEventName =
   | "incoming"
   | "outgoing"
   | "connected"
   | "disconnected"
   | "missed"
+  | "rejected"
+  | "forwarded"
+  | "remote_busy"
+  | "cancelled"
   | "hold"
   | "unhold"
   | "transfer"
   | "blind_transfer"
   | "attended_transfer"
   | "received_attended_transfer"
+  | "transfer_failed"
   | "offhook"
   | "onhook"
   | "dnd_on"
   | "dnd_off"
+  | "busy"
+  | "idle"
   | "setup";
 
 /** How a call ended, as the other party learns it. */
@@ -144,6 +156,8 @@ export interface CallModelOptions {
   /** The party and peer a dialled number reaches. */
   readonly resolve: (target: string) => { readonly peer: Peer; readonly party: SimParty };
   readonly newCallId: () => string;
+  /** True for a target a transfer cannot reach: such a transfer fails and the call stays. */
+  readonly transferFails?: (target: string) => boolean;
 }
 
 type Call = {
@@ -205,7 +219,8 @@ export class CallModel {
   releaseAll(): Effect[] {
     const out: Effect[] = [];
     this.#entry = undefined;
-    for (const c of [...this.#calls]) this.#hangUp(c, out);
+    // Ending every call is no one's rejection nor giving up: only the ends are reported.
+    for (const c of [...this.#calls]) this.#hangUp(c, out, false);
     this.#handset = false;
     this.#syncHook(out);
     return out;
@@ -278,14 +293,22 @@ export class CallModel {
     return [{ kind: "event", name: "connected", call: view(call) }];
   }
 
-  /** The other party ended the call: a ringing call is then missed. */
-  remoteEnded(callId: string, cancelReason = ""): Effect[] {
+  /**
+   * The other party ended the call: a ringing call is then missed; an outgoing call it
+   * turned down (`how` is `reject`) was refused before the disconnect.
+   */
+  remoteEnded(callId: string, cancelReason = "", how?: EndHow): Effect[] {
     const out: Effect[] = [];
     const call = this.#remove(callId);
     if (!call) return out;
     if (call.state === "ringing") {
       out.push({ kind: "event", name: "missed", call: view(call), cancelReason });
-    } else out.push({ kind: "event", name: "disconnected", call: view(call) });
+    } else {
+      if (call.state === "dialing" && how === "reject") {
+        out.push({ kind: "event", name: "remote_busy", call: view(call) });
+      }
+      out.push({ kind: "event", name: "disconnected", call: view(call) });
+    }
     this.#syncHook(out);
     return out;
   }
@@ -451,8 +474,14 @@ export class CallModel {
     this.#entry = undefined;
     const call = this.#calls.find((c) => c.callId === callId);
     if (!call || target === "") return;
+    if (call.state !== "ringing" && this.#o.transferFails?.(target)) {
+      // The target cannot be reached: the call stays as it was.
+      out.push({ kind: "event", name: "transfer_failed", call: view(call) });
+      return;
+    }
     this.#remove(call.callId);
     if (call.state === "ringing") {
+      out.push({ kind: "event", name: "forwarded", call: view(call) });
       out.push({ kind: "deflect", callId: call.callId, peer: call.peer, target });
       return;
     }
@@ -500,14 +529,20 @@ export class CallModel {
     out.push({ kind: "event", name: "hold", call: view(call) });
   }
 
-  #hangUp(call: Call, out: Effect[]) {
+  /** Ends a call; `byUser` when the user rejected or gave it up (not RELEASE_ALL_CALLS). */
+  #hangUp(call: Call, out: Effect[], byUser = true) {
     this.#remove(call.callId);
     if (this.#entry?.callId === call.callId) this.#entry = undefined;
     this.#handset = false;
     if (call.state === "ringing") {
-      // Rejecting a ringing call fires no action URL (docs/snom.md §5.6).
+      // A SNOM fires no action URL for it (docs/snom.md §5.6); a Yealink reports it.
+      if (byUser) out.push({ kind: "event", name: "rejected", call: view(call) });
       out.push({ kind: "ended", callId: call.callId, peer: call.peer, how: "reject" });
       return;
+    }
+    // Giving up an outgoing call before an answer is reported on its own first.
+    if (call.state === "dialing" && byUser) {
+      out.push({ kind: "event", name: "cancelled", call: view(call) });
     }
     out.push({ kind: "event", name: "disconnected", call: view(call) });
     out.push({

@@ -157,7 +157,7 @@ export class SimNetwork {
       }
       case "ended": {
         const to = other(effect.peer);
-        to?.receive(to.callModel.remoteEnded(effect.callId));
+        to?.receive(to.callModel.remoteEnded(effect.callId, "", effect.how));
         return;
       }
       case "refer": {

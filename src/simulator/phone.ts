@@ -275,7 +275,8 @@ export class SimPhone extends Handset {
 
   protected fire(e: Extract<Effect, { kind: "event" }>): void {
     if (this.#closed) return;
-    const template = this.#settings.get(ACTION_SETTINGS[e.name]) ?? "";
+    const setting = ACTION_SETTINGS[e.name];
+    const template = setting === undefined ? "" : this.#settings.get(setting) ?? "";
     if (template.trim() === "") return;
     const call = e.call;
     const calls = this.sim.calls;

@@ -47,9 +47,11 @@ export interface YealinkOptions {
 }
 
 /**
- * Which action URL setting each call-model event fires (docs/yealink.md §4). A completed
- * transfer fires `transfer_finished` once: the model's `transfer` comes with every transfer,
- * its `blind_transfer`/`attended_transfer` (SNOM's own settings) fire nothing here.
+ * Which action URL setting each call-model event fires; every one is a documented event
+ * (docs/yealink.md §4). A completed transfer fires `transfer_finished` once: the model's
+ * `transfer` comes with every transfer, its `blind_transfer`/`attended_transfer` (SNOM's
+ * own settings) fire nothing here. `busy` and `idle` are the phone's state: it has a call
+ * now, or no call any more.
  */
 export const YEALINK_ACTION_SETTINGS: Readonly<Partial<Record<SimEventName, string>>> = {
   incoming: "action_url.incoming_call",
@@ -57,13 +59,20 @@ export const YEALINK_ACTION_SETTINGS: Readonly<Partial<Record<SimEventName, stri
   connected: "action_url.call_established",
   disconnected: "action_url.call_terminated",
   missed: "action_url.missed_call",
+  rejected: "action_url.reject_incoming_call",
+  forwarded: "action_url.forward_incoming_call",
+  remote_busy: "action_url.remote_busy",
+  cancelled: "action_url.cancel_callout",
   hold: "action_url.hold",
   unhold: "action_url.unhold",
   transfer: "action_url.transfer_finished",
+  transfer_failed: "action_url.transfer_failed",
   offhook: "action_url.off_hook",
   onhook: "action_url.on_hook",
-  dnd_on: "action_url.open_dnd",
-  dnd_off: "action_url.close_dnd",
+  dnd_on: "action_url.dnd_on",
+  dnd_off: "action_url.dnd_off",
+  busy: "action_url.idle_to_busy",
+  idle: "action_url.busy_to_idle",
   setup: "action_url.setup_completed",
 };
 
@@ -160,6 +169,8 @@ export class YealinkPhone extends Handset {
   /** The phone's own call ids (small numbers) for the network's call ids. */
   readonly #localIds = new Map<string, string>();
   #nextLocalId = 100;
+  /** Whether the phone has a call, for idle_to_busy and busy_to_idle. */
+  #busy = false;
   #server?: RawHttpServer;
   #closed = false;
 
@@ -225,6 +236,14 @@ export class YealinkPhone extends Handset {
     for (const [k, v] of parseProvisioning(text)) this.#settings.set(k, v);
   }
 
+  /**
+   * The phone's user presses keys on the phone itself, named as the call model names them
+   * (`DND`, `CANCEL`, `ENTER`, digits, ...): what the Action URI would not do for them.
+   */
+  press(...keys: string[]): void {
+    this.apply(this.sim.press(keys));
+  }
+
   /** Restarts: calls are gone, prompts are asked again, `setup_completed` fires. */
   reboot(): void {
     this.apply(this.sim.releaseAll());
@@ -249,6 +268,15 @@ export class YealinkPhone extends Handset {
   protected fire(e: Extract<Effect, { kind: "event" }>): void {
     const setting = YEALINK_ACTION_SETTINGS[e.name];
     if (setting) this.#send(setting, e.name, e.call);
+  }
+
+  /** Reports the events, then whether the phone went from idle to busy or back. */
+  protected override apply(effects: readonly Effect[]): void {
+    super.apply(effects);
+    const busy = this.sim.calls.length > 0;
+    if (busy === this.#busy) return;
+    this.#busy = busy;
+    this.fire({ kind: "event", name: busy ? "busy" : "idle" });
   }
 
   /** Fires the URL of one action URL setting, if it holds one. */
@@ -364,13 +392,8 @@ export class YealinkPhone extends Handset {
       const id = this.#networkId(m[2]);
       if (id === undefined) return;
       if (m[1] === "ASW") this.apply(model.answer(id));
-      else if (m[1] === "CANCEL") {
-        const call = model.calls.find((c) => c.callId === id);
-        if (call?.state === "ringing") {
-          this.#send("action_url.reject_incoming_call", "disconnected", call);
-        }
-        this.apply(model.hangUp(id));
-      } else if (m[1] === "HOLD") this.apply(model.hold(id));
+      else if (m[1] === "CANCEL") this.apply(model.hangUp(id));
+      else if (m[1] === "HOLD") this.apply(model.hold(id));
       else this.apply(model.unhold(id));
       return;
     }

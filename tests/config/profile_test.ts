@@ -61,6 +61,8 @@ Deno.test("the SNOM profile writes action URLs into the real setting names", () 
     onHold: "action_hold",
     onUnhold: "action_unhold",
     onTransfer: "action_transfer",
+    onBlindTransfer: "action_blind_transfer",
+    onAttendedTransfer: "action_attended_transfer",
     onSetup: "action_setup_url",
   });
   assert.match(m.variables, /cid=\$call-id/);

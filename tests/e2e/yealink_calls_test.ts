@@ -229,6 +229,7 @@ Deno.test("the Yealink transfers blind, in two steps and by ConsultationCall; co
   got = await run(pcs, channels, "ClearConnection 101");
   assert.equal(y.requests.at(-1)!.target, `/servlet?key=CANCEL:${consultation}`);
   assert.deepEqual(got.byDevice, {
+    // The consultation call was given up before 202 answered: cancel_callout says so.
     "101": ["ConnectionCleared 101 normalClearing 101", `DeviceInformation 101 1 (${r7}:held:201)`],
     "202": cleared("202"),
   });
@@ -248,22 +249,138 @@ Deno.test("a call the Yealink misses and a ringing call it rejects end as they d
     const got = await run(pcs, channels, "ClearConnection 201");
     assert.deepEqual(got.byDevice, { "201": cleared("201"), [callee]: cleared(callee) }, callee);
   }
-  assert.deepEqual(y.actions.at(-1)!.event, "missed");
-  assert.ok(y.actions.at(-1)!.url.includes("/phone/101/onMissedCall?"));
+  const missed = y.actions.findLast((a) => a.event === "missed")!;
+  assert.ok(missed.url.includes("/phone/101/onMissedCall?"));
+  assert.deepEqual(y.actions.at(-1)!.event, "idle", "busy_to_idle follows");
   assert.ok(
     pcs.phone("202").actions.some((a) => a.event === "missed"),
     "the SNOM reported its missed call too",
   );
 
-  // The callee rejects from the channel: CANCEL:<id> on the Yealink, which reports nothing
-  // the profile uses, so the server says the call ended, as for a SNOM.
+  // The callee rejects from the channel: CANCEL:<id> on the Yealink, which reports the
+  // rejection; a SNOM reports nothing, so the server says the call was rejected: the same
+  // lines on both.
   for (const callee of ["101", "202"]) {
     await ring(pcs, channels, "201", callee);
     const id = callee === "101" ? y.localId(y.calls[0].callId) : undefined;
     const got = await run(pcs, channels, `ClearConnection ${callee}`);
     if (id) assert.equal(y.requests.at(-1)!.target, `/servlet?key=CANCEL:${id}`);
-    assert.deepEqual(got.byDevice, { [callee]: cleared(callee), "201": cleared("201") }, callee);
+    assert.deepEqual(
+      got.byDevice,
+      {
+        [callee]: [
+          `ConnectionCleared ${callee} normalClearing ${callee}`,
+          `DeviceInformation ${callee} 0 ()`,
+        ],
+        "201": cleared("201"),
+      },
+      callee,
+    );
   }
   assert.deepEqual([y.calls, pcs.phone("201").calls, pcs.phone("202").calls], [[], [], []]);
   for (const c of channels) assert.deepEqual(await c.sync(), [], "nothing left over");
+});
+
+Deno.test("a call the Yealink's user rejects, forwards, or that is turned down, ends at once", async () => {
+  const { pcs, channels, y } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  // Rejected on the phone itself: reject_incoming_call ends it now, not after two minutes.
+  await ring(pcs, channels, "201", "101");
+  let got = await run(pcs, channels, () => y.hangup());
+  assert.deepEqual(got.byDevice, { "101": cleared("101"), "201": cleared("201") });
+
+  // Forwarded while ringing (TransferCall on the ringing call): forward_incoming_call.
+  await ring(pcs, channels, "201", "101");
+  got = await run(pcs, channels, "TransferCall 101 202");
+  const r = refIn(got.lines, /^DeviceInformation 202 1 \((\d+):alerting:201\)$/);
+  assert.deepEqual(got.byDevice, {
+    "101": cleared("101"),
+    "202": ["Delivered 202 newCall 202 201 202", `DeviceInformation 202 1 (${r}:alerting:201)`],
+  });
+  await run(pcs, channels, "ClearConnection 201");
+
+  // Turned down: 202 has do-not-disturb on and refuses the Yealink's call: remote_busy.
+  pcs.phone("202").press("DND");
+  got = await run(pcs, channels, "MakeCall 101 202");
+  assert.deepEqual(got.byDevice["101"].slice(-2), cleared("101"));
+  assert.equal(got.byDevice["202"], undefined, "202 never rang");
+  assert.deepEqual([y.calls, pcs.phone("201").calls, pcs.phone("202").calls], [[], [], []]);
+  for (const c of channels) assert.deepEqual(await c.sync(), [], "nothing left over");
+});
+
+Deno.test("a transfer the Yealink cannot complete leaves its call connected, and the call goes on", async () => {
+  const { pcs, channels, y } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  y.unreachable.add("299");
+  await ring(pcs, channels, "201", "101");
+  await run(pcs, channels, "AnswerCall 101");
+  let got = await run(pcs, channels, "TransferCall 101 299");
+  assert.deepEqual(got.byDevice, {}, "no Transferred, no ConnectionCleared");
+  assert.ok(y.actions.some((a) => a.url.includes("/phone/101/onTransferFailed?")));
+  assert.deepEqual(y.calls.map((c) => c.state), ["connected"]);
+  got = await run(pcs, channels, "HoldCall 101");
+  assert.deepEqual(got.byDevice, { "101": ["Held 101 normal 101"] });
+  got = await run(pcs, channels, "ClearConnection 201");
+  assert.deepEqual(got.byDevice, { "201": cleared("201"), "101": cleared("101") });
+});
+
+Deno.test("a SNOM's blind and attended transfers are reported by their own settings", async () => {
+  await using pcs = await startServer({
+    phones: ["201", "202", "203"].map((extension) => ({ extension, auth: "digest", ...LOGIN })),
+    linesFor: (phones) =>
+      ["201", "202", "203"].map((e) =>
+        `phone=${e}@127.0.0.1:${phones.get(e)!.port} snom.cfg admin pw`
+      ),
+  });
+  // A firmware that reports a transfer only through the setting of its kind.
+  pcs.phone("201").setPermission("action_transfer", "R");
+  const channels = [await pcs.channel("STLI;Version=2"), await pcs.channel("STLI;Version=2")];
+  for (const c of channels) {
+    for (const d of ["201", "202", "203"]) {
+      assert.equal(await c.command(`MonitorStart ${d}`), "error_ind SUCCESS MonitorStart");
+    }
+  }
+  const settings = pcs.phone("201").settings;
+  assert.match(settings.get("action_blind_transfer") ?? "", /\/phone\/201\/onBlindTransfer\?/);
+  assert.match(
+    settings.get("action_attended_transfer") ?? "",
+    /\/phone\/201\/onAttendedTransfer\?/,
+  );
+  assert.equal(settings.get("action_transfer") ?? "", "");
+
+  // Blind: 202 calls 201, 201 answers and transfers it to 203.
+  await ring(pcs, channels, "202", "201");
+  await run(pcs, channels, "AnswerCall 201");
+  let got = await run(pcs, channels, "TransferCall 201 203");
+  assert.deepEqual(got.byDevice["201"], ["Transferred 201 transfer 201 202"]);
+  await run(pcs, channels, "ClearConnection 202");
+
+  // Attended: 202 calls 201, 201 answers, consults 203, who answers, then transfers.
+  await ring(pcs, channels, "202", "201");
+  await run(pcs, channels, "AnswerCall 201");
+  await run(pcs, channels, "ConsultationCall 201 203");
+  await run(pcs, channels, "AnswerCall 203");
+  got = await run(pcs, channels, () => pcs.phone("201").press("TRANSFER"));
+  assert.equal(got.byDevice["201"][0], "Transferred 201 transfer 201 202");
+  assert.deepEqual(got.byDevice["201"].slice(-2), cleared("201"));
+  assert.deepEqual(pcs.phone("201").calls, []);
+});
+
+Deno.test("a SNOM's ringing call answered on another phone is no missed call: $cancel_reason says so", async () => {
+  const { pcs, channels } = await yealinkBesideSnoms();
+  await using _ = pcs;
+  const snom = pcs.phone("202");
+  await run(pcs, channels, () => snom.callFrom("0301234"));
+  let got = await run(
+    pcs,
+    channels,
+    () => snom.remoteHangup(undefined, 'SIP;cause=200;text="Call completed elsewhere"'),
+  );
+  assert.deepEqual(got.byDevice, {
+    "202": ["ConnectionCleared 202 normalClearing 202", "DeviceInformation 202 0 ()"],
+  });
+  // A caller who gives up leaves a missed call as before.
+  await run(pcs, channels, () => snom.callFrom("0301234"));
+  got = await run(pcs, channels, () => snom.remoteHangup());
+  assert.deepEqual(got.byDevice, { "202": cleared("202") });
 });

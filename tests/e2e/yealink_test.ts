@@ -49,7 +49,7 @@ Deno.test("a provisioned Yealink and a SNOM: dial, answer, hold and retrieve by 
     ),
   );
   assert.equal(lines.at(-1), "features.action_uri_limit_ip = 127.0.0.1");
-  assert.equal(lines.length, 10);
+  assert.equal(lines.length, 16);
   assert.deepEqual(await provisioningLines(pcs.server.settings), lines, "the key is stable");
 
   const [a, b] = [await pcs.channel("STLI;Version=2"), await pcs.channel("STLI;Version=2")];

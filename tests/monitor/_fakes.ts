@@ -118,8 +118,9 @@ export function describe(e: CallEvent): string {
     : "remote" in e
     ? ("direction" in e ? `${e.direction} ${e.remote}` : e.remote)
     : "";
+  const reason = e.type === "ConnectionCleared" ? e.reason ?? "" : "";
   const calls = e.calls.map((c) => `${c.callRef}:${c.state}:${c.remote}`).join(",");
-  return [e.type, e.device, value, `[${calls}]`].filter((x) => x !== "").join(" ");
+  return [e.type, e.device, value, reason, `[${calls}]`].filter((x) => x !== "").join(" ");
 }
 
 /** A promise with its resolve function, for commands the test completes by hand. */

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type CallEvent, DeviceCalls, type PhoneReport } from "../../src/monitor/mod.ts";
+import {
+  answeredElsewhere,
+  type CallEvent,
+  DeviceCalls,
+  type PhoneReport,
+} from "../../src/monitor/mod.ts";
 import type { NotificationName } from "../../src/config/mod.ts";
 import { describe } from "./_fakes.ts";
 
@@ -87,6 +92,109 @@ Deno.test("a call rejected on the phone ends when the phone next reports no call
     "Originated 101 102 [17:alerting:555,18:dialing:102]",
     "ConnectionCleared 101 [17:alerting:555]",
     "ConnectionCleared 101 []",
+  ]);
+});
+
+Deno.test("a ringing call its CANCEL says was answered elsewhere ends as callPickup, not missed", () => {
+  const m = machine();
+  const elsewhere = 'SIP;cause=200;text="Call completed elsewhere"';
+  assert.deepEqual(
+    run(
+      m,
+      report("onIncomingCall", "a", "555"),
+      report("onMissedCall", "a", "555", { cancelReason: elsewhere }),
+      report("onIncomingCall", "b", "556"),
+      report("onMissedCall", "b", "556", { cancelReason: "Q.850;cause=16" }),
+    ),
+    [
+      "Delivered 101 555 [17:alerting:555]",
+      "ConnectionCleared 101 callPickup []",
+      "Delivered 101 556 [18:alerting:556]",
+      "ConnectionCleared 101 []",
+    ],
+  );
+  assert.ok(answeredElsewhere('SIP ;cause=200 ;text="Call completed elsewhere"'));
+  assert.ok(!answeredElsewhere("SIP;cause=486"));
+  assert.ok(!answeredElsewhere("$cancel_reason"));
+});
+
+Deno.test("a call the phone reports rejected or forwarded ends at once, with its cause", () => {
+  const m = machine();
+  assert.deepEqual(
+    run(
+      m,
+      report("onIncomingCall", "a", "555"),
+      report("onIncomingCall", "b", "556"),
+      report("onRejected", "a", "555"),
+      report("onForwarded", "b", "556"),
+    ),
+    [
+      "Delivered 101 555 [17:alerting:555]",
+      "Delivered 101 556 [17:alerting:555,18:alerting:556]",
+      "ConnectionCleared 101 callRejected [18:alerting:556]",
+      "ConnectionCleared 101 redirected []",
+    ],
+  );
+  // The phone's own word: a straggler for the rejected call changes nothing.
+  assert.deepEqual(run(m, report("onConnected", "a", "555")), []);
+  // Only a ringing call can be rejected: for a connected call the report is stale news.
+  run(m, report("onIncomingCall", "c", "557"), report("onConnected", "c", "557"));
+  assert.deepEqual(run(m, report("onRejected", "c", "557")), []);
+  assert.deepEqual(m.calls().map((c) => c.state), ["connected"]);
+});
+
+Deno.test("an outgoing call turned down or given up before an answer ends at once", () => {
+  const m = machine();
+  assert.deepEqual(
+    run(
+      m,
+      report("onOutgoingCall", "a", "102"),
+      report("onRemoteBusy", "", "102"),
+      report("onOutgoingCall", "b", "103"),
+      report("onCallCancelled", "b", "103"),
+    ),
+    [
+      "Originated 101 102 [17:dialing:102]",
+      "ConnectionCleared 101 busy []",
+      "Originated 101 103 [18:dialing:103]",
+      "ConnectionCleared 101 callCancelled []",
+    ],
+  );
+});
+
+Deno.test("the phone going idle ends every call but a MakeCall it has not reported yet", () => {
+  const m = machine();
+  run(m, report("onIncomingCall", "a", "555"), report("onOutgoingCall", "b", "102"));
+  m.made("103", T0);
+  assert.deepEqual(run(m, report("onIdle", "")), [
+    "ConnectionCleared 101 [18:dialing:102,19:dialing:103]",
+    "ConnectionCleared 101 [19:dialing:103]",
+  ]);
+});
+
+Deno.test("a failed transfer leaves the call as it is and the next MakeCall a call of its own", () => {
+  const m = machine();
+  run(m, report("onIncomingCall", "a", "555"), report("onConnected", "a", "555"));
+  m.transferStarted(undefined, T0);
+  assert.deepEqual(run(m, report("onTransferFailed", "a", "555")), []);
+  assert.deepEqual(m.calls().map((c) => c.state), ["connected"]);
+  assert.deepEqual(lines(m.made("104", T0)), [
+    "Initiated 101 18 [17:connected:555,18:dialing:104]",
+  ]);
+  // A later transfer of the first call takes that call only: 104 was no transfer's target.
+  assert.deepEqual(run(m, report("onTransfer", "a", "555")), [
+    "Transferred 101 555 [18:dialing:104]",
+  ]);
+});
+
+Deno.test("a failed transfer frees the target leg already made for it", () => {
+  const m = machine();
+  run(m, report("onIncomingCall", "a", "555"), report("onConnected", "a", "555"));
+  m.transferStarted(undefined, T0);
+  m.made("103", T0);
+  assert.deepEqual(run(m, report("onTransferFailed", "")), []);
+  assert.deepEqual(run(m, report("onTransfer", "a", "555")), [
+    "Transferred 101 555 [18:dialing:103]",
   ]);
 });
 
@@ -424,7 +532,7 @@ Deno.test("MakeCall the phone never reports ends after the unanswered timeout", 
 Deno.test("ClearConnection ends a ringing call, but leaves active calls to the phone", () => {
   const m = machine();
   run(m, report("onIncomingCall", "a", "555"), report("onIncomingCall", "b", "666"));
-  assert.deepEqual(lines(m.cleared()), ["ConnectionCleared 101 [18:alerting:666]"]);
+  assert.deepEqual(lines(m.cleared()), ["ConnectionCleared 101 callRejected [18:alerting:666]"]);
   run(m, report("onConnected", "b", "666"));
   assert.deepEqual(m.cleared(), []);
   assert.equal(m.calls().length, 1);

@@ -87,12 +87,15 @@ Deno.test("MonitorStart points every action URL of the profile at the server", a
     "onHold",
     "onUnhold",
     "onTransfer",
+    "onBlindTransfer",
+    "onAttendedTransfer",
     "onSetup",
   ]);
   assert.equal(
     urls.get("onConnected"),
     `http://192.0.2.1:26536/phone/101/onConnected?k=${secret}` +
-      "&cid=$call-id&remote=$remote&local=$local&dr=$display_remote&n=$nr_ongoing_calls",
+      "&cid=$call-id&remote=$remote&local=$local&dr=$display_remote&n=$nr_ongoing_calls" +
+      "&cr=$cancel_reason",
   );
   await r.monitor.close();
 });
@@ -577,7 +580,10 @@ Deno.test("ClearConnection accepted on a ringing call publishes ConnectionCleare
   await monitored(r, "101", a);
   await phoneCalls(r, "101", "onIncomingCall", "cid=i&remote=555&n=1");
   await r.monitor.command(call("101", "ClearConnection"));
-  assert.deepEqual(a.lines, ["Delivered 101 555 [1:alerting:555]", "ConnectionCleared 101 []"]);
+  assert.deepEqual(a.lines, [
+    "Delivered 101 555 [1:alerting:555]",
+    "ConnectionCleared 101 callRejected []",
+  ]);
   // A refused ClearConnection changes nothing.
   await phoneCalls(r, "101", "onIncomingCall", "cid=j&remote=556&n=1");
   r.port.answerCommand = () => Promise.resolve({ ok: false, reason: "Timeout" });

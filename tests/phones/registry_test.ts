@@ -158,7 +158,7 @@ Deno.test("configureMonitoring writes the URLs through dummy.htm, and the phone 
     const callId = b.calls[0].callId;
     assert.equal(
       receiver.targets[0],
-      `/phone/102/onIncomingCall?k=secret&cid=${callId}&remote=101%40sim.invalid&local=102%40sim.invalid&dr=Phone%20101&n=1`,
+      `/phone/102/onIncomingCall?k=secret&cid=${callId}&remote=101%40sim.invalid&local=102%40sim.invalid&dr=Phone%20101&n=1&cr=`,
     );
   } finally {
     await registry.close();

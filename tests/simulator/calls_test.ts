@@ -45,12 +45,12 @@ Deno.test("dialling goes off-hook, reports outgoing and invites the other party"
   assert.deepEqual(m.calls, []);
 });
 
-Deno.test("rejecting a ringing call with CANCEL fires no event", () => {
+Deno.test("rejecting a ringing call with CANCEL is the rejected event (a SNOM has no setting for it)", () => {
   const m = model();
   assert.deepEqual(names(m.incoming("x1", { user: "0049301234", display: "Jane" }, external)), [
     "incoming:x1",
   ]);
-  assert.deepEqual(names(m.press(["CANCEL"])), ["ended:x1:reject"]);
+  assert.deepEqual(names(m.press(["CANCEL"])), ["rejected:x1", "ended:x1:reject"]);
   assert.deepEqual(m.calls, []);
 });
 
@@ -139,10 +139,13 @@ Deno.test("TRANSFER with one held and one connected call joins them (attended tr
   assert.deepEqual(m.calls, []);
 });
 
-Deno.test("TRANSFER on a ringing call deflects it without an event", () => {
+Deno.test("TRANSFER on a ringing call forwards it (deflects it to the number)", () => {
   const m = model();
   m.incoming("x1", { user: "0049301234", display: "" }, external);
-  assert.deepEqual(names(m.press(["TRANSFER", "1", "0", "5", "ENTER"])), ["deflect:x1>105"]);
+  assert.deepEqual(names(m.press(["TRANSFER", "1", "0", "5", "ENTER"])), [
+    "forwarded:x1",
+    "deflect:x1>105",
+  ]);
   assert.deepEqual(m.calls, []);
 });
 

@@ -30,6 +30,10 @@ async function withYealinks(
     "unhold",
     "transfer_finished",
     "reject_incoming_call",
+    "forward_incoming_call",
+    "transfer_failed",
+    "dnd_on",
+    "dnd_off",
   ];
   const lines = (ext: string) =>
     [
@@ -155,5 +159,47 @@ Deno.test("a simulated Yealink transfers blind with F_TRANSFER, digits, F_TRANSF
     // One transfer_finished per transfer (not one per kind of transfer event).
     assert.equal(a.actions.filter((x) => x.url.includes("/101/transfer_finished?")).length, 1);
     assert.ok(a.actions.some((x) => x.url.includes(`/101/reject_incoming_call?cid=${id}&`)));
+  });
+});
+
+Deno.test("a simulated Yealink reports DND with the guides' dnd_on and dnd_off", async () => {
+  await withYealinks({}, async (a) => {
+    a.press("DND");
+    a.press("DND");
+    await a.actionsIdle();
+    assert.deepEqual(a.actions.map((x) => new URL(x.url).pathname), [
+      "/101/dnd_on",
+      "/101/dnd_off",
+    ]);
+  });
+});
+
+Deno.test("a simulated Yealink reports a call it forwards, a transfer that fails, and going busy and idle", async () => {
+  await withYealinks({}, async (a, network) => {
+    const c = await network.addYealink({ extension: "103", provisioning: "" });
+    const path = () => a.actions.map((x) => new URL(x.url).pathname.slice(5));
+    const base = new URL(a.settings.get("action_url.hold")!).origin;
+    a.provision(
+      ["idle_to_busy", "busy_to_idle"].map((e) => `action_url.${e} = ${base}/101/${e}`).join("\n"),
+    );
+    // Forwarded while ringing: F_TRANSFER, digits, F_TRANSFER deflect it to 103.
+    a.callFrom("0301234");
+    assert.equal((await get(a, "/servlet?key=F_TRANSFER;1;0;3;F_TRANSFER")).status, 200);
+    assert.deepEqual([a.calls.length, c.calls[0]?.state], [0, "ringing"]);
+    await a.actionsIdle();
+    assert.deepEqual(path(), [
+      "incoming_call",
+      "idle_to_busy",
+      "forward_incoming_call",
+      "busy_to_idle",
+    ]);
+    // A blind transfer to a number nobody answers for fails: the call stays connected.
+    a.unreachable.add("299");
+    a.answer(a.callFrom("0305678"));
+    a.actions.length = 0;
+    assert.equal((await get(a, "/servlet?key=F_TRANSFER;2;9;9;F_TRANSFER")).status, 200);
+    assert.deepEqual(a.calls.map((x) => x.state), ["connected"]);
+    await a.actionsIdle();
+    assert.deepEqual(path(), ["transfer_failed"]);
   });
 });
