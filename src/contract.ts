@@ -273,3 +273,38 @@ export interface CloudListener {
    */
   reconcile(snapshot: CloudSnapshot): void;
 }
+
+// --- The call journal (docs/call-journal.md) ---
+
+/** How a call ended, as the journal keeps it (docs/call-journal.md §2). */
+export type CallOutcome = "answered" | "missed" | "rejected" | "busy" | "transferred" | "failed";
+
+/**
+ * One call that ended on a device, desk or cloud phone (docs/call-journal.md §2). Times are
+ * epoch milliseconds.
+ */
+export interface CallRecord {
+  readonly device: string;
+  readonly direction: "incoming" | "outgoing";
+  /** The far end's number (user part), "" when the phone did not say. */
+  readonly number: string;
+  /** The far end's display name, "" when unknown. */
+  readonly name: string;
+  readonly startedAt: number;
+  /** When the call was first connected; undefined for calls never answered. */
+  readonly answeredAt?: number;
+  readonly endedAt: number;
+  readonly outcome: CallOutcome;
+  /** For a transferred call: the number it went to, "" when unknown. */
+  readonly transferredTo?: string;
+  /** The callRef the call had on the channel (unique per server run). */
+  readonly callRef: number;
+}
+
+/**
+ * Where the monitor hands every call that ended (docs/call-journal.md §2). Declared here so
+ * the monitor never imports the journal; `server/` wires them. Must not throw or block.
+ */
+export interface CallRecordSink {
+  record(call: CallRecord): void;
+}

@@ -46,5 +46,10 @@ export function cloudReport(
       break;
   }
   if (!notification) return undefined;
-  return { notification, callId: r.callId, remote, displayName: r.displayName };
+  const report = { notification, callId: r.callId, remote, displayName: r.displayName };
+  // The journal tells a busy far end from a failed call by the provider's reason
+  // (docs/call-journal.md §2).
+  return notification === "onDisconnected" && /busy/i.test(r.reason)
+    ? { ...report, busy: true }
+    : report;
 }

@@ -48,7 +48,14 @@
  */
 
 import type { NotificationName } from "../config/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo, CallState } from "../contract.ts";
+import type {
+  CallEvent,
+  CallEventBody,
+  CallInfo,
+  CallOutcome,
+  CallRecord,
+  CallState,
+} from "../contract.ts";
 
 /** One callback of a phone, already parsed. */
 export interface PhoneReport {
@@ -60,6 +67,8 @@ export interface PhoneReport {
   readonly displayName: string;
   /** `$nr_ongoing_calls`, when the callback carried a number. */
   readonly ongoing?: number;
+  /** The far end was busy (a provider's reason), for the journal (docs/call-journal.md §2). */
+  readonly busy?: boolean;
 }
 
 /** Tuning of {@link DeviceCalls}. */
@@ -87,6 +96,12 @@ interface Call {
   remote: string;
   displayName: string;
   established: boolean;
+  /** When the call began (first report or MakeCall), for the journal. */
+  startedAt: number;
+  /** When it was first connected. */
+  answeredAt?: number;
+  /** The far end was reported busy. */
+  busy?: boolean;
   /** Set for a call started by MakeCall that the phone has not reported yet. */
   made?: { readonly number: string; readonly transferTarget: boolean };
   lastReportAt: number;
@@ -130,6 +145,8 @@ export class DeviceCalls {
   readonly #guessed = new Recent<"incoming" | "outgoing">(REMEMBERED_IDS);
   #pendingTransfer?: { readonly at: number; readonly target: string };
   #events: CallEvent[] = [];
+  /** Calls that ended, for the journal, until {@link takeRecords}. */
+  #records: CallRecord[] = [];
 
   constructor(device: string, options: DeviceCallsOptions) {
     this.device = device;
@@ -152,6 +169,16 @@ export class DeviceCalls {
       );
     }
     return Object.freeze(out);
+  }
+
+  /**
+   * The calls that ended since the last call of this method, as the journal records them
+   * (docs/call-journal.md §2).
+   */
+  takeRecords(): CallRecord[] {
+    const out = this.#records;
+    this.#records = [];
+    return out;
   }
 
   /** The state of the call with this call id, when it is one of the device's calls. */
@@ -192,7 +219,7 @@ export class DeviceCalls {
     if (r.notification === "onSetup") {
       this.#pendingTransfer = undefined;
       for (const c of [...this.#calls.values()]) {
-        this.#drop(c, "guess", { type: "ConnectionCleared" });
+        this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
       }
       return this.#events;
     }
@@ -200,7 +227,7 @@ export class DeviceCalls {
     if (r.ongoing === 0) {
       // The phone has no call (other than, perhaps, the one it is reporting about).
       for (const c of [...this.#calls.values()]) {
-        if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" });
+        if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
       }
     }
     return this.#events;
@@ -233,11 +260,11 @@ export class DeviceCalls {
    * them and will report nothing (docs/snom.md §5.6), so it ends here. Otherwise the phone
    * hung up an active call and reports that itself.
    */
-  cleared(): CallEvent[] {
+  cleared(now: number): CallEvent[] {
     this.#events = [];
     const calls = [...this.#calls.values()];
     if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
-      this.#drop(calls[0], "guess", { type: "ConnectionCleared" });
+      this.#drop(calls[0], "guess", { type: "ConnectionCleared" }, now, "rejected");
     }
     return this.#events;
   }
@@ -265,7 +292,7 @@ export class DeviceCalls {
     this.#events = [];
     for (const c of [...this.#calls.values()]) {
       const at = this.#deadline(c);
-      if (at !== undefined && now >= at) this.#drop(c, "guess", { type: "ConnectionCleared" });
+      if (at !== undefined && now >= at) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
     }
     return this.#events;
   }
@@ -286,6 +313,7 @@ export class DeviceCalls {
 
     if (call) {
       call.lastReportAt = now;
+      if (r.busy) call.busy = true;
       if (r.displayName !== "" && call.displayName === "") call.displayName = r.displayName;
     }
 
@@ -334,20 +362,20 @@ export class DeviceCalls {
       }
       if (n === "onHold") {
         if (call.state === "held") return call;
-        this.#establish(call);
+        this.#establish(call, now);
         call.state = "held";
         this.#emit({ type: "Held" });
       } else if (n === "onUnhold" && call.state === "held") {
         call.state = "connected";
         this.#emit({ type: "Retrieved" });
       } else {
-        this.#establish(call);
+        this.#establish(call, now);
       }
       return call;
     }
 
     if (n === "onDisconnected" || n === "onMissedCall") {
-      if (call) this.#drop(call, "phone", { type: "ConnectionCleared" });
+      if (call) this.#drop(call, "phone", { type: "ConnectionCleared" }, now);
       return call;
     }
 
@@ -429,10 +457,11 @@ export class DeviceCalls {
     });
   }
 
-  #establish(call: Call): void {
+  #establish(call: Call, now: number): void {
     if (call.state === "alerting" || call.state === "dialing") call.state = "connected";
     if (call.established) return;
     call.established = true;
+    call.answeredAt ??= now;
     this.#emit({ type: "Established", direction: call.direction, remote: call.remote });
   }
 
@@ -449,12 +478,12 @@ export class DeviceCalls {
     this.#drop(call, "phone", {
       type: "Transferred",
       remote: r.remote || target || targetLeg?.remote || call.remote,
-    });
+    }, now);
     // The device is out of the transfer's other leg too: the held call of an attended
     // transfer, or the MakeCall of the vendor's TransferCall-then-MakeCall sequence.
-    if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" });
+    if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" }, now);
     for (const c of [...this.#calls.values()]) {
-      if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" });
+      if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
     }
   }
 
@@ -468,22 +497,61 @@ export class DeviceCalls {
       : undefined;
   }
 
-  #add(fields: Omit<Call, "callRef" | "established">): Call {
-    const call: Call = { ...fields, callRef: this.#nextCallRef(), established: false };
+  #add(fields: Omit<Call, "callRef" | "established" | "startedAt">): Call {
+    const call: Call = {
+      ...fields,
+      callRef: this.#nextCallRef(),
+      established: false,
+      startedAt: fields.lastReportAt,
+    };
     this.#calls.set(call.callRef, call);
     if (call.callId !== "") this.#byCallId.set(call.callId, call);
     return call;
   }
 
   /** Removes a call; `phone` when the phone said it ended, `guess` when the server infers it. */
-  #drop(call: Call, why: "phone" | "guess", body: CallEventBody): void {
+  #drop(
+    call: Call,
+    why: "phone" | "guess",
+    body: CallEventBody,
+    now: number,
+    declined?: "rejected",
+  ): void {
     this.#calls.delete(call.callRef);
+    this.#record(call, body, now, declined);
     if (call.callId !== "") {
       this.#byCallId.delete(call.callId);
       if (why === "phone") this.#ended.set(call.callId, true);
       else this.#guessed.set(call.callId, call.direction);
     }
     this.#emit(body);
+  }
+
+  /**
+   * The journal's record of a call that ends now (docs/call-journal.md §2): transferred when
+   * it left by a transfer, answered when it was ever connected, else rejected (declined by
+   * command), busy (so reported), missed (incoming) or failed (outgoing).
+   */
+  #record(call: Call, body: CallEventBody, now: number, declined?: "rejected"): void {
+    let outcome: CallOutcome;
+    if (body.type === "Transferred") outcome = "transferred";
+    else if (call.established) outcome = "answered";
+    else if (declined) outcome = declined;
+    else if (call.busy) outcome = "busy";
+    else outcome = call.direction === "incoming" ? "missed" : "failed";
+    const endedAt = Math.max(now, call.answeredAt ?? 0, call.startedAt);
+    this.#records.push({
+      device: this.device,
+      direction: call.direction,
+      number: call.remote,
+      name: call.displayName,
+      startedAt: call.startedAt,
+      answeredAt: call.answeredAt,
+      endedAt,
+      outcome,
+      ...(body.type === "Transferred" ? { transferredTo: body.remote } : {}),
+      callRef: call.callRef,
+    });
   }
 
   #emit(body: CallEventBody): void {

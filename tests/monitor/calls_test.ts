@@ -424,9 +424,9 @@ Deno.test("MakeCall the phone never reports ends after the unanswered timeout", 
 Deno.test("ClearConnection ends a ringing call, but leaves active calls to the phone", () => {
   const m = machine();
   run(m, report("onIncomingCall", "a", "555"), report("onIncomingCall", "b", "666"));
-  assert.deepEqual(lines(m.cleared()), ["ConnectionCleared 101 [18:alerting:666]"]);
+  assert.deepEqual(lines(m.cleared(0)), ["ConnectionCleared 101 [18:alerting:666]"]);
   run(m, report("onConnected", "b", "666"));
-  assert.deepEqual(m.cleared(), []);
+  assert.deepEqual(m.cleared(0), []);
   assert.equal(m.calls().length, 1);
 });
 
