@@ -308,3 +308,48 @@ export interface CallRecord {
 export interface CallRecordSink {
   record(call: CallRecord): void;
 }
+
+/** A call as the journal holds it: the record and its row id. */
+export interface CallRow extends CallRecord {
+  readonly id: number;
+}
+
+/** Where a page of calls starts: after this call, in newest-first order. */
+export interface CallCursor {
+  readonly startedAt: number;
+  readonly id: number;
+}
+
+/** A query of the journal, already checked (docs/call-journal.md §4). */
+export interface CallQuery {
+  readonly device?: string;
+  /** Calls that began at or after this time. */
+  readonly since?: number;
+  /** Calls that began before this time. */
+  readonly until?: number;
+  readonly outcome?: CallOutcome;
+  /** The end of the far end's number (at least one digit other than leading zeros). */
+  readonly number?: string;
+  /** 1-1000. */
+  readonly limit: number;
+  readonly after?: CallCursor;
+}
+
+/** One page of calls, newest first; `next` when there are more. */
+export interface CallPage {
+  readonly calls: readonly CallRow[];
+  readonly next?: CallCursor;
+}
+
+/**
+ * What the status page and the API read from the journal (docs/call-journal.md §4). Declared
+ * here so the status page never imports the journal; `server/` hands it in.
+ */
+export interface CallJournalReader {
+  /** Why there is nothing to read ("the journal is off", …); undefined when readable. */
+  unavailable(): string | undefined;
+  /** A page of calls; throws only when the file cannot be read. */
+  query(query: CallQuery): CallPage;
+  /** Calls of one outcome that began at `since` or later, per device. */
+  countByDevice(outcome: CallOutcome, since: number): readonly { device: string; count: number }[];
+}
