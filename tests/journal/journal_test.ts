@@ -141,3 +141,48 @@ async function tempDirDisposable() {
   const dir = await tempDir();
   return { path: dir.path, [Symbol.asyncDispose]: () => dir.remove() };
 }
+
+Deno.test("kill -9 while calls are written: every committed call is there, the file is sound", async () => {
+  await using dir = await tempDirDisposable();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      join(import.meta.dirname!, "_writer.ts"),
+      dir.path,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // Read the committed counts until well into the writing, then kill it mid-stream.
+  let committed = 0;
+  let text = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (committed < 3000) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    const lines = text.split("\n");
+    text = lines.pop()!;
+    if (lines.length > 0) committed = Number(lines.at(-1));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  await reader.cancel().catch(() => {});
+  assert.ok(committed >= 3000, `the writer committed ${committed} calls`);
+
+  const path = join(dir.path, "phone-companion-calls.sqlite");
+  const opened = openJournal(path, Date.now());
+  try {
+    assert.equal(opened.movedTo, undefined, `the file was found unsound: ${opened.reason}`);
+    const row = opened.db.prepare("SELECT COUNT(*) AS n, MAX(call_ref) AS top FROM calls")
+      .get() as { n: number; top: number };
+    assert.ok(row.n >= committed, `${row.n} calls in the file, ${committed} were committed`);
+    // Batches commit in order: the calls in the file are the first ones, none missing.
+    assert.equal(row.top, row.n);
+  } finally {
+    opened.db.close();
+  }
+});
