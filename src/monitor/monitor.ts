@@ -386,11 +386,11 @@ export class Monitor implements Component {
     return { status: 200 };
   }
 
-  /** Devices a channel asked to monitor this run, for the status page. */
+  /** Devices a channel asked to monitor this run or the journal follows, for the status page. */
   status(): MonitorStatus {
     const devices: DeviceStatus[] = [];
     for (const device of this.#devices.values()) {
-      if (!device.monitored) continue;
+      if (!device.monitored && !device.journaled) continue;
       const common = {
         device: device.extension,
         subscribers: device.subscribers.size,

@@ -168,6 +168,7 @@ export class Server {
       provider: this.provider,
       channel: this.channel,
       http: this.http,
+      journal: this.journal,
       problems: this.#logService.recent.list(),
       logFileProblem: this.#logService.fileProblem,
     };

@@ -261,10 +261,11 @@ Deno.test("live updates send each section once, then only what changed, and ping
   assert.equal(res.headers.get("content-type"), "text/event-stream");
   const reader = res.body!.getReader();
   try {
-    const first = await events(reader, 5);
+    const first = await events(reader, 6);
     assert.deepEqual(first.map((e) => e.event), [
       "summary",
       "phones",
+      "calls",
       "channels",
       "problems",
       "configuration",
@@ -346,7 +347,7 @@ Deno.test("a page that connects for live updates is sent only the sections it do
   const html = await (await a.request("/", {}, local)).text();
   const have = [...html.matchAll(/<section id="(\w+)" data-v="([^"]+)">/g)]
     .map(([, id, v]) => `${id}:${v}`);
-  assert.equal(have.length, 5);
+  assert.equal(have.length, 6);
   view = sampleView({ channels: [] });
   const res = await a.request(`/api/live?have=${encodeURIComponent(have.join(","))}`, {}, local);
   const reader = res.body!.getReader();
