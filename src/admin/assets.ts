@@ -143,7 +143,7 @@ export function pageScript(sections: readonly string[]): string {
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
     };
   };
-  // The search by number (docs/status-page.md §7): asks /api/calls, shows the answer as text.
+  // The search by number (docs/status-page.md §8): asks /api/calls, shows the answer as text.
   const CALL_COLUMNS = ${JSON.stringify(COLUMNS.calls)};
   const search = document.getElementById("call-number");
   const results = document.getElementById("call-results");

@@ -353,7 +353,7 @@ function renderCalls(v: StatusView): string {
 
 /**
  * The search by number under the Calls view: not a live section, so what is typed stays;
- * the page's script asks `/api/calls` (docs/status-page.md §7).
+ * the page's script asks `/api/calls` (docs/status-page.md §8).
  */
 const CALL_SEARCH = `<section id="call-search"><h2>Find calls by number</h2>` +
   `<input id="call-number" type="search" inputmode="tel" autocomplete="off" ` +

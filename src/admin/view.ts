@@ -22,11 +22,11 @@ export interface StatusView {
   readonly refusedChannels: number;
   /** The last warnings and errors, newest first. */
   readonly problems: readonly ProblemView[];
-  /** Today's calls from the journal (docs/status-page.md §7); absent: no journal part. */
+  /** Today's calls from the journal (docs/status-page.md §8); absent: no journal part. */
   readonly calls?: CallsView;
 }
 
-/** The Calls view: today's calls and the missed ones per phone (docs/status-page.md §7). */
+/** The Calls view: today's calls and the missed ones per phone (docs/status-page.md §8). */
 export interface CallsView {
   /** Why the journal cannot be read ("the call journal is off …"), when it cannot. */
   readonly unavailable?: string;

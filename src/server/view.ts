@@ -179,7 +179,7 @@ export function statusView(parts: ViewParts): StatusView {
 /** Calls the Calls view shows at most. */
 const CALLS_SHOWN = 50;
 
-/** Today's calls and missed calls per phone (docs/status-page.md §7). */
+/** Today's calls and missed calls per phone (docs/status-page.md §8). */
 function callsView(journal: CallJournalReader, now: number): CallsView {
   const day = new Date(now);
   day.setHours(0, 0, 0, 0);

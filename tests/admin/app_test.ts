@@ -135,6 +135,15 @@ Deno.test("without adminPassword only this computer gets in, /healthz included",
     assert.equal(here.status, 200, path);
     await here.body?.cancel();
   }
+  // The call journal's API has the page's rule (no journal here: 503 once let in).
+  for (const path of ["/api/calls", "/api/calls.csv"]) {
+    const res = await a.request(path, {}, remote);
+    assert.equal(res.status, 403, path);
+    await res.body?.cancel();
+    const here = await a.request(path, {}, local);
+    assert.equal(here.status, 503, path);
+    await here.body?.cancel();
+  }
   const mapped = await a.request("/healthz", {}, { remoteAddress: "::ffff:127.0.0.1" });
   assert.equal(mapped.status, 200);
   assert.equal((await a.request("/", {}, { remoteAddress: "::1" })).status, 200);
@@ -158,6 +167,12 @@ Deno.test("with adminPassword other hosts log in as admin; /healthz answers them
   });
   assert.equal((await a.request("/metrics", basic("admin", "correct horse"), remote)).status, 200);
   assert.equal((await a.request("/metrics", {}, remote)).status, 401);
+  assert.equal((await a.request("/api/calls", {}, remote)).status, 401);
+  assert.equal(
+    (await a.request("/api/calls", basic("admin", "correct horse"), remote)).status,
+    503,
+    "let in; this app has no journal",
+  );
   const health = await a.request("/healthz", {}, remote);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "ok" });

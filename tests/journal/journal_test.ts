@@ -186,3 +186,45 @@ Deno.test("kill -9 while calls are written: every committed call is there, the f
     opened.db.close();
   }
 });
+
+Deno.test("no SQL is built from values: quotes and SQL in filters and fields are only data", async () => {
+  await using dir = await tempDirDisposable();
+  const clock = new ManualClock(Date.UTC(2026, 0, 10));
+  const journal = new Journal({ clock });
+  try {
+    await journal.apply(await settingsIn(dir.path, []));
+    const hostile = "1' OR '1'='1\"; DROP TABLE calls; --";
+    journal.record(call({ startedAt: clock.now(), device: hostile, name: hostile, number: "7" }));
+    journal.record(call({ startedAt: clock.now() + 1, device: "101", number: "8" }));
+    await journal.flushed();
+    assert.deepEqual(journal.query({ limit: 10, device: hostile }).calls.map((c) => c.name), [
+      hostile,
+    ]);
+    assert.deepEqual(journal.query({ limit: 10, device: "1' OR '1'='1" }).calls, []);
+    assert.equal(journal.query({ limit: 10 }).calls.length, 2, "the table is still there");
+  } finally {
+    await journal.close();
+  }
+  // The source: every SQL text in src/ is fixed; the only interpolations are the fixed
+  // column list, the WHERE made of fixed fragments, and the schema version (an integer).
+  const allowed = new Set(["${COLUMNS}", '${where.join(" AND ")}', "${v + 1}"]);
+  for (const entry of Deno.readDirSync(join(import.meta.dirname!, "../../src/journal"))) {
+    const text = await Deno.readTextFile(
+      join(import.meta.dirname!, "../../src/journal", entry.name),
+    );
+    for (const m of text.matchAll(/\.(?:prepare|exec)\(/g)) {
+      // The call's argument, up to its closing parenthesis.
+      let depth = 1;
+      let end = m.index! + m[0].length;
+      while (depth > 0 && end < text.length) {
+        const ch = text[end++];
+        if (ch === "(") depth++;
+        else if (ch === ")") depth--;
+      }
+      const argument = text.slice(m.index! + m[0].length, end - 1);
+      for (const hole of argument.matchAll(/\$\{[^}]*\}/g)) {
+        assert.ok(allowed.has(hole[0]), `${entry.name}: SQL built with ${hole[0]}`);
+      }
+    }
+  }
+});

@@ -480,3 +480,67 @@ Deno.test("a command acts on the call its name means: ringing to answer, connect
   assert.equal(m.targetCallId("ClearConnection"), "b");
   assert.equal(m.targetCallId("MakeCall"), undefined);
 });
+
+Deno.test("every call that ends leaves one record for the journal, with its outcome and times", () => {
+  const m = machine(60_000);
+  const at = (t: number, r: PhoneReport) => m.report(r, T0 + t);
+  // Answered, with start, answer and end times.
+  at(0, report("onIncomingCall", "a", "0301234", { displayName: "Jane" }));
+  at(4000, report("onConnected", "a", "0301234"));
+  at(64_000, report("onDisconnected", "a", "0301234"));
+  // Missed: the caller gave up.
+  at(70_000, report("onIncomingCall", "b", "0305551"));
+  at(75_000, report("onMissedCall", "b", "0305551"));
+  // Rejected: a ClearConnection on the only, ringing call.
+  at(80_000, report("onIncomingCall", "c", "0307777"));
+  m.cleared(T0 + 81_000);
+  // Failed: an outgoing call nobody answered.
+  at(90_000, report("onOutgoingCall", "d", "0409999"));
+  at(95_000, report("onDisconnected", "d", "0409999"));
+  // Busy, as a provider reports it.
+  at(100_000, report("onOutgoingCall", "e", "0408888"));
+  at(101_000, report("onDisconnected", "e", "0408888", { busy: true }));
+  // Transferred to 102 after being answered.
+  at(110_000, report("onIncomingCall", "f", "0306666"));
+  at(111_000, report("onConnected", "f", "0306666"));
+  at(120_000, report("onTransfer", "f", "102"));
+  // Missed by silence: a ringing call without any further report.
+  at(130_000, report("onIncomingCall", "g", "0305555"));
+  m.expire(T0 + 190_000);
+
+  const records = m.takeRecords();
+  assert.deepEqual(
+    records.map((r) => [r.number, r.direction, r.outcome, r.transferredTo]),
+    [
+      ["0301234", "incoming", "answered", undefined],
+      ["0305551", "incoming", "missed", undefined],
+      ["0307777", "incoming", "rejected", undefined],
+      ["0409999", "outgoing", "failed", undefined],
+      ["0408888", "outgoing", "busy", undefined],
+      ["0306666", "incoming", "transferred", "102"],
+      ["0305555", "incoming", "missed", undefined],
+    ],
+  );
+  const [answered] = records;
+  assert.deepEqual(
+    {
+      device: answered.device,
+      name: answered.name,
+      startedAt: answered.startedAt,
+      answeredAt: answered.answeredAt,
+      endedAt: answered.endedAt,
+      callRef: answered.callRef,
+    },
+    {
+      device: "101",
+      name: "Jane",
+      startedAt: T0,
+      answeredAt: T0 + 4000,
+      endedAt: T0 + 64_000,
+      callRef: 17,
+    },
+  );
+  assert.equal(records[1].answeredAt, undefined);
+  assert.equal(records.at(-1)!.endedAt, T0 + 190_000);
+  assert.deepEqual(m.takeRecords(), [], "each call is handed over once");
+});
