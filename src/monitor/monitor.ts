@@ -251,10 +251,15 @@ export class Monitor implements Component {
       if (backend.kind === "desk") {
         if (!backend.setup.fresh && !backend.setup.running) void backend.setup.configure();
       } else if (first && !device.monitored) {
-        void this.#cloud?.watch(extension).then((watched) => {
-          if (watched.ok) device.later(() => this.#adopt(device, watched.snapshot));
-          else device.journaled = false; // tried again with the next round
-        });
+        // The provider takes the same settings right after the monitor (docs/architecture.md
+        // §5): the watch starts once it has them.
+        this.#clock.setTimeout(() => {
+          if (!device.journaled || this.#closed || this.#devices.get(extension) !== device) return;
+          void this.#cloud?.watch(extension).then((watched) => {
+            if (watched.ok) device.later(() => this.#adopt(device, watched.snapshot));
+            else device.journaled = false; // tried again with the next round
+          });
+        }, 0);
       }
     }
     this.#retry = this.#clock.setTimeout(() => {

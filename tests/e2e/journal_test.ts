@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitFor } from "../helpers.ts";
+import { FakeProvider } from "../fakes/fake_provider.ts";
+import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer, type TestServer } from "./_server.ts";
 
 async function get(pcs: TestServer, path: string): Promise<Response> {
@@ -167,4 +169,49 @@ Deno.test("an unreadable journal file is moved aside and the server runs on with
   await waitFor("a call", async () => (await calls(pcs)).length === 1 || undefined);
   const status = await (await get(pcs, "/api/status")).json();
   assert.match(status.journal.movedAside, /\.corrupt-/);
+});
+
+Deno.test("cloud phones no channel monitors are watched for the journal: answered and missed", async () => {
+  const fake = await FakeProvider.start({
+    groups: { Heavy: { limit: 100, windowSeconds: 60, penaltySeconds: 60 } },
+  });
+  const t = fake.telephony;
+  await using pcs = await startServer({
+    lines: [
+      ...configLines(ringCentralLines(fake)),
+      "phone=201@provider",
+      "journalDays = 90",
+    ],
+  });
+  try {
+    await waitFor("the subscription", () => fake.subscribedSockets === 1 || undefined);
+    const answered = t.ring("201", "+15550123", "Jane");
+    await waitFor(
+      "ringing",
+      () => pcs.server.monitor.status().devices[0]?.calls.length || undefined,
+    );
+    t.setStatus(answered, "201", "Answered");
+    await waitFor(
+      "answered",
+      () => pcs.server.monitor.status().devices[0]?.calls[0]?.state === "connected" || undefined,
+    );
+    t.farHangUp(answered);
+    const missed = t.ring("201", "+15550999");
+    await waitFor(
+      "ringing again",
+      () => pcs.server.monitor.status().devices[0]?.calls.length || undefined,
+    );
+    t.farHangUp(missed);
+    const got = await waitFor("two calls", async () => {
+      const all = await calls(pcs);
+      return all.length === 2 ? all : undefined;
+    });
+    assert.deepEqual(
+      got.map((c) => [c.device, c.number, c.outcome]),
+      [["201", "+15550999", "missed"], ["201", "+15550123", "answered"]],
+    );
+    assert.equal(got[1].name, "Jane");
+  } finally {
+    await fake.close();
+  }
 });
