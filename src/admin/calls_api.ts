@@ -37,7 +37,9 @@ const ISO_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 /** An ISO 8601 time as epoch milliseconds, or undefined when it is not one we accept. */
-export function parseTime(text: string): number | undefined {
+export function parseTime(given: string): number | undefined {
+  // An unencoded `+` of a zone arrives as a space (form encoding): read it as the `+` meant.
+  const text = given.replace(/ (\d{2}:\d{2})$/, "+$1");
   const m = ISO_TIME.exec(text);
   if (!m) return undefined;
   const ms = Date.parse(m[4] === undefined ? `${text}T00:00:00Z` : text);

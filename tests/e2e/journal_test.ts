@@ -138,6 +138,10 @@ Deno.test("bad /api/calls parameters get a 400 that says what is wrong", async (
   // Good parameters on an empty journal: an empty page.
   const ok = await get(pcs, "/api/calls?since=2026-03-01T08:00:00%2B01:00&outcome=missed");
   assert.deepEqual(await ok.json(), { calls: [], next: null });
+  // A zone's + written unencoded (as FileMaker users will) still reads as +01:00.
+  const plus = await get(pcs, "/api/calls?since=2026-03-01T08:00:00+01:00");
+  assert.equal(plus.status, 200);
+  await plus.body?.cancel();
 });
 
 Deno.test("with journalDays = 0 /api/calls says the journal is off", async () => {
