@@ -43,6 +43,8 @@ export interface JournalOptions {
   readonly batchRows?: number;
   /** Told once a batch is committed. */
   readonly onCommitted?: (count: number) => void;
+  /** The writer's module; tests give one that crashes. Default `_worker.ts`. */
+  readonly workerUrl?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -67,6 +69,8 @@ export interface JournalStatus {
   readonly problem?: string;
   /** Where an unreadable file was moved this run. */
   readonly movedAside?: string;
+  /** How often the writer crashed and was replaced. */
+  readonly writerRestarts: number;
 }
 
 /** The journal; see the module comment. */
@@ -76,6 +80,7 @@ export class Journal implements Component, CallRecordSink, CallJournalReader {
   readonly #batchMs: number;
   readonly #batchRows: number;
   readonly #onCommitted?: (count: number) => void;
+  readonly #workerUrl: string;
   #path?: string;
   #days = 0;
   #db?: DatabaseSync;
@@ -92,6 +97,7 @@ export class Journal implements Component, CallRecordSink, CallJournalReader {
   #retryTimer?: ReturnType<typeof setTimeout>;
   #closing?: () => void;
   #written = 0;
+  #restarts = 0;
   #problem?: string;
   #movedAside?: string;
   #writeFailing = false;
@@ -102,6 +108,7 @@ export class Journal implements Component, CallRecordSink, CallJournalReader {
     this.#batchMs = options.batchMs ?? 50;
     this.#batchRows = options.batchRows ?? 500;
     this.#onCommitted = options.onCommitted;
+    this.#workerUrl = options.workerUrl ?? new URL("./_worker.ts", import.meta.url).href;
   }
 
   /** Opens, moves or closes the file as `journalPath` and `journalDays` say. */
@@ -167,6 +174,7 @@ export class Journal implements Component, CallRecordSink, CallJournalReader {
         [...this.#inFlight.values()].reduce((n, b) => n + b.length, 0),
       problem: this.#problem,
       movedAside: this.#movedAside,
+      writerRestarts: this.#restarts,
     };
   }
 
@@ -200,19 +208,22 @@ export class Journal implements Component, CallRecordSink, CallJournalReader {
   }
 
   #startWorker(path: string): void {
-    const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
+    const worker = new Worker(this.#workerUrl, { type: "module" });
     this.#worker = worker;
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.#answer(e.data);
     worker.onerror = (e) => {
       // A crashed writer is logged and replaced, never fatal (docs/call-journal.md §3).
       e.preventDefault();
       logger().error("the call journal's writer stopped: {error}", { error: e.message });
+      this.#restarts++;
       this.#replaceWorker(worker);
     };
     this.#post({ type: "open", path });
     // Batches a previous writer never confirmed are written again.
     for (const [batch, calls] of this.#inFlight) this.#post({ type: "write", batch, calls });
     this.#flush();
+    // Whoever waits for everything to be written waits for the new writer too.
+    for (const seq of this.#syncs.keys()) this.#post({ type: "sync", seq });
   }
 
   #replaceWorker(old: Worker): void {

@@ -228,3 +228,22 @@ Deno.test("no SQL is built from values: quotes and SQL in filters and fields are
     }
   }
 });
+
+Deno.test("a writer that crashes is logged and replaced; the calls it had are written by the next", async () => {
+  await using dir = await tempDirDisposable();
+  const clock = new ManualClock(Date.UTC(2026, 0, 10));
+  const marker = join(dir.path, "crashed");
+  const url = new URL("./_crashing_worker.ts", import.meta.url);
+  url.searchParams.set("crash", marker);
+  const journal = new Journal({ clock, workerUrl: url.href });
+  try {
+    await journal.apply(await settingsIn(dir.path, []));
+    for (let i = 0; i < 5; i++) journal.record(call({ startedAt: clock.now() + i, callRef: i }));
+    await journal.flushed();
+    assert.equal(await Deno.readTextFile(marker), "crashed", "the first writer did crash");
+    assert.equal(journal.status().writerRestarts, 1);
+    assert.deepEqual(journal.query({ limit: 10 }).calls.map((c) => c.callRef), [4, 3, 2, 1, 0]);
+  } finally {
+    await journal.close();
+  }
+});
