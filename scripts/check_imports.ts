@@ -39,6 +39,7 @@ export const LAYERS: Layering = {
     "monitor": 4,
     "provider": 4,
     "admin": 4,
+    "journal": 4,
     "simulator": 4,
     "service": 4,
     "server": 5,

@@ -60,6 +60,34 @@ async function npmExclusions(): Promise<string[]> {
   return NPM_EXCLUDED.map((p) => join(npmCache, p));
 }
 
+/**
+ * Files `deno compile` cannot find from `main.ts` alone and must embed: the phone profiles,
+ * and the call journal's writer, which runs as a worker (docs/call-journal.md §3).
+ */
+export const EMBEDDED = ["profiles", "src/journal/_worker.ts"] as const;
+
+/** The arguments of `deno compile` for one target. */
+export function compileArgs(
+  target: string,
+  options: { readonly icon: string; readonly skipped: readonly string[]; readonly output: string },
+): string[] {
+  return [
+    "compile",
+    V8_FLAGS,
+    ...compiledPermissions(targetOs(target)),
+    ...(targetOs(target) === "windows" ? ["--icon", options.icon] : []),
+    // Only the npm packages the server imports (not the test and tool packages of deno.json).
+    "--exclude-unused-npm",
+    ...options.skipped.flatMap((path) => ["--exclude", path]),
+    ...EMBEDDED.flatMap((path) => ["--include", path]),
+    "--target",
+    target,
+    "--output",
+    options.output,
+    "main.ts",
+  ];
+}
+
 if (import.meta.main) Deno.exit(await compile(Deno.args));
 
 /** Compiles as the flags say; resolves with the exit code. */
@@ -84,22 +112,7 @@ async function compile(flags: string[]): Promise<number> {
       root,
       check ? join(".tmp", "compile-check", outputPath(target)) : outputPath(target),
     );
-    const args = [
-      "compile",
-      V8_FLAGS,
-      ...compiledPermissions(targetOs(target)),
-      ...(targetOs(target) === "windows" ? ["--icon", icon] : []),
-      // Only the npm packages the server imports (not the test and tool packages of deno.json).
-      "--exclude-unused-npm",
-      ...skipped.flatMap((path) => ["--exclude", path]),
-      "--include",
-      "profiles",
-      "--target",
-      target,
-      "--output",
-      output,
-      "main.ts",
-    ];
+    const args = compileArgs(target, { icon, skipped, output });
     const env: Record<string, string> = { NO_COLOR: "1" };
     // A stand-in runtime lets the front half run where the denort download is unreachable.
     if (check) env.DENORT_BIN = standIn;

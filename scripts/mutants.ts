@@ -203,6 +203,30 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if (false) {\n      return {",
     tests: ["tests/e2e/cloud_commands_test.ts"],
   },
+  {
+    name: "number-search",
+    rule: "a number search drops leading zeros, so a national number finds the international one",
+    file: "src/journal/store.ts",
+    find: 'return numberKey(number.replace(/\\D/g, "").replace(/^0+/, ""));',
+    replace: "return numberKey(number);",
+    tests: ["tests/journal/journal_test.ts"],
+  },
+  {
+    name: "csv-quoting",
+    rule: "a CSV field with a comma, quote or line break is quoted, quotes doubled (RFC 4180)",
+    file: "src/admin/calls_api.ts",
+    find: 'return /[",\\r\\n]/.test(text) ? `"${text.replace(/"/g, \'""\')}"` : text;',
+    replace: "return text;",
+    tests: ["tests/e2e/journal_test.ts"],
+  },
+  {
+    name: "call-rejected",
+    rule: "a call that ended unanswered for a reason is recorded with that reason's outcome",
+    file: "src/monitor/calls.ts",
+    find: "outcome = (reason && UNANSWERED_OUTCOMES[reason]) ??",
+    replace: "outcome = undefined ??",
+    tests: ["tests/monitor/calls_test.ts"],
+  },
 ];
 
 /** The files a copy of the repository needs to run its tests. */

@@ -398,6 +398,24 @@ async function main(): Promise<void> {
       return status.server.pid;
     });
 
+    await stepDo("the call journal kept the call, beside the configuration", async () => {
+      type Calls = { calls?: { device: string; direction: string; outcome: string }[] };
+      let got: Calls = {};
+      for (let i = 0; i < 50 && (got.calls ?? []).length < 2; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        const r = await fetch(`http://127.0.0.1:${HTTP_PORT}/api/calls`);
+        check(r.status === 200, `/api/calls answered ${r.status}: ${await r.clone().text()}`);
+        got = await r.json();
+      }
+      const seen = (got.calls ?? []).map((c) => `${c.device} ${c.direction} ${c.outcome}`);
+      check(
+        seen.includes("101 outgoing answered") && seen.includes("102 incoming answered"),
+        `/api/calls has ${JSON.stringify(seen)}`,
+      );
+      const journal = join(config, "..", "phone-companion-calls.sqlite");
+      await Deno.stat(journal).catch(() => fail(`no ${journal}`));
+    });
+
     await stepDo(
       "a second start exits 1 with a clear message, without waiting for Enter",
       async () => {

@@ -289,3 +289,90 @@ export interface CloudListener {
    */
   reconcile(snapshot: CloudSnapshot): void;
 }
+
+// --- The call journal (docs/call-journal.md) ---
+
+/** How a call ended, as the journal keeps it (docs/call-journal.md §2). */
+export type CallOutcome =
+  | "answered"
+  | "missed"
+  | "rejected"
+  | "busy"
+  | "transferred"
+  | "elsewhere"
+  | "failed";
+
+/**
+ * One call that ended on a device, desk or cloud phone (docs/call-journal.md §2). Times are
+ * epoch milliseconds.
+ */
+export interface CallRecord {
+  readonly device: string;
+  readonly direction: "incoming" | "outgoing";
+  /** The far end's number (user part), "" when the phone did not say. */
+  readonly number: string;
+  /** The far end's display name, "" when unknown. */
+  readonly name: string;
+  readonly startedAt: number;
+  /** When the call was first connected; undefined for calls never answered. */
+  readonly answeredAt?: number;
+  readonly endedAt: number;
+  readonly outcome: CallOutcome;
+  /** For a transferred call: the number it went to, "" when unknown. */
+  readonly transferredTo?: string;
+  /** The callRef the call had on the channel (unique per server run). */
+  readonly callRef: number;
+}
+
+/**
+ * Where the monitor hands every call that ended (docs/call-journal.md §2). Declared here so
+ * the monitor never imports the journal; `server/` wires them. Must not throw or block.
+ */
+export interface CallRecordSink {
+  record(call: CallRecord): void;
+}
+
+/** A call as the journal holds it: the record and its row id. */
+export interface CallRow extends CallRecord {
+  readonly id: number;
+}
+
+/** Where a page of calls starts: after this call, in newest-first order. */
+export interface CallCursor {
+  readonly startedAt: number;
+  readonly id: number;
+}
+
+/** A query of the journal, already checked (docs/call-journal.md §4). */
+export interface CallQuery {
+  readonly device?: string;
+  /** Calls that began at or after this time. */
+  readonly since?: number;
+  /** Calls that began before this time. */
+  readonly until?: number;
+  readonly outcome?: CallOutcome;
+  /** The end of the far end's number (at least one digit other than leading zeros). */
+  readonly number?: string;
+  /** 1-1000. */
+  readonly limit: number;
+  readonly after?: CallCursor;
+}
+
+/** One page of calls, newest first; `next` when there are more. */
+export interface CallPage {
+  readonly calls: readonly CallRow[];
+  readonly next?: CallCursor;
+}
+
+/**
+ * What the status page and the API read from the journal (docs/call-journal.md §4). Declared
+ * here so the status page never imports the journal; `server/` hands it in.
+ */
+export interface CallJournalReader {
+  /** Why there is nothing to read ("the journal is off", …); undefined when readable. */
+  unavailable(): string | undefined;
+  /** A page of calls; throws only when the file cannot be read. */
+  query(query: CallQuery): CallPage;
+  /** Calls of one outcome that began at `since` or later, per device. */
+  countByDevice(outcome: CallOutcome, since: number): readonly { device: string; count: number }[];
+}

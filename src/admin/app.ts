@@ -25,6 +25,8 @@ import {
   SECTIONS,
 } from "./page.ts";
 import type { Health, MetricsText, StatusView } from "./view.ts";
+import type { CallJournalReader } from "../contract.ts";
+import { answerCalls, callJson, callsCsv, encodeCursor } from "./calls_api.ts";
 
 /** What the app reads from the rest of the server, through functions so it is always current. */
 export interface AdminDeps {
@@ -42,6 +44,8 @@ export interface AdminDeps {
   readonly view: () => StatusView;
   /** `/healthz`. */
   readonly health: () => Health;
+  /** The call journal behind `/api/calls` (docs/call-journal.md §4). */
+  readonly calls?: CallJournalReader;
   /** `/metrics`; undefined: 404. */
   readonly metrics?: () => Promise<MetricsText>;
   readonly adminPassword: () => string;
@@ -153,6 +157,7 @@ export function createAdminApp(deps: AdminDeps): AdminApp {
   app.use("*", guard);
   mountPage(app, sections);
   mountData(app, deps);
+  mountCalls(app, deps);
   mountLive(app, deps, sections, clock, interval);
   app.notFound((c) => c.text("Not found\n", 404));
   return app;
@@ -248,6 +253,33 @@ function mountData(app: AdminApp, deps: AdminDeps): void {
     if (!deps.metrics) return c.text("Not found\n", 404);
     const m = await deps.metrics();
     return c.body(redactor.redact(m.body), 200, { ...NO_STORE, "content-type": m.contentType });
+  });
+}
+
+/** `/api/calls` and `/api/calls.csv` (docs/call-journal.md §4, §5). */
+function mountCalls(app: AdminApp, deps: AdminDeps): void {
+  const json = (body: unknown, status: number) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { ...NO_STORE, "content-type": "application/json; charset=utf-8" },
+    });
+  app.get("/api/calls", (c) => {
+    const answer = answerCalls(deps.calls, new URL(c.req.url).searchParams, "json");
+    if (answer.status !== 200) return json({ error: answer.error }, answer.status);
+    const { calls, next } = answer.page;
+    return json({ calls: calls.map(callJson), next: next ? encodeCursor(next) : null }, 200);
+  });
+  app.get("/api/calls.csv", (c) => {
+    const answer = answerCalls(deps.calls, new URL(c.req.url).searchParams, "csv");
+    if (answer.status !== 200) return json({ error: answer.error }, answer.status);
+    const { calls, next } = answer.page;
+    const headers: Record<string, string> = {
+      ...NO_STORE,
+      "content-type": "text/csv; charset=utf-8; header=present",
+      "content-disposition": 'attachment; filename="calls.csv"',
+    };
+    if (next) headers["x-next-cursor"] = encodeCursor(next);
+    return new Response(callsCsv(calls), { status: 200, headers });
   });
 }
 

@@ -5,7 +5,7 @@
  * and greys out the data (docs/status-page.md §3).
  */
 
-import { COLUMNS } from "./page.ts";
+import { COLUMNS, OUTCOME_WORDS } from "./page.ts";
 
 /** Below 760 px each table row is a card, each cell labelled with its column's name. */
 const CARD_LABELS = Object.entries(COLUMNS).flatMap(([table, names]) =>
@@ -40,6 +40,10 @@ table.rows tr{display:grid;grid-template-columns:var(--cols)}
 table.phones{--cols:7rem 10.5rem 15rem 7.5rem minmax(0,1fr) minmax(0,1fr)}
 table.channels{--cols:5.5rem 12rem 9.5rem minmax(0,1fr) minmax(0,1fr) 7rem}
 table.findings{--cols:6rem 15rem minmax(0,1fr)}
+table.calls{--cols:9rem 5rem 6rem minmax(0,1fr) minmax(0,1fr) 9rem 5.5rem}
+tr.call.missed .outcome{color:var(--bad);font-weight:600}
+.tag.bad{background:#fde7e9;color:var(--bad)}
+#call-number{font:inherit;padding:.35rem .5rem;width:min(24rem,100%);margin-bottom:.5rem}
 table.rows tbody tr{content-visibility:auto;contain-intrinsic-size:auto 3rem}
 table.rows th,table.rows td{display:block;min-width:0;padding:.4rem .6rem;text-align:left;border-bottom:1px solid #eceef1;overflow-wrap:anywhere}
 table.rows th{background:#eef0f3;font-weight:600;font-size:.85rem}
@@ -139,6 +143,71 @@ export function pageScript(sections: readonly string[]): string {
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
     };
   };
+  // The search by number (docs/status-page.md §8): asks /api/calls, shows the answer as text.
+  const CALL_COLUMNS = ${JSON.stringify(COLUMNS.calls)};
+  const OUTCOME_WORDS = ${JSON.stringify(OUTCOME_WORDS)};
+  const search = document.getElementById("call-number");
+  const results = document.getElementById("call-results");
+  if (search && results) {
+    let timer;
+    let asked = 0;
+    const el = (tag, text, cls) => {
+      const e = document.createElement(tag);
+      if (text !== undefined) e.textContent = text;
+      if (cls) e.className = cls;
+      return e;
+    };
+    const talk = (c) => {
+      if (!c.answeredAt) return "—";
+      const s = c.talkSeconds;
+      return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+    };
+    const show = async () => {
+      const number = search.value.trim();
+      const mine = ++asked;
+      if (number === "") return results.replaceChildren();
+      let ok = false;
+      let body;
+      try {
+        const r = await fetch("/api/calls?limit=50&number=" + encodeURIComponent(number));
+        ok = r.ok;
+        body = await r.json();
+      } catch {
+        body = { error: "the server did not answer" };
+      }
+      if (mine !== asked) return;
+      if (!ok) return results.replaceChildren(el("p", body.error, "bad"));
+      if (body.calls.length === 0) {
+        return results.replaceChildren(el("p", "No calls with a number ending in " + number + ".", "muted"));
+      }
+      const table = el("table", undefined, "rows calls");
+      const head = el("tr");
+      for (const name of CALL_COLUMNS) head.appendChild(el("th", name));
+      table.appendChild(el("thead")).appendChild(head);
+      const rows = table.appendChild(el("tbody"));
+      for (const c of body.calls) {
+        const row = el("tr", undefined, "call " + c.outcome);
+        const when = el("td");
+        when.appendChild(el("time", local(new Date(c.startedAt)))).setAttribute("datetime", c.startedAt);
+        row.appendChild(when);
+        row.appendChild(el("td", c.device));
+        row.appendChild(el("td", c.direction === "incoming" ? "in" : "out"));
+        row.appendChild(el("td", c.number));
+        row.appendChild(el("td", c.name));
+        const outcome = el("td");
+        outcome.appendChild(el("span", OUTCOME_WORDS[c.outcome] ?? c.outcome, "outcome"));
+        if (c.transferredTo) outcome.appendChild(document.createTextNode(" to " + c.transferredTo));
+        row.appendChild(outcome);
+        row.appendChild(el("td", talk(c)));
+        rows.appendChild(row);
+      }
+      results.replaceChildren(table);
+    };
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(show, 250);
+    });
+  }
   localize(document);
   connect();
   setInterval(() => {

@@ -6,6 +6,7 @@ export { ADMIN_USER, type AdminDeps, type AdminEnv, createAdminApp, isLoopback }
 export { defaultLoginDelayMs } from "./failed_logins.ts";
 export { callInWords, callsInProgress, renderPage, renderSections, SECTIONS } from "./page.ts";
 export type {
+  CallsView,
   CallView,
   ChannelView,
   ConfigurationView,

@@ -6,8 +6,10 @@
  * time is a `<time>` the page's script shows in the browser's local time.
  */
 
+import type { CallOutcome } from "../contract.ts";
 import { escapeHtml as esc } from "../text.ts";
 import type {
+  CallsView,
   CallView,
   ChannelView,
   LastCommandView,
@@ -17,7 +19,14 @@ import type {
 } from "./view.ts";
 
 /** The live sections, in page order; each is an element with this id. */
-export const SECTIONS = ["summary", "phones", "channels", "problems", "configuration"] as const;
+export const SECTIONS = [
+  "summary",
+  "phones",
+  "calls",
+  "channels",
+  "problems",
+  "configuration",
+] as const;
 
 /** One live section. */
 export type SectionId = (typeof SECTIONS)[number];
@@ -36,6 +45,7 @@ export const COLUMNS = {
   phones: ["Extension", "Address", "Reachable", "Watched by", "Calls", "Last command"],
   channels: ["Plug-in", "From computer", "Connected since", "Protocol", "Watching", "Commands"],
   findings: ["Level", "Where", "Finding"],
+  calls: ["Time", "Phone", "Direction", "Number", "Name", "Outcome", "Duration"],
 } as const;
 
 /** How many unreachable extensions the summary names before "and N more". */
@@ -286,6 +296,72 @@ function problemItem(p: ProblemView): string {
     }</span>${times}</li>`;
 }
 
+/** A call's outcome as the Calls view says it (here and in the search's script). */
+export const OUTCOME_WORDS: Record<CallOutcome, string> = {
+  answered: "answered",
+  missed: "missed",
+  rejected: "rejected",
+  busy: "busy",
+  transferred: "transferred",
+  elsewhere: "answered elsewhere",
+  failed: "not connected",
+};
+
+/** Seconds as `m:ss` (or `h:mm:ss`). */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60));
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${mm.padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}
+
+function callRow(c: CallsView["today"][number]): string {
+  const outcome = OUTCOME_WORDS[c.outcome];
+  const to = c.outcome === "transferred" && c.transferredTo ? ` to ${esc(c.transferredTo)}` : "";
+  const talk = c.answeredAt === undefined ? muted("—") : duration(c.endedAt - c.answeredAt);
+  return `<tr class="call ${esc(c.outcome)}"><td>${time(c.startedAt)}</td><td>${
+    esc(c.device)
+  }</td><td>${c.direction === "incoming" ? "in" : "out"}</td><td>${
+    c.number === "" ? muted("unknown") : esc(c.number)
+  }</td><td>${esc(c.name)}</td><td><span class="outcome">${
+    esc(outcome)
+  }</span>${to}</td><td>${talk}</td></tr>`;
+}
+
+function renderCalls(v: StatusView): string {
+  const calls = v.calls;
+  if (!calls) return `<h2>Calls today</h2><p class="muted">No call journal.</p>`;
+  if (calls.unavailable) {
+    return `<h2>Calls today</h2><p class="muted">${esc(calls.unavailable)}.</p>`;
+  }
+  const count = calls.more ? `${calls.today.length}+` : String(calls.today.length);
+  const head = `<h2>Calls today <span class="count">${count}</span></h2>`;
+  const missed = calls.missed.length === 0
+    ? `<p class="missed muted">No missed calls today.</p>`
+    : `<p class="missed">Missed today: ${
+      calls.missed.map((m) => `<span class="tag bad">${esc(m.device)}: ${m.count}</span>`)
+        .join(" ")
+    }</p>`;
+  if (calls.today.length === 0) return `${head}${missed}<p class="muted">No calls yet today.</p>`;
+  const more = calls.more
+    ? `<p class="muted">The latest ${calls.today.length}; all of today's are in ` +
+      `<a href="/api/calls.csv?since=${
+        encodeURIComponent(new Date(calls.since).toISOString())
+      }">calls.csv</a>.</p>`
+    : "";
+  return head + missed + table("calls", calls.today.map(callRow)) + more;
+}
+
+/**
+ * The search by number under the Calls view: not a live section, so what is typed stays;
+ * the page's script asks `/api/calls` (docs/status-page.md §8).
+ */
+const CALL_SEARCH = `<section id="call-search"><h2>Find calls by number</h2>` +
+  `<input id="call-number" type="search" inputmode="tel" autocomplete="off" ` +
+  `placeholder="the end of a number, e.g. 030 1234" aria-label="Number">` +
+  `<div id="call-results" aria-live="polite"></div></section>`;
+
 function renderProblems(v: StatusView): string {
   const head = `<h2>Recent problems <span class="count">${v.problems.length}</span></h2>`;
   if (v.problems.length === 0) return `${head}<p class="muted">No warnings or errors lately.</p>`;
@@ -320,6 +396,7 @@ export function renderSections(view: StatusView): Record<SectionId, string> {
     summary: renderSummary(view),
     phones: renderPhones(view),
     channels: renderChannels(view),
+    calls: renderCalls(view),
     problems: renderProblems(view),
     configuration: renderConfiguration(view),
   };
@@ -332,7 +409,8 @@ export function renderPage(
   sections: Record<SectionId, RenderedSection>,
 ): string {
   const body = SECTIONS.map((id) =>
-    `<section id="${id}" data-v="${esc(sections[id].version)}">${sections[id].html}</section>`
+    `<section id="${id}" data-v="${esc(sections[id].version)}">${sections[id].html}</section>` +
+    (id === "calls" ? `\n${CALL_SEARCH}` : "")
   ).join("\n");
   return `<!doctype html>
 <html lang="en">

@@ -5,7 +5,7 @@
  * milliseconds; the page turns them into the browser's local time.
  */
 
-import type { CallState } from "../contract.ts";
+import type { CallRow, CallState } from "../contract.ts";
 
 /** Everything the page shows, at one moment. */
 export interface StatusView {
@@ -22,6 +22,22 @@ export interface StatusView {
   readonly refusedChannels: number;
   /** The last warnings and errors, newest first. */
   readonly problems: readonly ProblemView[];
+  /** Today's calls from the journal (docs/status-page.md §8); absent: no journal part. */
+  readonly calls?: CallsView;
+}
+
+/** The Calls view: today's calls and the missed ones per phone (docs/status-page.md §8). */
+export interface CallsView {
+  /** Why the journal cannot be read ("the call journal is off …"), when it cannot. */
+  readonly unavailable?: string;
+  /** The start of today on the server's clock, epoch milliseconds. */
+  readonly since: number;
+  /** Today's latest calls, newest first. */
+  readonly today: readonly CallRow[];
+  /** True when today had more calls than {@link today} holds. */
+  readonly more: boolean;
+  /** Missed calls today, per phone. */
+  readonly missed: readonly { readonly device: string; readonly count: number }[];
 }
 
 /** Where the two listeners are. */

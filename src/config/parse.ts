@@ -162,6 +162,7 @@ export function parseConfig(text: string, file: string): ParseResult {
       maxFiles: v.logMaxFiles,
       format: v.logFormat,
     },
+    journal: { path: absolute(v.journalPath), days: v.journalDays },
     phones: read.phones,
     cloudPhones: read.cloudPhones,
     demoPhones: v.demoPhones,

@@ -186,6 +186,22 @@ export const KEYS = [
     parse: nonEmpty("a file path"),
   },
   {
+    name: "journalPath",
+    default: "phone-companion-calls.sqlite",
+    source: "ours",
+    doc: "The call journal, an SQLite file relative to this file's folder: every call of every " +
+      "configured phone, read through /api/calls (docs/call-journal.md).",
+    parse: nonEmpty("a file path"),
+  },
+  {
+    name: "journalDays",
+    default: "90",
+    source: "ours",
+    doc: "Days a call stays in the journal; older calls are deleted at start and every hour. " +
+      "0: no journal (and phones are set up only when a channel monitors them).",
+    parse: integer(0, 36500, "a number of days"),
+  },
+  {
     name: "logLevel",
     default: "info",
     source: "ours",

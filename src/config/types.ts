@@ -98,6 +98,13 @@ export interface ConfigSnapshot {
     readonly maxFiles: number;
     readonly format: LogFormatName;
   };
+  /** The call journal (docs/call-journal.md §3). */
+  readonly journal: {
+    /** Absolute path of the SQLite file. */
+    readonly path: string;
+    /** Days calls are kept; 0: no journal. */
+    readonly days: number;
+  };
   readonly phones: readonly PhoneConfig[];
   /** `phone=<extension>@provider` lines (docs/cloud-phones.md §2). */
   readonly cloudPhones: readonly CloudPhoneConfig[];

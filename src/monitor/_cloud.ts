@@ -12,6 +12,18 @@ import type { PhoneReport } from "./calls.ts";
 const TRANSFERS = new Set(["BlindTransfer", "AttendedTransfer", "RccTransfer", "DtmfTransfer"]);
 
 /**
+ * `status.reason` values of a `Disconnected` party that say why a call ended unanswered, as the
+ * desk phones' reports say it (docs/provider.md §7). The state machine applies them only to a
+ * call still ringing or dialing, so a late one changes nothing.
+ */
+const UNANSWERED: Readonly<Record<"incoming" | "outgoing", ReadonlyMap<string, NotificationName>>> =
+  {
+    incoming: new Map([["Rejected", "onRejected"]]),
+    // The called party turned the call down, or was busy.
+    outgoing: new Map([["Rejected", "onRemoteBusy"], ["TargetBusy", "onRemoteBusy"]]),
+  };
+
+/**
  * The report for one party change, given the state the call has now (if known); undefined
  * for changes that mean nothing on the channel (an inbound Setup, `Tds`, `VoiceMailScreening`).
  * Every party status RingCentral documents (docs/provider.md §7) is one of the cases.
@@ -49,7 +61,7 @@ export function cloudReport(
         notification = "onTransfer";
         // The target is the number the transfer named, not the call's own party.
         remote = "";
-      } else notification = "onDisconnected";
+      } else notification = UNANSWERED[r.direction].get(r.reason) ?? "onDisconnected";
       break;
   }
   if (!notification) return undefined;

@@ -19,7 +19,13 @@
  */
 
 import type { Clock, TimerId } from "../clock.ts";
-import type { CallCommand, CallEvent, EventSubscriber, Outcome } from "../contract.ts";
+import type {
+  CallCommand,
+  CallEvent,
+  CallRecordSink,
+  EventSubscriber,
+  Outcome,
+} from "../contract.ts";
 import { log } from "../log/mod.ts";
 import { Serial } from "../serial.ts";
 import type { CallbackRecord } from "./_callback_check.ts";
@@ -58,6 +64,8 @@ export interface DeviceContext {
   readonly execute: (command: CallCommand, callId?: string) => Promise<Outcome>;
   /** Told how many events went to subscribers in one publish. */
   readonly counts?: { eventsSent(count: number): void };
+  /** Where calls that ended go (the journal, docs/call-journal.md §2). */
+  readonly records?: CallRecordSink;
 }
 
 const logger = () => log("monitor");
@@ -71,6 +79,8 @@ export class Device {
   readonly pendingStarts = new Set<PendingStart>();
   /** A channel asked to monitor it this run: its calls are tracked from then on. */
   monitored = false;
+  /** The journal wants its calls, monitored or not (docs/call-journal.md §2). */
+  journaled = false;
   readonly #ctx: DeviceContext;
   /** Inputs that change the calls, one at a time, in arrival order. */
   readonly #inputs = new Serial();
@@ -91,7 +101,7 @@ export class Device {
   get tracking(): boolean {
     return this.backend.kind === "desk"
       ? this.backend.setup.configuredAt !== undefined
-      : this.monitored;
+      : this.monitored || this.journaled;
   }
 
   /** Sends a call command and adds its effects (see the module comment). Rejects only on a bug. */
@@ -199,7 +209,7 @@ export class Device {
 
   /** A ClearConnection the phone accepted. */
   #cleared(): void {
-    this.#change(() => this.calls.cleared());
+    this.#change((now) => this.calls.cleared(now));
   }
 
   /** A TransferCall the phone accepted: the next transfer report or MakeCall ends both legs. */
@@ -222,7 +232,25 @@ export class Device {
   #change(apply: (now: number) => readonly CallEvent[]): void {
     if (!this.#ctx.live()) return;
     this.publish(apply(this.#ctx.clock.now()));
+    this.#recordEnded();
     this.#schedule();
+  }
+
+  /** Hands the calls that just ended to the journal; its failure stops nothing. */
+  #recordEnded(): void {
+    const ended = this.calls.takeRecords();
+    const sink = this.#ctx.records;
+    if (!sink) return;
+    for (const call of ended) {
+      try {
+        sink.record(call);
+      } catch (e) {
+        logger().error("a call of {device} could not be recorded: {error}", {
+          device: this.extension,
+          error: e,
+        });
+      }
+    }
   }
 
   /** Keeps one timer, set to the next call timeout; it expires calls in the input order. */

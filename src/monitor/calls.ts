@@ -54,7 +54,15 @@
  */
 
 import type { NotificationName } from "../config/mod.ts";
-import type { CallEvent, CallEventBody, CallInfo, CallState, ClearReason } from "../contract.ts";
+import type {
+  CallEvent,
+  CallEventBody,
+  CallInfo,
+  CallOutcome,
+  CallRecord,
+  CallState,
+  ClearReason,
+} from "../contract.ts";
 
 /** One callback of a phone, already parsed. */
 export interface PhoneReport {
@@ -95,6 +103,10 @@ interface Call {
   remote: string;
   displayName: string;
   established: boolean;
+  /** When the call began (first report or MakeCall), for the journal. */
+  startedAt: number;
+  /** When it was first connected. */
+  answeredAt?: number;
   /** Set for a call started by MakeCall that the phone has not reported yet. */
   made?: { readonly number: string; readonly transferTarget: boolean };
   lastReportAt: number;
@@ -119,6 +131,17 @@ const UNANSWERED_ENDS: ReadonlyMap<
   ["onRemoteBusy", { state: "dialing", reason: "busy" }],
   ["onCallCancelled", { state: "dialing", reason: "callCancelled" }],
 ]);
+
+/**
+ * The journal's outcome of a call that ended unanswered for a reason (docs/call-journal.md
+ * §2); a reason not listed leaves the direction's default, missed or failed.
+ */
+const UNANSWERED_OUTCOMES: Partial<Record<ClearReason, CallOutcome>> = {
+  callRejected: "rejected",
+  redirected: "transferred",
+  busy: "busy",
+  callPickup: "elsewhere",
+};
 
 /** Remembers up to `limit` keys, forgetting the oldest. */
 class Recent<V> {
@@ -152,6 +175,8 @@ export class DeviceCalls {
   readonly #guessed = new Recent<"incoming" | "outgoing">(REMEMBERED_IDS);
   #pendingTransfer?: { readonly at: number; readonly target: string };
   #events: CallEvent[] = [];
+  /** Calls that ended, for the journal, until {@link takeRecords}. */
+  #records: CallRecord[] = [];
 
   constructor(device: string, options: DeviceCallsOptions) {
     this.device = device;
@@ -174,6 +199,16 @@ export class DeviceCalls {
       );
     }
     return Object.freeze(out);
+  }
+
+  /**
+   * The calls that ended since the last call of this method, as the journal records them
+   * (docs/call-journal.md §2).
+   */
+  takeRecords(): CallRecord[] {
+    const out = this.#records;
+    this.#records = [];
+    return out;
   }
 
   /** The state of the call with this call id, when it is one of the device's calls. */
@@ -214,7 +249,7 @@ export class DeviceCalls {
     if (r.notification === "onSetup") {
       this.#pendingTransfer = undefined;
       for (const c of [...this.#calls.values()]) {
-        this.#drop(c, "guess", { type: "ConnectionCleared" });
+        this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
       }
       return this.#events;
     }
@@ -222,7 +257,7 @@ export class DeviceCalls {
     if (r.ongoing === 0 || r.notification === "onIdle") {
       // The phone has no call (other than, perhaps, the one it is reporting about).
       for (const c of [...this.#calls.values()]) {
-        if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" });
+        if (c !== subject && !c.made) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
       }
     }
     return this.#events;
@@ -256,11 +291,11 @@ export class DeviceCalls {
    * that reports the rejection itself may be first, and then there is nothing left to end.
    * Otherwise the phone hung up an active call and reports that itself.
    */
-  cleared(): CallEvent[] {
+  cleared(now: number): CallEvent[] {
     this.#events = [];
     const calls = [...this.#calls.values()];
     if (calls.length > 0 && calls.every((c) => c.state === "alerting")) {
-      this.#drop(calls[0], "guess", { type: "ConnectionCleared", reason: "callRejected" });
+      this.#drop(calls[0], "guess", { type: "ConnectionCleared", reason: "callRejected" }, now);
     }
     return this.#events;
   }
@@ -288,7 +323,7 @@ export class DeviceCalls {
     this.#events = [];
     for (const c of [...this.#calls.values()]) {
       const at = this.#deadline(c);
-      if (at !== undefined && now >= at) this.#drop(c, "guess", { type: "ConnectionCleared" });
+      if (at !== undefined && now >= at) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
     }
     return this.#events;
   }
@@ -357,14 +392,14 @@ export class DeviceCalls {
       }
       if (n === "onHold") {
         if (call.state === "held") return call;
-        this.#establish(call);
+        this.#establish(call, now);
         call.state = "held";
         this.#emit({ type: "Held" });
       } else if (n === "onUnhold" && call.state === "held") {
         call.state = "connected";
         this.#emit({ type: "Retrieved" });
       } else {
-        this.#establish(call);
+        this.#establish(call, now);
       }
       return call;
     }
@@ -377,7 +412,7 @@ export class DeviceCalls {
       this.#drop(call, "phone", {
         type: "ConnectionCleared",
         ...(elsewhere ? { reason: "callPickup" as const } : {}),
-      });
+      }, now);
       return call;
     }
 
@@ -386,7 +421,7 @@ export class DeviceCalls {
       // Only a call still ringing (or still dialing) can be rejected, forwarded, turned down
       // or given up; for any other call the report is stale news and changes nothing.
       if (call?.state === unanswered.state) {
-        this.#drop(call, "phone", { type: "ConnectionCleared", reason: unanswered.reason });
+        this.#drop(call, "phone", { type: "ConnectionCleared", reason: unanswered.reason }, now);
       }
       return call;
     }
@@ -480,10 +515,11 @@ export class DeviceCalls {
     });
   }
 
-  #establish(call: Call): void {
+  #establish(call: Call, now: number): void {
     if (call.state === "alerting" || call.state === "dialing") call.state = "connected";
     if (call.established) return;
     call.established = true;
+    call.answeredAt ??= now;
     this.#emit({ type: "Established", direction: call.direction, remote: call.remote });
   }
 
@@ -500,12 +536,12 @@ export class DeviceCalls {
     this.#drop(call, "phone", {
       type: "Transferred",
       remote: r.remote || target || targetLeg?.remote || call.remote,
-    });
+    }, now);
     // The device is out of the transfer's other leg too: the held call of an attended
     // transfer, or the MakeCall of the vendor's TransferCall-then-MakeCall sequence.
-    if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" });
+    if (partner) this.#drop(partner, "guess", { type: "ConnectionCleared" }, now);
     for (const c of [...this.#calls.values()]) {
-      if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" });
+      if (c.made?.transferTarget) this.#drop(c, "guess", { type: "ConnectionCleared" }, now);
     }
   }
 
@@ -532,22 +568,58 @@ export class DeviceCalls {
       : undefined;
   }
 
-  #add(fields: Omit<Call, "callRef" | "established">): Call {
-    const call: Call = { ...fields, callRef: this.#nextCallRef(), established: false };
+  #add(fields: Omit<Call, "callRef" | "established" | "startedAt">): Call {
+    const call: Call = {
+      ...fields,
+      callRef: this.#nextCallRef(),
+      established: false,
+      startedAt: fields.lastReportAt,
+    };
     this.#calls.set(call.callRef, call);
     if (call.callId !== "") this.#byCallId.set(call.callId, call);
     return call;
   }
 
   /** Removes a call; `phone` when the phone said it ended, `guess` when the server infers it. */
-  #drop(call: Call, why: "phone" | "guess", body: CallEventBody): void {
+  #drop(call: Call, why: "phone" | "guess", body: CallEventBody, now: number): void {
     this.#calls.delete(call.callRef);
+    this.#record(call, body, now);
     if (call.callId !== "") {
       this.#byCallId.delete(call.callId);
       if (why === "phone") this.#ended.set(call.callId, true);
       else this.#guessed.set(call.callId, call.direction);
     }
     this.#emit(body);
+  }
+
+  /**
+   * The journal's record of a call that ends now (docs/call-journal.md §2): transferred when
+   * it left by a transfer, answered when it was ever connected, else what the reason of its
+   * end says (rejected, forwarded, busy, answered on another phone), else missed (incoming)
+   * or failed (outgoing).
+   */
+  #record(call: Call, body: CallEventBody, now: number): void {
+    let outcome: CallOutcome;
+    if (body.type === "Transferred") outcome = "transferred";
+    else if (call.established) outcome = "answered";
+    else {
+      const reason = body.type === "ConnectionCleared" ? body.reason : undefined;
+      outcome = (reason && UNANSWERED_OUTCOMES[reason]) ??
+        (call.direction === "incoming" ? "missed" : "failed");
+    }
+    const endedAt = Math.max(now, call.answeredAt ?? 0, call.startedAt);
+    this.#records.push({
+      device: this.device,
+      direction: call.direction,
+      number: call.remote,
+      name: call.displayName,
+      startedAt: call.startedAt,
+      answeredAt: call.answeredAt,
+      endedAt,
+      outcome,
+      ...(body.type === "Transferred" ? { transferredTo: body.remote } : {}),
+      callRef: call.callRef,
+    });
   }
 
   #emit(body: CallEventBody): void {

@@ -38,13 +38,14 @@
  * wires them to the channels and the phones.
  */
 
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock, type TimerId } from "../clock.ts";
 import { demoExtensions } from "../config/mod.ts";
 import type {
   CallbackRequest,
   CallbackResult,
   CallCommand,
   CallInfo,
+  CallRecordSink,
   CloudPartyReport,
   CloudPort,
   CloudSnapshot,
@@ -93,7 +94,16 @@ export interface MonitorOptions {
    * phone is configured. Without it, they get a fresh key per run like other phones.
    */
   readonly callbackKey?: () => string;
+  /**
+   * Where every call that ended goes (docs/call-journal.md §2). While settings keep a journal
+   * (`journalDays` > 0), every configured device is followed, monitored by a channel or not:
+   * desk phones are set up at once, cloud phones watched.
+   */
+  readonly records?: CallRecordSink;
 }
+
+/** How often devices the journal follows are set up again when that failed. */
+const JOURNAL_RETRY_MS = 300_000;
 
 /** What the monitor counts for the metrics. */
 export interface EventCounts {
@@ -154,6 +164,10 @@ export class Monitor implements Component {
   /** The callback keys in those lines, which the status page shows (docs/yealink.md §5). */
   #shownSecrets = new Set<string>();
   #settings?: Settings;
+  readonly #records?: CallRecordSink;
+  /** Every configured device is followed for the journal. */
+  #journaling = false;
+  #retry?: TimerId;
   #nextCallRef = 1;
   #closed = false;
   /** Refused callbacks, summarised per phone and reason. */
@@ -173,6 +187,7 @@ export class Monitor implements Component {
       reconcile: (snapshot) => this.#cloudReconcile(snapshot),
     });
     this.#callbackKey = options.callbackKey;
+    this.#records = options.records;
   }
 
   /**
@@ -202,11 +217,61 @@ export class Monitor implements Component {
         void backend.setup.configure();
       }
     }
+    this.#journaling = this.#records !== undefined && settings.config.journal.days > 0;
+    this.#followAll(settings);
+  }
+
+  /**
+   * With a journal, every configured device is followed (docs/call-journal.md §2): desk
+   * phones not set up for what is configured now are set up, cloud phones watched. Devices
+   * whose set-up failed are tried again every {@link JOURNAL_RETRY_MS}.
+   */
+  #followAll(settings: Settings): void {
+    if (this.#retry !== undefined) this.#clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
+    for (const device of this.#devices.values()) {
+      if (!this.#journaling && device.journaled) {
+        device.journaled = false;
+        if (device.backend.kind === "cloud") this.#unwatchIdle(device);
+      }
+    }
+    if (!this.#journaling || this.#closed) return;
+    const config = settings.config;
+    const extensions = [
+      ...config.phones.map((p) => p.extension),
+      ...demoExtensions(config.demoPhones),
+      ...config.cloudPhones.map((p) => p.extension),
+    ];
+    for (const extension of extensions) {
+      const device = this.#device(extension);
+      if (!device) continue;
+      const first = !device.journaled;
+      device.journaled = true;
+      const backend = device.backend;
+      if (backend.kind === "desk") {
+        if (!backend.setup.fresh && !backend.setup.running) void backend.setup.configure();
+      } else if (first && !device.monitored) {
+        // The provider takes the same settings right after the monitor (docs/architecture.md
+        // §5): the watch starts once it has them.
+        this.#clock.setTimeout(() => {
+          if (!device.journaled || this.#closed || this.#devices.get(extension) !== device) return;
+          void this.#cloud?.watch(extension).then((watched) => {
+            if (watched.ok) device.later(() => this.#adopt(device, watched.snapshot));
+            else device.journaled = false; // tried again with the next round
+          });
+        }, 0);
+      }
+    }
+    this.#retry = this.#clock.setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#settings) this.#followAll(this.#settings);
+    }, JOURNAL_RETRY_MS);
   }
 
   /** Stops timers, drops every subscriber and waits for configurations in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#retry !== undefined) this.#clock.clearTimeout(this.#retry);
     this.#refusals.close();
     const inFlight: Promise<Outcome>[] = [];
     for (const device of this.#devices.values()) {
@@ -293,7 +358,7 @@ export class Monitor implements Component {
     if (!device || !desk || secret === undefined || !sameSecret(key, secret)) {
       const why = key === undefined ? "no key" : "wrong key";
       refuse(this.#refusals, desk?.callbacks, extension, address, why);
-      if (device && desk && key !== undefined && device.subscribers.size > 0) {
+      if (device && desk && key !== undefined && this.#wanted(device)) {
         void this.#oldKey(device, desk.setup, address);
       }
       return { status: 403, refused: key === undefined ? "no_key" : "wrong_key" };
@@ -321,16 +386,16 @@ export class Monitor implements Component {
     }
     desk.callbacks.lastCallbackAt = this.#clock.now();
     if (notification === "onSetup") {
-      desk.setup.reconfigureSoon("it restarted", device.subscribers.size > 0);
+      desk.setup.reconfigureSoon("it restarted", this.#wanted(device));
     }
     return { status: 200 };
   }
 
-  /** Devices a channel asked to monitor this run, for the status page. */
+  /** Devices a channel asked to monitor this run or the journal follows, for the status page. */
   status(): MonitorStatus {
     const devices: DeviceStatus[] = [];
     for (const device of this.#devices.values()) {
-      if (!device.monitored) continue;
+      if (!device.monitored && !device.journaled) continue;
       const common = {
         device: device.extension,
         subscribers: device.subscribers.size,
@@ -373,6 +438,11 @@ export class Monitor implements Component {
     return this.#shownSecrets;
   }
 
+  /** A channel monitors the device, or the journal follows it. */
+  #wanted(device: Device): boolean {
+    return device.subscribers.size > 0 || (this.#journaling && device.journaled);
+  }
+
   /** Which kind of device the extension is configured as now, if any. */
   #kindOf(extension: string): Backend["kind"] | undefined {
     if (this.#cloudExtensions.has(extension)) return "cloud";
@@ -407,6 +477,7 @@ export class Monitor implements Component {
         ? (command) => cloud ? cloud.execute(command) : Promise.resolve(UNKNOWN)
         : (command, callId) => this.#phones.execute(command, callId),
       counts: this.#counts,
+      records: this.#records,
     });
     this.#devices.set(extension, device);
     return device;
@@ -470,7 +541,7 @@ export class Monitor implements Component {
 
   /** A cloud phone nobody monitors or is about to: its subscription may close. */
   #unwatchIdle(device: Device): void {
-    if (device.subscribers.size === 0 && device.pendingStarts.size === 0) {
+    if (device.subscribers.size === 0 && device.pendingStarts.size === 0 && !device.journaled) {
       this.#cloud?.unwatch(device.extension);
     }
   }
@@ -486,7 +557,8 @@ export class Monitor implements Component {
   /** The cloud phones watched: a device a channel asked to monitor, of the cloud kind. */
   #watched(extension: string): Device | undefined {
     const device = this.#devices.get(extension);
-    return device?.backend.kind === "cloud" && device.monitored && !this.#closed
+    return device?.backend.kind === "cloud" && (device.monitored || device.journaled) &&
+        !this.#closed
       ? device
       : undefined;
   }
@@ -551,7 +623,7 @@ export class Monitor implements Component {
   async #oldKey(device: Device, setup: PhoneSetup, remoteAddress: string): Promise<void> {
     const host = this.#phones.hostOf(device.extension) ?? "";
     if (await this.#sources.matches(host, remoteAddress)) {
-      setup.reconfigureSoon("it called back with an old key", device.subscribers.size > 0);
+      setup.reconfigureSoon("it called back with an old key", this.#wanted(device));
     }
   }
 

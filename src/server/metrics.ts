@@ -6,7 +6,7 @@
  */
 
 import client from "prom-client";
-import type { CallbackRefusal } from "../contract.ts";
+import type { CallbackRefusal, CallOutcome, CallRecord, CallRecordSink } from "../contract.ts";
 import type { CallbackCounts } from "./callback_route.ts";
 import type { CommandObserver } from "./dispatcher.ts";
 import type { EventCounts } from "../monitor/mod.ts";
@@ -26,6 +26,17 @@ export interface MetricsReadings {
 
 /** Seconds: a phone answers in tens of milliseconds; `phoneTimeoutSeconds` is at most 120. */
 const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+/** Every outcome a call ends with (docs/call-journal.md §2). */
+const CALL_OUTCOMES: Record<CallOutcome, true> = {
+  answered: true,
+  missed: true,
+  rejected: true,
+  busy: true,
+  transferred: true,
+  elsewhere: true,
+  failed: true,
+};
 
 /** Every reason a callback is refused for (`CallbackRefusal`). */
 const REFUSALS: readonly CallbackRefusal[] = [
@@ -124,7 +135,7 @@ function readings(registers: client.Registry[], read: MetricsReadings): void {
 }
 
 /** One server's metrics; it counts commands and callbacks where they are answered. */
-export class ServerMetrics implements CommandObserver, CallbackCounts, EventCounts {
+export class ServerMetrics implements CommandObserver, CallbackCounts, EventCounts, CallRecordSink {
   readonly #registry = new client.Registry();
   readonly commands: client.Counter<"command" | "outcome">;
   readonly commandSeconds: client.Histogram<"command">;
@@ -133,6 +144,7 @@ export class ServerMetrics implements CommandObserver, CallbackCounts, EventCoun
   readonly #events: client.Counter;
   readonly providerRequests: client.Counter<"status">;
   readonly reloads: client.Counter<"outcome">;
+  readonly #calls: client.Counter<"outcome">;
 
   constructor(read: MetricsReadings) {
     // Started with the server, so the event-loop monitor has samples by the first scrape.
@@ -187,6 +199,13 @@ export class ServerMetrics implements CommandObserver, CallbackCounts, EventCoun
       labelNames: ["outcome"] as const,
       registers,
     });
+    this.#calls = new client.Counter({
+      name: "pcs_calls_total",
+      help: "Calls that ended on configured phones, by outcome (docs/call-journal.md §2).",
+      labelNames: ["outcome"] as const,
+      registers,
+    });
+    for (const outcome of Object.keys(CALL_OUTCOMES)) this.#calls.inc({ outcome }, 0);
     // The known label values start at 0, so a dashboard sees them before the first one.
     for (const reason of REFUSALS) this.callbacksRefused.inc({ reason }, 0);
     for (const outcome of ["applied", "rejected", "unreadable"]) this.reloads.inc({ outcome }, 0);
@@ -195,6 +214,11 @@ export class ServerMetrics implements CommandObserver, CallbackCounts, EventCoun
   /** Events were handed to channels. */
   eventsSent(count: number): void {
     this.#events.inc(count);
+  }
+
+  /** A call ended. */
+  record(call: CallRecord): void {
+    this.#calls.inc({ outcome: call.outcome });
   }
 
   /** A phone callback was accepted. */

@@ -15,6 +15,7 @@ import {
 } from "../config/mod.ts";
 import { AdminServer } from "../admin/mod.ts";
 import { ChannelServer } from "../channel/mod.ts";
+import { Journal } from "../journal/mod.ts";
 import { Monitor } from "../monitor/mod.ts";
 import { PhoneRegistry } from "../phones/mod.ts";
 import { log, logFindings, LogService } from "../log/mod.ts";
@@ -68,6 +69,8 @@ export class Server {
   readonly phones: PhoneRegistry<SimPhone | YealinkPhone>;
   /** Call state per device from the phones' callbacks, and the channels' subscriptions. */
   readonly monitor: Monitor;
+  /** Every call that ended, kept for the API and the status page (docs/call-journal.md). */
+  readonly journal: Journal;
   /** The telephony provider session (RawCommand). */
   readonly provider: ProviderService;
   /** The plug-in channel listener (STLI on serverPort). */
@@ -104,12 +107,20 @@ export class Server {
       fetch: countedFetch(metrics),
       cloudTiming: options.cloudTiming,
     });
+    const journal = this.journal = new Journal({ clock });
     this.monitor = new Monitor({
       phones: this.phones,
       cloud: this.provider.cloud,
       clock,
       counts: metrics,
       callbackKey,
+      // Every call that ends is counted and kept (docs/call-journal.md §2).
+      records: {
+        record(call) {
+          metrics.record(call);
+          journal.record(call);
+        },
+      },
     });
     this.channel = new ChannelServer({
       handler: new Dispatcher(
@@ -126,14 +137,16 @@ export class Server {
       view: () => statusView(this.#viewParts()),
       health: () => health(this.#viewParts()),
       metrics: () => metrics.text(),
+      calls: journal,
       callbacks: callbackRoute(this.monitor, metrics),
     });
-    // Apply order: the monitor after the phones it asks about; listeners last, so nothing
-    // arrives before the parts behind them are ready. Closing runs in reverse.
-    // Demo Yealinks get their provisioning lines once the phones are there.
+    // Apply order: the monitor after the phones it asks about and the journal it writes to;
+    // listeners last, so nothing arrives before the parts behind them are ready. Closing runs
+    // in reverse. Demo Yealinks get their provisioning lines once the phones are there.
     this.#components.push(
       this.phones,
       new DemoProvisioning(this.phones, callbackKey),
+      this.journal,
       this.monitor,
       this.provider,
       this.channel,
@@ -155,6 +168,7 @@ export class Server {
       provider: this.provider,
       channel: this.channel,
       http: this.http,
+      journal: this.journal,
       problems: this.#logService.recent.list(),
       logFileProblem: this.#logService.fileProblem,
     };

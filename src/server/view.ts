@@ -9,9 +9,16 @@ import type { ChannelServer } from "../channel/mod.ts";
 import type { Monitor, Provisioning } from "../monitor/mod.ts";
 import type { PhoneRegistry } from "../phones/mod.ts";
 import type { ProviderService } from "../provider/mod.ts";
-import type { AdminServer, Health, PhoneView, ProviderView, StatusView } from "../admin/mod.ts";
+import type {
+  AdminServer,
+  CallsView,
+  Health,
+  PhoneView,
+  ProviderView,
+  StatusView,
+} from "../admin/mod.ts";
 import type { Problem } from "../log/mod.ts";
-import type { Settings } from "../contract.ts";
+import type { CallJournalReader, Settings } from "../contract.ts";
 import { hostPort } from "../net.ts";
 import { VERSION } from "../version.ts";
 
@@ -31,6 +38,7 @@ export interface ViewParts {
   readonly provider: ProviderService;
   readonly channel: ChannelServer;
   readonly http: AdminServer;
+  readonly journal: CallJournalReader;
   readonly problems: readonly Problem[];
   readonly logFileProblem?: string;
 }
@@ -164,7 +172,38 @@ export function statusView(parts: ViewParts): StatusView {
     })),
     refusedChannels: channel.refused,
     problems: parts.problems,
+    calls: callsView(parts.journal, parts.now),
   };
+}
+
+/** Calls the Calls view shows at most. */
+const CALLS_SHOWN = 50;
+
+/** Today's calls and missed calls per phone (docs/status-page.md §8). */
+function callsView(journal: CallJournalReader, now: number): CallsView {
+  const day = new Date(now);
+  day.setHours(0, 0, 0, 0);
+  const since = day.getTime();
+  const unavailable = journal.unavailable();
+  if (unavailable) return { unavailable, since, today: [], more: false, missed: [] };
+  try {
+    const page = journal.query({ since, limit: CALLS_SHOWN });
+    return {
+      since,
+      today: page.calls,
+      more: page.next !== undefined,
+      missed: journal.countByDevice("missed", since),
+    };
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    return {
+      unavailable: `the call journal cannot be read: ${detail}`,
+      since,
+      today: [],
+      more: false,
+      missed: [],
+    };
+  }
 }
 
 /**

@@ -135,6 +135,15 @@ Deno.test("without adminPassword only this computer gets in, /healthz included",
     assert.equal(here.status, 200, path);
     await here.body?.cancel();
   }
+  // The call journal's API has the page's rule (no journal here: 503 once let in).
+  for (const path of ["/api/calls", "/api/calls.csv"]) {
+    const res = await a.request(path, {}, remote);
+    assert.equal(res.status, 403, path);
+    await res.body?.cancel();
+    const here = await a.request(path, {}, local);
+    assert.equal(here.status, 503, path);
+    await here.body?.cancel();
+  }
   const mapped = await a.request("/healthz", {}, { remoteAddress: "::ffff:127.0.0.1" });
   assert.equal(mapped.status, 200);
   assert.equal((await a.request("/", {}, { remoteAddress: "::1" })).status, 200);
@@ -158,6 +167,12 @@ Deno.test("with adminPassword other hosts log in as admin; /healthz answers them
   });
   assert.equal((await a.request("/metrics", basic("admin", "correct horse"), remote)).status, 200);
   assert.equal((await a.request("/metrics", {}, remote)).status, 401);
+  assert.equal((await a.request("/api/calls", {}, remote)).status, 401);
+  assert.equal(
+    (await a.request("/api/calls", basic("admin", "correct horse"), remote)).status,
+    503,
+    "let in; this app has no journal",
+  );
   const health = await a.request("/healthz", {}, remote);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "ok" });
@@ -261,10 +276,11 @@ Deno.test("live updates send each section once, then only what changed, and ping
   assert.equal(res.headers.get("content-type"), "text/event-stream");
   const reader = res.body!.getReader();
   try {
-    const first = await events(reader, 5);
+    const first = await events(reader, 6);
     assert.deepEqual(first.map((e) => e.event), [
       "summary",
       "phones",
+      "calls",
       "channels",
       "problems",
       "configuration",
@@ -346,7 +362,7 @@ Deno.test("a page that connects for live updates is sent only the sections it do
   const html = await (await a.request("/", {}, local)).text();
   const have = [...html.matchAll(/<section id="(\w+)" data-v="([^"]+)">/g)]
     .map(([, id, v]) => `${id}:${v}`);
-  assert.equal(have.length, 5);
+  assert.equal(have.length, 6);
   view = sampleView({ channels: [] });
   const res = await a.request(`/api/live?have=${encodeURIComponent(have.join(","))}`, {}, local);
   const reader = res.body!.getReader();

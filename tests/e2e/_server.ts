@@ -129,6 +129,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
         "configReloadSeconds = 3600",
         // Tests that are not about reachability checks see only the requests they cause.
         "phoneCheckSeconds = 0",
+        // Tests that are not about the call journal keep phones untouched until MonitorStart.
+        "journalDays = 0",
       ];
       const configText = text(extra);
       await Deno.writeTextFile(configFile, configText);

@@ -178,3 +178,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "in Chromium: the Calls view shows a missed call live, and the search finds it by its number",
+  ignore: !executablePath && !inCi,
+  async fn() {
+    assert.ok(executablePath, "CI must have Chromium: .ci/run installs it");
+    await Deno.mkdir(SHOTS, { recursive: true });
+    await using pcs = await startServer({
+      lines: ["demoPhones = 2", "journalDays = 90", "phoneCheckSeconds = 3600"],
+    });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1280, height: 900 });
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warn") problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => problems.push(`page error: ${e}`));
+      await page.goto(`http://127.0.0.1:${pcs.httpPort}/`, { waitUntil: "load" });
+      await waitForText(page, "live", "live");
+      await waitForText(page, "calls", "No missed calls today");
+      // Nobody monitors 102; the journal follows it all the same.
+      await waitForText(page, "phones", "102");
+      const deadline = Date.now() + 5000;
+      while (!pcs.logLines.some((l) => l.includes("phone 102 reports to"))) {
+        assert.ok(Date.now() < deadline, "phone 102 was set up");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const phone = pcs.phone("102");
+      phone.callFrom("+49301234567", { displayName: "Jane <Doe>" });
+      await pcs.phonesIdle();
+      phone.remoteHangup();
+      await pcs.phonesIdle();
+      await waitForText(page, "calls", "Missed today: 102: 1");
+      await waitForText(page, "calls", "Jane <Doe>");
+
+      await page.type("#call-number", "030 1234567");
+      await waitForText(page, "call-results", "Jane <Doe>");
+      const row = await page.$eval("#call-results tbody tr", (tr) => tr.textContent ?? "");
+      assert.match(row, /102.*in.*\+49301234567.*missed/);
+      await page.screenshot({ path: join(SHOTS, "status-calls-1280.png"), fullPage: true });
+      await page.evaluate(() => {
+        const input = document.getElementById("call-number") as HTMLInputElement;
+        input.value = "";
+      });
+      await page.type("#call-number", "999");
+      await waitForText(page, "call-results", "No calls with a number ending in 999.");
+
+      await page.setViewport({ width: 375, height: 800 });
+      const widths = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+      }));
+      assert.ok(widths.scroll <= widths.client, `page is ${widths.scroll} px wide at 375 px`);
+      await page.screenshot({ path: join(SHOTS, "status-calls-375.png"), fullPage: true });
+      assert.deepEqual(problems, [], "the console stays clean");
+    } finally {
+      await browser.close();
+    }
+  },
+});

@@ -59,6 +59,7 @@ function noSecrets(pcs: TestServer, fake: FakeProvider): void {
       provider: pcs.server.provider,
       channel: pcs.server.channel,
       http: pcs.server.http,
+      journal: pcs.server.journal,
       problems: [],
     })),
   ];
@@ -235,6 +236,7 @@ Deno.test("cloud phones: a provider outage backs off, shows on the status page a
         provider: pcs.server.provider,
         channel: pcs.server.channel,
         http: pcs.server.http,
+        journal: pcs.server.journal,
         problems: [],
       }).provider;
     assert.equal(view().healthy, false);

@@ -532,9 +532,9 @@ Deno.test("MakeCall the phone never reports ends after the unanswered timeout", 
 Deno.test("ClearConnection ends a ringing call, but leaves active calls to the phone", () => {
   const m = machine();
   run(m, report("onIncomingCall", "a", "555"), report("onIncomingCall", "b", "666"));
-  assert.deepEqual(lines(m.cleared()), ["ConnectionCleared 101 callRejected [18:alerting:666]"]);
+  assert.deepEqual(lines(m.cleared(0)), ["ConnectionCleared 101 callRejected [18:alerting:666]"]);
   run(m, report("onConnected", "b", "666"));
-  assert.deepEqual(m.cleared(), []);
+  assert.deepEqual(m.cleared(0), []);
   assert.equal(m.calls().length, 1);
 });
 
@@ -587,4 +587,78 @@ Deno.test("a command acts on the call its name means: ringing to answer, connect
   assert.equal(m.targetCallId("HoldCall"), undefined);
   assert.equal(m.targetCallId("ClearConnection"), "b");
   assert.equal(m.targetCallId("MakeCall"), undefined);
+});
+
+Deno.test("every call that ends leaves one record for the journal, with its outcome and times", () => {
+  const m = machine(60_000);
+  const at = (t: number, r: PhoneReport) => m.report(r, T0 + t);
+  // Answered, with start, answer and end times.
+  at(0, report("onIncomingCall", "a", "0301234", { displayName: "Jane" }));
+  at(4000, report("onConnected", "a", "0301234"));
+  at(64_000, report("onDisconnected", "a", "0301234"));
+  // Missed: the caller gave up.
+  at(70_000, report("onIncomingCall", "b", "0305551"));
+  at(75_000, report("onMissedCall", "b", "0305551"));
+  // Rejected: a ClearConnection on the only, ringing call.
+  at(80_000, report("onIncomingCall", "c", "0307777"));
+  m.cleared(T0 + 81_000);
+  // Failed: an outgoing call nobody answered.
+  at(90_000, report("onOutgoingCall", "d", "0409999"));
+  at(95_000, report("onDisconnected", "d", "0409999"));
+  // Busy: the called party turned the call down.
+  at(100_000, report("onOutgoingCall", "e", "0408888"));
+  at(101_000, report("onRemoteBusy", "e", "0408888"));
+  // Transferred to 102 after being answered.
+  at(110_000, report("onIncomingCall", "f", "0306666"));
+  at(111_000, report("onConnected", "f", "0306666"));
+  at(120_000, report("onTransfer", "f", "102"));
+  // Rejected on the phone itself, forwarded while ringing, answered on another phone.
+  at(121_000, report("onIncomingCall", "h", "0301111"));
+  at(122_000, report("onRejected", "h", "0301111"));
+  at(123_000, report("onIncomingCall", "i", "0302222"));
+  at(124_000, report("onForwarded", "i", "0302222"));
+  at(125_000, report("onIncomingCall", "j", "0303333"));
+  at(126_000, report("onMissedCall", "j", "0303333", { cancelReason: "SIP;cause=200" }));
+  // Missed by silence: a ringing call without any further report.
+  at(130_000, report("onIncomingCall", "g", "0305555"));
+  m.expire(T0 + 190_000);
+
+  const records = m.takeRecords();
+  assert.deepEqual(
+    records.map((r) => [r.number, r.direction, r.outcome, r.transferredTo]),
+    [
+      ["0301234", "incoming", "answered", undefined],
+      ["0305551", "incoming", "missed", undefined],
+      ["0307777", "incoming", "rejected", undefined],
+      ["0409999", "outgoing", "failed", undefined],
+      ["0408888", "outgoing", "busy", undefined],
+      ["0306666", "incoming", "transferred", "102"],
+      ["0301111", "incoming", "rejected", undefined],
+      ["0302222", "incoming", "transferred", undefined],
+      ["0303333", "incoming", "elsewhere", undefined],
+      ["0305555", "incoming", "missed", undefined],
+    ],
+  );
+  const [answered] = records;
+  assert.deepEqual(
+    {
+      device: answered.device,
+      name: answered.name,
+      startedAt: answered.startedAt,
+      answeredAt: answered.answeredAt,
+      endedAt: answered.endedAt,
+      callRef: answered.callRef,
+    },
+    {
+      device: "101",
+      name: "Jane",
+      startedAt: T0,
+      answeredAt: T0 + 4000,
+      endedAt: T0 + 64_000,
+      callRef: 17,
+    },
+  );
+  assert.equal(records[1].answeredAt, undefined);
+  assert.equal(records.at(-1)!.endedAt, T0 + 190_000);
+  assert.deepEqual(m.takeRecords(), [], "each call is handed over once");
 });
