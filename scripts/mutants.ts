@@ -196,6 +196,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ["tests/e2e/cloud_vendor_test.ts"],
   },
   {
+    name: "watch-batch",
+    rule: "watches that start together share one read of the account's active calls",
+    file: "src/provider/_cloud.ts",
+    find: "if (watched.size > 1) return await this.#partiesOfAll(account, watched);",
+    replace: "",
+    tests: ["tests/e2e/cloud_vendor_test.ts"],
+  },
+  {
     name: "ringout-extension",
     rule: "RingOut is not asked to dial an extension number",
     file: "src/provider/_cloud.ts",

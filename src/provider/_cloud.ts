@@ -256,7 +256,7 @@ export class CloudPhones implements CloudPort {
       if (!("id" in ext)) return ext;
       this.#watched.set(device, ext.id);
       await this.#events.ensure();
-      const parties = await this.partiesOf(account, ext.id);
+      const parties = await this.#snapshot(account, device, ext.id);
       return { ok: true, snapshot: snapshotOf(device, parties) };
     } catch (e) {
       const detail = e instanceof ProviderError ? e.reason : String(e);
@@ -264,6 +264,37 @@ export class CloudPhones implements CloudPort {
       this.unwatch(device);
       return { ok: false, reason: "MonitorFailed", detail };
     }
+  }
+
+  /** Watches that arrived together, whose calls are read with one list. */
+  #batch?: {
+    readonly watched: Map<string, string>;
+    readonly parties: Promise<Map<string, Party[]>>;
+  };
+
+  /**
+   * The calls in progress of a device being watched. Watches that arrive together (the journal
+   * follows every cloud phone at start, all waiting for the one subscription) share one read
+   * of the account's active calls: that list is in the Heavy group, 10 a minute by default
+   * (docs/provider.md §13.1), so one read per extension would run into the limit with a dozen
+   * cloud phones. A watch on its own reads its extension's list.
+   */
+  #snapshot(account: ProviderAccount, device: string, extensionId: string): Promise<Party[]> {
+    let batch = this.#batch;
+    if (!batch) {
+      const watched = new Map<string, string>();
+      // Runs after the other watches waiting on the same subscription have joined: their
+      // continuations are queued before this one.
+      const parties = Promise.resolve().then(async () => {
+        if (this.#batch?.watched === watched) this.#batch = undefined;
+        if (watched.size > 1) return await this.#partiesOfAll(account, watched);
+        const [[only, id]] = watched;
+        return new Map([[only, await this.partiesOf(account, id)]]);
+      });
+      batch = this.#batch = { watched, parties };
+    }
+    batch.watched.set(device, extensionId);
+    return batch.parties.then((byDevice) => byDevice.get(device) ?? []);
   }
 
   /** Stops watching; the subscription closes with the last watched extension. */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { FakeProvider } from "../fakes/fake_provider.ts";
 import { configLines, ringCentralLines } from "../provider/_helpers.ts";
 import { startServer, type TestServer } from "./_server.ts";
+import { waitFor } from "../helpers.ts";
 
 async function cloudServer(fake: FakeProvider): Promise<TestServer> {
   return await startServer({
@@ -187,6 +188,51 @@ Deno.test("cloud phones: ClearConnection right after MakeCall on a monitored ext
     assert.ok(lines.includes("error_ind SUCCESS ClearConnection"), JSON.stringify(lines));
     assert.equal(fake.telephony.sessions.size, 0, "the call ended");
     fake.releaseNotifications();
+  } finally {
+    await pcs.close();
+    await fake.close();
+  }
+});
+
+Deno.test("cloud phones: the journal's watch of a dozen extensions at start reads the active calls once, within the Heavy limit", async () => {
+  const fake = await FakeProvider.start();
+  const t = fake.telephony;
+  const numbers = Array.from({ length: 12 }, (_, i) => String(210 + i));
+  t.extensions.splice(
+    0,
+    t.extensions.length,
+    ...numbers.map((n) => ({
+      id: `63${n}`,
+      extensionNumber: n,
+      devices: [{ id: `81${n}`, online: true }],
+    })),
+  );
+  // A call in progress at start is adopted all the same.
+  const sid = t.ring("215", "+15550123");
+  await using pcs = await startServer({
+    lines: [
+      ...configLines(ringCentralLines(fake)),
+      "journalDays = 90",
+      ...numbers.map((n) => `phone=${n}@provider`),
+    ],
+  });
+  try {
+    await waitFor(
+      "the ringing call adopted",
+      () =>
+        pcs.server.monitor.status().devices.find((d) => d.device === "215")?.calls.length ||
+        undefined,
+    );
+    await waitFor(
+      "every extension's calls read",
+      () => fake.requests.filter((r) => r.operation === "readCallSession").length > 0 || undefined,
+    );
+    // Settle: a watch that had not joined would read its own list now.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const heavy = fake.requests.filter((r) => r.group === "Heavy");
+    assert.deepEqual(heavy.map((r) => r.operation), ["listAccountActiveCalls"]);
+    assert.deepEqual(fake.requestsInPenalty(), []);
+    t.farHangUp(sid);
   } finally {
     await pcs.close();
     await fake.close();

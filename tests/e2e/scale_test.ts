@@ -59,7 +59,10 @@ class OrderCheck {
 
 Deno.test("10,000 callbacks from 100 phones over HTTP reach 100 channels complete and in order", async () => {
   await using pcs = await startServer({
-    phones: extensions.map((extension) => ({ extension })),
+    // This test asserts that every callback arrives, complete and in order, not how fast
+    // (scripts/bench/callback_bench.ts measures that): while a million event lines go out to
+    // 100 channels, a callback may wait longer than the simulated phone's usual 2 s.
+    phones: extensions.map((extension) => ({ extension, actionTimeoutMs: 15_000 })),
     linesFor: (p) =>
       [...p.values()].map((s) => `phone=${s.extension}@127.0.0.1:${s.port} snom.cfg`),
   });
@@ -93,7 +96,8 @@ Deno.test("10,000 callbacks from 100 phones over HTTP reach 100 channels complet
   for (const e of extensions) {
     const actions = pcs.phone(e).actions;
     callbacks += actions.length;
-    assert.ok(actions.every((a) => a.status === 200), `every callback of ${e} was taken`);
+    const refused = actions.filter((a) => a.status !== 200).map((a) => a.error ?? a.status);
+    assert.deepEqual(refused, [], `every callback of ${e} was taken`);
   }
   assert.equal(callbacks, PHONES * CALLS * 4);
   const [first] = checks;
