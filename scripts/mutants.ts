@@ -183,8 +183,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "answer-device",
     rule: "AnswerCall on a cloud phone names an online device or is not sent",
     file: "src/provider/_cloud.ts",
-    find: "if (deviceId === undefined) {\n                return Promise.resolve({",
-    replace: "if (false) {\n                return Promise.resolve({",
+    find: "if (deviceId === undefined) {\n                return {\n",
+    replace: "if (false) {\n                return {\n",
     tests: ["tests/e2e/cloud_vendor_test.ts"],
   },
   {

@@ -39,10 +39,15 @@ const API = "/restapi/v1.0/account/~";
 /** How long after `TransferCall <ext>` a MakeCall names the target (docs/channel-protocol.md §3.2). */
 const TRANSFER_WINDOW_MS = 60_000;
 
-/** One extension as the provider's lists give it. */
+/** One extension of the account, by its id. */
 interface Extension {
   readonly id: string;
-  readonly devices: readonly { readonly id: string; readonly online: boolean }[];
+}
+
+/** One device of an extension. */
+interface Device {
+  readonly id: string;
+  readonly online: boolean;
 }
 
 /**
@@ -179,8 +184,10 @@ export class CloudPhones implements CloudPort {
   readonly #clock: Clock;
   #settings?: Settings;
   #devices = new Set<string>();
-  /** Extensions by number, each read when first needed. */
-  #directory = new Map<string, Promise<Extension | undefined>>();
+  /** The account's extension ids by number, read when first needed. */
+  #directory?: Promise<Map<string, string>>;
+  /** Each extension's devices, read when a command first needs one. */
+  readonly #deviceLists = new Map<string, Promise<Device[]>>();
   /** The telephony sessions the events named per extension id, while they last. */
   readonly #sessionsOf = new Map<string, Set<string>>();
   /** The last notification `sequence` per telephony session, to drop stale ones. */
@@ -218,7 +225,7 @@ export class CloudPhones implements CloudPort {
   apply(settings: Settings): void {
     this.#settings = settings;
     this.#devices = new Set(settings.config.cloudPhones.map((p) => p.extension));
-    this.#directory.clear();
+    this.#forget();
     for (const device of [...this.#watched.keys()]) {
       if (!this.#devices.has(device)) this.unwatch(device);
     }
@@ -230,7 +237,7 @@ export class CloudPhones implements CloudPort {
    * calls are then reconciled (docs/cloud-phones.md §6).
    */
   accountChanged(): void {
-    this.#directory.clear();
+    this.#forget();
     this.#callOutRefused = false;
     this.#events.restart("the provider settings changed");
   }
@@ -442,17 +449,17 @@ export class CloudPhones implements CloudPort {
             ext,
             (p) => p.direction === "incoming" && p.status === "Proceeding",
             "no ringing call",
-            (p) => {
+            async (p) => {
               // The platform needs the device to answer on.
-              const deviceId = this.#online(ext);
+              const deviceId = await this.#online(account, ext);
               if (deviceId === undefined) {
-                return Promise.resolve({
+                return {
                   ok: false,
                   reason: "PhoneUnreachable",
                   detail: "no online device to answer on",
-                });
+                };
               }
-              return this.#action(account, p, "POST", "/answer", { deviceId });
+              return await this.#action(account, p, "POST", "/answer", { deviceId });
             },
           );
         case "HoldCall":
@@ -521,7 +528,7 @@ export class CloudPhones implements CloudPort {
       );
     }
     if (!this.#callOutRefused) {
-      const deviceId = this.#online(ext);
+      const deviceId = await this.#online(account, ext);
       if (deviceId === undefined) {
         return { ok: false, reason: "PhoneUnreachable", detail: "no online device" };
       }
@@ -563,7 +570,7 @@ export class CloudPhones implements CloudPort {
         detail: "RingOut dials phone numbers only; extension numbers need Call Control",
       };
     }
-    const deviceId = this.#online(ext);
+    const deviceId = await this.#online(account, ext);
     const numbers = await readList(account, `${API}/extension/${ext.id}/forwarding-number`);
     const forwarding = numbers.map(record).find((n) => text(record(n.device).id) === deviceId) ??
       numbers.map(record).find((n) => text(n.id) !== "");
@@ -618,12 +625,38 @@ export class CloudPhones implements CloudPort {
 
   #refused(answer: { readonly status: number; readonly reason: string }): Failure {
     // A resource the provider does not know may mean the lists are stale.
-    if (answer.status === 404) this.#directory.clear();
+    if (answer.status === 404) this.#forget();
     return { ok: false, reason: "PhoneRefused", detail: answer.reason };
   }
 
-  #online(ext: Extension): string | undefined {
-    return ext.devices.find((d) => d.online)?.id;
+  /** What was read of the account's extensions and devices is read again when next needed. */
+  #forget(): void {
+    this.#directory = undefined;
+    this.#deviceLists.clear();
+  }
+
+  /**
+   * The id of an online device of the extension (docs/cloud-phones.md §2): its devices are
+   * read when a command first needs one, and read again when none of those known was online.
+   */
+  async #online(account: ProviderAccount, ext: Extension): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const cached = this.#deviceLists.get(ext.id);
+      const reading = cached ?? this.#readDevices(account, ext.id);
+      if (!cached) this.#deviceLists.set(ext.id, reading);
+      let devices: Device[];
+      try {
+        devices = await reading;
+      } catch (e) {
+        if (this.#deviceLists.get(ext.id) === reading) this.#deviceLists.delete(ext.id);
+        throw e;
+      }
+      const online = devices.find((d) => d.online);
+      if (online) return online.id;
+      if (this.#deviceLists.get(ext.id) === reading) this.#deviceLists.delete(ext.id);
+      if (!cached) break;
+    }
+    return undefined;
   }
 
   /**
@@ -670,25 +703,25 @@ export class CloudPhones implements CloudPort {
   }
 
   /**
-   * The extension of a device number with its devices, read once (docs/cloud-phones.md §2):
-   * the account's extension of that number, then the extension's devices of each type.
-   * A device the cache does not know, or whose extension is gone, is read again once.
+   * The extension of a device number (docs/cloud-phones.md §2), from the account's extension
+   * list, read once for every cloud phone (one Medium request per 1,000 extensions). A number
+   * the cached list does not have is looked up again once, in a list read anew.
    */
   async #resolve(account: ProviderAccount, device: string): Promise<Extension | Failure> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const cached = this.#directory.get(device);
-      const reading = cached ?? this.#readExtension(account, device);
-      if (!cached) this.#directory.set(device, reading);
-      let ext: Extension | undefined;
+      const fresh = this.#directory === undefined;
+      const reading = this.#directory ??= this.#readDirectory(account);
+      let byNumber: Map<string, string>;
       try {
-        ext = await reading;
+        byNumber = await reading;
       } catch (e) {
-        if (this.#directory.get(device) === reading) this.#directory.delete(device);
+        if (this.#directory === reading) this.#directory = undefined;
         throw e;
       }
-      if (ext) return ext;
-      this.#directory.delete(device);
-      if (!cached) break;
+      const id = byNumber.get(device);
+      if (id !== undefined) return { id };
+      if (fresh) break;
+      if (this.#directory === reading) this.#directory = undefined;
     }
     return {
       ok: false,
@@ -697,30 +730,30 @@ export class CloudPhones implements CloudPort {
     };
   }
 
-  async #readExtension(account: ProviderAccount, number: string): Promise<Extension | undefined> {
-    const found = await readList(
-      account,
-      `${API}/extension?extensionNumber=${encodeURIComponent(number)}`,
-    );
-    const id = found.map((e) => record(e))
-      .filter((e) => text(e.extensionNumber) === number)
-      .map((e) => text(e.id)).find((id) => id !== "");
-    if (id === undefined) return undefined;
-    const devices: { id: string; online: boolean }[] = [];
+  async #readDirectory(account: ProviderAccount): Promise<Map<string, string>> {
+    const records = await readList(account, `${API}/extension?perPage=1000`);
+    const byNumber = new Map<string, string>();
+    for (const e of records.map(record)) {
+      const id = text(e.id);
+      const number = text(e.extensionNumber);
+      if (id !== "" && number !== "") byNumber.set(number, id);
+    }
+    logger().info("the provider account lists {count} extension(s)", { count: byNumber.size });
+    return byNumber;
+  }
+
+  /** The extension's devices of every type that can place and answer calls. */
+  async #readDevices(account: ProviderAccount, extensionId: string): Promise<Device[]> {
+    const devices: Device[] = [];
     for (const type of DEVICE_TYPES) {
-      const list = await readList(account, `${API}/extension/${id}/device?type=${type}`);
+      const list = await readList(account, `${API}/extension/${extensionId}/device?type=${type}`);
       for (const d of list.map(record)) {
         if (text(d.id) !== "") {
           devices.push({ id: text(d.id), online: text(d.status) === "Online" });
         }
       }
     }
-    logger().info("cloud phone {number} is extension {id} with {count} device(s)", {
-      number,
-      id,
-      count: devices.length,
-    });
-    return { id, devices };
+    return devices;
   }
 }
 

@@ -194,10 +194,10 @@ Deno.test("cloud phones: ClearConnection right after MakeCall on a monitored ext
   }
 });
 
-Deno.test("cloud phones: the journal's watch of a dozen extensions at start reads the active calls once, within the Heavy limit", async () => {
+Deno.test("cloud phones: the journal's watch of 60 extensions at start stays within every rate limit: one extension list, one active-calls read, no device list", async () => {
   const fake = await FakeProvider.start();
   const t = fake.telephony;
-  const numbers = Array.from({ length: 12 }, (_, i) => String(210 + i));
+  const numbers = Array.from({ length: 60 }, (_, i) => String(210 + i));
   t.extensions.splice(
     0,
     t.extensions.length,
@@ -231,7 +231,11 @@ Deno.test("cloud phones: the journal's watch of a dozen extensions at start read
     await new Promise((resolve) => setTimeout(resolve, 300));
     const heavy = fake.requests.filter((r) => r.group === "Heavy");
     assert.deepEqual(heavy.map((r) => r.operation), ["listAccountActiveCalls"]);
+    const medium = fake.requests.filter((r) => r.group === "Medium");
+    assert.deepEqual(medium.map((r) => r.operation), ["listExtensions"]);
+    assert.equal(fake.requests.filter((r) => r.operation === "listExtensionDevices").length, 0);
     assert.deepEqual(fake.requestsInPenalty(), []);
+    assert.ok(fake.requests.every((r) => r.status !== 429));
     t.farHangUp(sid);
   } finally {
     await pcs.close();
