@@ -191,8 +191,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "light-commands",
     rule: "commands on a watched cloud phone read its known sessions, not the active calls",
     file: "src/provider/_cloud.ts",
-    find: "if (!watched) return await this.partiesOf(account, ext.id);",
-    replace: "return await this.partiesOf(account, ext.id);",
+    find: "if (!watched) return await this.#partiesOf(account, ext.id);",
+    replace: "return await this.#partiesOf(account, ext.id);",
     tests: ["tests/e2e/cloud_vendor_test.ts"],
   },
   {

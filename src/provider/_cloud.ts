@@ -296,7 +296,7 @@ export class CloudPhones implements CloudPort {
         if (this.#batch?.watched === watched) this.#batch = undefined;
         if (watched.size > 1) return await this.#partiesOfAll(account, watched);
         const [[only, id]] = watched;
-        return new Map([[only, await this.partiesOf(account, id)]]);
+        return new Map([[only, await this.#partiesOf(account, id)]]);
       });
       batch = this.#batch = { watched, parties };
     }
@@ -407,14 +407,26 @@ export class CloudPhones implements CloudPort {
     account: ProviderAccount,
     watched: ReadonlyMap<string, string>,
   ): Promise<Map<string, Party[]>> {
-    const calls = await readList(account, `${API}/active-calls?perPage=1000`);
-    const out = new Map<string, Party[]>([...watched.keys()].map((d) => [d, []]));
+    return await this.#partiesIn(account, `${API}/active-calls?perPage=1000`, watched);
+  }
+
+  /**
+   * The live parties of each extension (by key: device, extension id) in the sessions an
+   * active-calls list names; a {@link ProviderError} when the list was refused.
+   */
+  async #partiesIn(
+    account: ProviderAccount,
+    listPath: string,
+    extensions: ReadonlyMap<string, string>,
+  ): Promise<Map<string, Party[]>> {
+    const calls = await readList(account, listPath);
+    const out = new Map<string, Party[]>([...extensions.keys()].map((k) => [k, []]));
     for (const sid of sessionIds(calls)) {
       const raw = await this.#sessionParties(account, sid);
-      for (const [device, extensionId] of watched) {
+      for (const [key, extensionId] of extensions) {
         const parties = live(raw, extensionId);
         for (const p of parties) this.#remember(extensionId, p);
-        out.get(device)?.push(...parties);
+        out.get(key)?.push(...parties);
       }
     }
     return out;
@@ -666,7 +678,7 @@ export class CloudPhones implements CloudPort {
   async #parties(account: ProviderAccount, ext: Extension): Promise<Party[]> {
     const watched = this.#events.state === "live" &&
       [...this.#watched.values()].includes(ext.id);
-    if (!watched) return await this.partiesOf(account, ext.id);
+    if (!watched) return await this.#partiesOf(account, ext.id);
     const parties: Party[] = [];
     for (const sid of [...(this.#sessionsOf.get(ext.id) ?? [])]) {
       const found = live(await this.#sessionParties(account, sid), ext.id);
@@ -676,16 +688,11 @@ export class CloudPhones implements CloudPort {
     return parties;
   }
 
-  /** Every party of the extension; a {@link ProviderError} when the list was refused. */
-  protected async partiesOf(account: ProviderAccount, extensionId: string): Promise<Party[]> {
-    const calls = await readList(account, `${API}/extension/${extensionId}/active-calls`);
-    const parties: Party[] = [];
-    for (const sid of sessionIds(calls)) {
-      const found = live(await this.#sessionParties(account, sid), extensionId);
-      for (const p of found) this.#remember(extensionId, p);
-      parties.push(...found);
-    }
-    return parties;
+  /** Every party of the extension, from its active calls; a {@link ProviderError} when refused. */
+  async #partiesOf(account: ProviderAccount, extensionId: string): Promise<Party[]> {
+    const path = `${API}/extension/${extensionId}/active-calls`;
+    const byId = await this.#partiesIn(account, path, new Map([[extensionId, extensionId]]));
+    return byId.get(extensionId) ?? [];
   }
 
   /** The raw parties of one telephony session, with its id; none when it is gone. */
