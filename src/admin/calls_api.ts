@@ -12,17 +12,9 @@ import type {
   CallRow,
 } from "../contract.ts";
 import { errorText } from "../text.ts";
-
-/** Every outcome, so the parameter is checked against the full list. */
-const OUTCOMES: Record<CallOutcome, true> = {
-  answered: true,
-  missed: true,
-  rejected: true,
-  busy: true,
-  transferred: true,
-  elsewhere: true,
-  failed: true,
-};
+// Every outcome is a key of the words the page shows, so the parameter is checked against
+// the full list.
+import { OUTCOME_WORDS } from "./page.ts";
 
 /** The query parameters the API knows. */
 const PARAMETERS = ["device", "since", "until", "outcome", "number", "limit", "cursor"];
@@ -117,9 +109,9 @@ export function parseCallQuery(
   }
   const outcome = get("outcome");
   if (outcome !== undefined) {
-    if (!Object.hasOwn(OUTCOMES, outcome)) {
+    if (!Object.hasOwn(OUTCOME_WORDS, outcome)) {
       return fail(
-        `outcome must be one of ${Object.keys(OUTCOMES).join(", ")}, got '${clip(outcome)}'`,
+        `outcome must be one of ${Object.keys(OUTCOME_WORDS).join(", ")}, got '${clip(outcome)}'`,
       );
     }
     query.outcome = outcome as CallOutcome;
