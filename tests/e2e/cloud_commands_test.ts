@@ -6,24 +6,10 @@
 
 import assert from "node:assert/strict";
 import { loadSettings } from "../../src/server/mod.ts";
-import { ALL_PERMISSIONS, FakeProvider } from "../fakes/fake_provider.ts";
+import { FakeProvider } from "../fakes/fake_provider.ts";
+import { ALL_PERMISSIONS } from "../fakes/ringcentral_operations.ts";
 import { configLines, ringCentralLines } from "../provider/_helpers.ts";
-import { startServer, type TestServer } from "./_server.ts";
-
-async function cloudServer(
-  fake: FakeProvider,
-  extra: string[] = [],
-): Promise<TestServer> {
-  return await startServer({
-    lines: [
-      ...configLines(ringCentralLines(fake)),
-      "channelErrorDetail = on",
-      "phone=201@provider",
-      "phone=202@provider",
-      ...extra,
-    ],
-  });
-}
+import { cloudServer } from "./_cloud.ts";
 
 Deno.test("a phone=<ext>@provider line without a provider is an error with its line", async () => {
   const text = "serverPort = 26535\nphone=201@provider\n";

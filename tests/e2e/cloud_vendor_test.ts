@@ -8,19 +8,9 @@
 import assert from "node:assert/strict";
 import { FakeProvider } from "../fakes/fake_provider.ts";
 import { configLines, ringCentralLines } from "../provider/_helpers.ts";
-import { startServer, type TestServer } from "./_server.ts";
+import { startServer } from "./_server.ts";
+import { cloudServer } from "./_cloud.ts";
 import { waitFor } from "../helpers.ts";
-
-async function cloudServer(fake: FakeProvider): Promise<TestServer> {
-  return await startServer({
-    lines: [
-      ...configLines(ringCentralLines(fake)),
-      "channelErrorDetail = on",
-      "phone=201@provider",
-      "phone=202@provider",
-    ],
-  });
-}
 
 Deno.test("cloud phones: a call to another extension is Established when the callee picks up, not when it rings", async () => {
   const fake = await FakeProvider.start();

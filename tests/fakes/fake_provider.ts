@@ -20,11 +20,11 @@
 
 import { type FakeSession, FakeTelephony } from "./fake_telephony.ts";
 import {
+  ALL_PERMISSIONS,
   bodyFault,
   EVENT_FILTERS,
   type Operation,
   operationOf,
-  OPERATIONS,
 } from "./ringcentral_operations.ts";
 
 /** A group's limit: requests per window, and the penalty after exceeding it. */
@@ -55,14 +55,6 @@ export interface FakeProviderOptions {
   /** The app permissions of issued tokens. Default: every permission the fixture names. */
   readonly scope?: readonly string[];
 }
-
-/** Every app permission the documented operations and event filters need. */
-export const ALL_PERMISSIONS: readonly string[] = [
-  ...new Set([
-    ...EVENT_FILTERS.map((f) => f.appPermission),
-    ...OPERATIONS.flatMap((o) => o.appPermission ? [o.appPermission] : []),
-  ]),
-];
 
 /** One request as the fake received it. */
 export interface RecordedRequest {
@@ -694,7 +686,7 @@ export class FakeProvider {
     return group === undefined || group === "NoThrottling" ? undefined : group;
   }
 
-  #route(record: Mutable<RecordedRequest>, url: URL): Response {
+  #route(record: RecordedRequest, url: URL): Response {
     const path = url.pathname;
     if (path.startsWith("/echo")) return this.#echo(record, url);
     if (path === "/text") return new Response("line one\nline two", { status: 200 });

@@ -31,6 +31,14 @@ export const OPERATIONS: readonly Operation[] = fixture.operations as Operation[
 export const EVENT_FILTERS: readonly { readonly filter: string; readonly appPermission: string }[] =
   fixture.events;
 
+/** Every app permission the documented operations and event filters need. */
+export const ALL_PERMISSIONS: readonly string[] = [
+  ...new Set([
+    ...EVENT_FILTERS.map((f) => f.appPermission),
+    ...OPERATIONS.flatMap((o) => o.appPermission ? [o.appPermission] : []),
+  ]),
+];
+
 /** The fixture's source: repository and commit. */
 export const SOURCE = fixture.source;
 

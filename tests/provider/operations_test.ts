@@ -7,8 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { ALL_PERMISSIONS, FakeProvider } from "../fakes/fake_provider.ts";
-import { EVENT_FILTERS, operationOf, OPERATIONS, SOURCE } from "../fakes/ringcentral_operations.ts";
+import { FakeProvider } from "../fakes/fake_provider.ts";
+import {
+  ALL_PERMISSIONS,
+  EVENT_FILTERS,
+  operationOf,
+  OPERATIONS,
+  SOURCE,
+} from "../fakes/ringcentral_operations.ts";
 import { startServer } from "../e2e/_server.ts";
 import { configLines, ringCentralLines } from "./_helpers.ts";
 
