@@ -12,10 +12,9 @@
  * tests/e2e/scale_test.ts runs 10,000 callbacks from 100 simulated phones to 100 channels.
  */
 
-import { LogService } from "../../src/log/mod.ts";
-import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
-import { callbackTarget, freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { callbackTarget, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { startBenchServer } from "./_server.ts";
 import { percentile, printTable, type Row, timeEach } from "./_table.ts";
 
 const LATENCY_SAMPLES = 2000;
@@ -24,24 +23,9 @@ const THROUGHPUT = 4000;
 const dir = await Deno.makeTempDir({ prefix: "pcs-bench-" });
 const net = new SimNetwork();
 const phone = await net.addPhone({ extension: "201" });
-const channelPort = freePort();
-const httpPort = freePort();
-const text = [
-  "serverBindAddress = 127.0.0.1",
-  `serverPort = ${channelPort}`,
-  `serverHttpPort = ${httpPort}`,
-  "logLevel = warning",
-  "serverLogFilePath = bench.log",
+const { server, logService, channelPort, httpPort } = await startBenchServer(dir, [
   `phone=201@127.0.0.1:${phone.port} snom.cfg`,
-].join("\n") + "\n";
-const loaded = await loadSettings(text, `${dir}/phone-companion.cfg`);
-const logService = new LogService(() => {});
-const server = await Server.start({
-  settings: loaded.settings!,
-  configText: text,
-  logService,
-  watch: false,
-});
+]);
 
 const client = await KeepAliveGet.connect(httpPort);
 let callId = 0;

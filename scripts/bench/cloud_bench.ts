@@ -7,12 +7,11 @@
  * sample.
  */
 
-import { LogService } from "../../src/log/mod.ts";
-import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
 import { FakeProvider } from "../../tests/fakes/fake_provider.ts";
 import { configLines, ringCentralLines } from "../../tests/provider/_helpers.ts";
-import { callbackTarget, freePort, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { callbackTarget, KeepAliveGet, LineCounter } from "./_lines.ts";
+import { startBenchServer } from "./_server.ts";
 import { percentile, printTable } from "./_table.ts";
 
 const CHANNELS = 100;
@@ -25,28 +24,12 @@ const fake = await FakeProvider.start({
 });
 const net = new SimNetwork();
 const snom = await net.addPhone({ extension: "101" });
-const channelPort = freePort();
-const httpPort = freePort();
-const text = [
-  "serverBindAddress = 127.0.0.1",
-  `serverPort = ${channelPort}`,
-  `serverHttpPort = ${httpPort}`,
-  "logLevel = warning",
-  "serverLogFilePath = bench.log",
+const { server, logService, channelPort, httpPort } = await startBenchServer(dir, [
   "phoneCheckSeconds = 0",
   `phone=101@127.0.0.1:${snom.port} snom.cfg`,
   "phone=201@provider",
   ...configLines(ringCentralLines(fake)),
-].join("\n") + "\n";
-const loaded = await loadSettings(text, `${dir}/phone-companion.cfg`);
-if (!loaded.settings) throw new Error(JSON.stringify(loaded.findings));
-const logService = new LogService(() => {});
-const server = await Server.start({
-  settings: loaded.settings,
-  configText: text,
-  logService,
-  watch: false,
-});
+]);
 
 const counters = await Promise.all(
   Array.from({ length: CHANNELS }, () => LineCounter.connect(channelPort)),

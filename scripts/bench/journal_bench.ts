@@ -24,10 +24,9 @@ import {
   JournalWriter,
   openJournal,
 } from "../../src/journal/mod.ts";
-import { LogService } from "../../src/log/mod.ts";
-import { loadSettings, Server } from "../../src/server/mod.ts";
 import { SimNetwork } from "../../src/simulator/mod.ts";
-import { freePort, LineCounter } from "./_lines.ts";
+import { LineCounter } from "./_lines.ts";
+import { startBenchServer } from "./_server.ts";
 import { percentile, printTable, type Row } from "./_table.ts";
 
 const { values } = parseArgs({
@@ -58,26 +57,13 @@ async function recording(
 ): Promise<{ times: number[]; recorded: number; written: number }> {
   const net = new SimNetwork();
   const phone = await net.addPhone({ extension: "201" });
-  const channelPort = freePort();
-  const httpPort = freePort();
-  const text = [
-    "serverBindAddress = 127.0.0.1",
-    `serverPort = ${channelPort}`,
-    `serverHttpPort = ${httpPort}`,
-    "logLevel = warning",
-    "serverLogFilePath = bench.log",
+  const { server, logService, channelPort } = await startBenchServer(dir, [
     "phoneCheckSeconds = 0",
     `journalDays = ${journalDays}`,
     `journalPath = calls-${journalDays}.sqlite`,
     `phone=201@127.0.0.1:${phone.port} snom.cfg`,
-  ].join("\n") + "\n";
-  const loaded = await loadSettings(text, join(dir, "phone-companion.cfg"));
-  const server = await Server.start({
-    settings: loaded.settings!,
-    configText: text,
-    logService: new LogService(() => {}),
-    watch: false,
-  });
+  ]);
+
   const c = await LineCounter.connect(channelPort);
   let lines = 0;
   const command = async () => {
@@ -125,6 +111,7 @@ async function recording(
   await c.close();
   await server.close();
   await net.close();
+  await logService.close();
   return { times, recorded: callRef, written };
 }
 
